@@ -1,0 +1,1 @@
+"""Settings (environment) and tenant configuration (one YAML file per municipality)."""

@@ -1,0 +1,77 @@
+"""Tenant configuration: one YAML file per municipality under config/tenants/.
+
+A tenant names its sources, display name, contacts for hand-over, thresholds and risk tiers. Paths in sources
+may use {shared} for the shared data directory so nothing from ../shared is copied into the repository.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import get_settings
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    loader: str
+    path: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def resolved_path(self, shared_dir: Path) -> Path:
+        return Path(self.path.format(shared=shared_dir))
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    display_name: str
+    sources: tuple[SourceSpec, ...]
+    contact: dict[str, Any]
+    thresholds: dict[str, float]
+    raw: dict[str, Any]
+
+    def threshold(self, name: str, default: float) -> float:
+        return float(self.thresholds.get(name, default))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.raw.get(key, default)
+
+
+class UnknownTenant(KeyError):
+    pass
+
+
+def _source(entry: dict[str, Any]) -> SourceSpec:
+    entry = dict(entry)
+    return SourceSpec(loader=entry.pop("loader"), path=entry.pop("path"), options=entry)
+
+
+def load_tenant_file(path: Path) -> Tenant:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tenant_id = raw.get("id") or path.stem
+    return Tenant(
+        id=tenant_id,
+        display_name=raw.get("display_name", tenant_id),
+        sources=tuple(_source(s) for s in raw.get("sources", [])),
+        contact=raw.get("contact", {}),
+        thresholds=raw.get("thresholds", {}),
+        raw=raw,
+    )
+
+
+@lru_cache
+def load_tenants(tenants_dir: Path | None = None) -> dict[str, Tenant]:
+    directory = tenants_dir or get_settings().tenants_dir
+    tenants = [load_tenant_file(p) for p in sorted(Path(directory).glob("*.yaml"))]
+    return {t.id: t for t in tenants}
+
+
+def get_tenant(tenant_id: str, tenants_dir: Path | None = None) -> Tenant:
+    tenants = load_tenants(tenants_dir)
+    if tenant_id not in tenants:
+        raise UnknownTenant(f"unknown tenant {tenant_id!r}; known: {', '.join(sorted(tenants))}")
+    return tenants[tenant_id]

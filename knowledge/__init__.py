@@ -1,0 +1,1 @@
+"""Official knowledge: ingestion per source format, the per-tenant hybrid index, and calibrated confidence."""
