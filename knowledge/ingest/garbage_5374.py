@@ -1,0 +1,205 @@
+"""5374.jp garbage data folders (target.csv, area_days.csv, description.csv, center.csv).
+
+target.csv gives one document per item (its category and notice); area_days.csv one document per area with its
+collection days written as readable Japanese. Forks of 5374 differ: the category column is `type` or `label`, the
+centre column may be renamed or empty, and Hachioji writes fortnightly days as 隔<weekday><YYYYMMDD start>.
+remarks.csv is ignored: in these forks it is a leftover of the template that names another ward's areas.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator
+
+from knowledge.documents import IngestProblem, SourceDocument
+from knowledge.ingest.base import Item, citation_fields, register
+from knowledge.ingest.readers import CsvRow, id_prefix, iter_csv
+
+CATEGORY_COLUMNS = ("type", "label", "category", "分別区分")
+NAME_COLUMNS = ("name", "品目")
+NOTICE_COLUMNS = ("notice", "注意", "備考")
+AREA_COLUMNS = ("地名", "area")
+WEEKDAYS = "月火水木金土日"
+
+WEEKLY = re.compile(rf"^([{WEEKDAYS}])$")
+NTH_WEEK = re.compile(rf"^([{WEEKDAYS}])([1-5])$")
+FORTNIGHTLY = re.compile(rf"^隔([{WEEKDAYS}])(\d{{8}})$")
+ONE_DATE = re.compile(r"^(\d{8})$")
+
+
+@register("garbage_5374")
+def load_garbage_5374(path: Path, tenant: str, options: dict[str, Any]) -> Iterator[Item]:
+    source = _Source(path, tenant, options)
+    yield from source.items()
+    yield from source.areas()
+
+
+class _Source:
+    """One 5374 folder and the settings shared by its documents."""
+
+    def __init__(self, path: Path, tenant: str, options: dict[str, Any]):
+        self.path, self.tenant = path, tenant
+        self.municipality = str(options.get("municipality") or path.name)
+        self.prefix = id_prefix(path, options)
+        self.shared = citation_fields(options)
+        self.encoding = options.get("encoding", "auto")
+        self.aliases = {str(k): str(v) for k, v in (options.get("category_aliases") or {}).items()}
+        self.seen_ids: set[str] = set()
+
+    # --- target.csv: one document per item -------------------------------------------------------------------
+    def items(self) -> Iterator[Item]:
+        target = self.path / "target.csv"
+        notes = self._category_notes()
+        for row in iter_csv(target, self.encoding, required=("name",)):
+            if isinstance(row, IngestProblem):
+                yield row
+                continue
+            yield self._item(target, row, notes)
+
+    def _item(self, target: Path, row: CsvRow, notes: dict[str, str]) -> Item:
+        name = _first(row.values, NAME_COLUMNS)
+        category = _first(row.values, CATEGORY_COLUMNS)
+        category = self.aliases.get(category, category)
+        if not name or not category:
+            missing = "item name" if not name else "category (type/label)"
+            return IngestProblem(str(target), row.line, f"no {missing}; row skipped")
+        notice = _first(row.values, NOTICE_COLUMNS)
+        lines = [f"品目: {name}", f"分別区分: {category}"]
+        lines += [f"注意: {notice}"] if notice else []
+        lines += [f"{category}について: {notes[category]}"] if notes.get(category) else []
+        return self._document(
+            key=name, alternative=f"{name}（{category}）", title=f"{self.municipality}: {name}", body="\n".join(lines),
+            kind="garbage_item", file=target, line=row.line,
+            meta={"item": name, "category": category, "notice": notice or None},
+        )
+
+    def _category_notes(self) -> dict[str, str]:
+        # description.csv may explain a category (label, sublabel, description); in these forks it is mostly empty.
+        notes = {}
+        for row in iter_csv(self.path / "description.csv", self.encoding) if (self.path / "description.csv").exists() else ():
+            if isinstance(row, CsvRow):
+                text = " ".join(v for v in (row.values.get("sublabel"), row.values.get("description")) if v)
+                if row.values.get("label") and text:
+                    notes[row.values["label"]] = text
+        return notes
+
+    # --- area_days.csv: one document per area ----------------------------------------------------------------
+    def areas(self) -> Iterator[Item]:
+        area_file = self.path / "area_days.csv"
+        if not area_file.exists():
+            return
+        closures = self._centre_closures()
+        for row in iter_csv(area_file, self.encoding):
+            if isinstance(row, IngestProblem):
+                yield row
+                continue
+            yield from self._area(area_file, row, closures)
+
+    def _area(self, area_file: Path, row: CsvRow, closures: dict[str, str]) -> Iterator[Item]:
+        # The area is the column named 地名 (or the first column when a fork renames it).
+        area_column = next((c for c in AREA_COLUMNS if c in row.values), next(iter(row.values)))
+        area = row.values[area_column]
+        if not area:
+            yield IngestProblem(str(area_file), row.line, "no area name; row skipped")
+            return
+        centre_column = next((c for c in row.values if c.startswith("センター") or c == "center"), None)
+        lines, raw = [f"地域: {area}"], {}
+        for column, cell in row.values.items():
+            if column in (area_column, centre_column) or not cell:
+                continue
+            rendered, warnings = render_days(cell)
+            lines.append(f"{column}: {rendered}")
+            raw[column] = cell
+            for warning in warnings:
+                yield IngestProblem(str(area_file), row.line, f"{column} {warning}")
+        centre = row.values.get(centre_column or "", "")
+        if centre:
+            lines.append(f"担当: {centre}" + (f"（{closures[centre]}）" if closures.get(centre) else ""))
+        yield self._document(
+            key=f"area:{area}", alternative=None, title=f"{self.municipality} {area}のごみ収集日",
+            body="\n".join(lines), kind="garbage_days", file=area_file, line=row.line,
+            meta={"area": area, "centre": centre or None, "days": raw},
+        )
+
+    def _centre_closures(self) -> dict[str, str]:
+        centre_file = self.path / "center.csv"
+        closures = {}
+        for row in iter_csv(centre_file, self.encoding) if centre_file.exists() else ():
+            if isinstance(row, CsvRow) and row.values.get("名称") and row.values.get("休止開始日"):
+                end = row.values.get("休止終了日") or row.values["休止開始日"]
+                closures[row.values["名称"]] = f"{row.values['休止開始日']}〜{end}は収集休止"
+        return closures
+
+    # --- shared ------------------------------------------------------------------------------------------------
+    def _document(self, *, key: str, alternative: str | None, title: str, body: str, kind: str, file: Path,
+                  line: int, meta: dict[str, Any]) -> SourceDocument:
+        doc_id = self._unique_id(key, alternative)
+        relative = f"{self.path.name}/{file.name}"
+        return SourceDocument(
+            doc_id=doc_id, tenant=self.tenant, title=title, body=body, kind=kind, citation=f"{relative}:{line}",
+            meta={"municipality": self.municipality, "file": relative, "line": line, **meta}, **self.shared,
+        )
+
+    def _unique_id(self, key: str, alternative: str | None) -> str:
+        # Natural keys are unique in the data seen so far; a repeated item name falls back to name + category.
+        candidates = [f"{self.prefix}:{key}"] + ([f"{self.prefix}:{alternative}"] if alternative else [])
+        doc_id = next((c for c in candidates if c not in self.seen_ids), None)
+        counter = 2
+        while doc_id is None:
+            numbered = f"{candidates[-1]}#{counter}"
+            doc_id = numbered if numbered not in self.seen_ids else None
+            counter += 1
+        self.seen_ids.add(doc_id)
+        return doc_id
+
+
+def _first(values: dict[str, str], columns: tuple[str, ...]) -> str:
+    return next((values[c] for c in columns if values.get(c)), "")
+
+
+def render_days(cell: str) -> tuple[str, list[str]]:
+    """5374 day codes as Japanese: 「水 土」→ 毎週水曜・土曜, 「月2 月4」→ 第2・第4月曜, 「隔水20150114」→ 隔週水曜（…から）.
+
+    Returns the text and warnings for codes that could only be rendered in part (e.g. an impossible start date).
+    """
+    weekly, nth, others, warnings = [], {}, [], []
+    for token in cell.split():
+        if match := WEEKLY.match(token):
+            weekly.append(match.group(1))
+        elif match := NTH_WEEK.match(token):
+            nth.setdefault(match.group(1), []).append(match.group(2))
+        elif match := FORTNIGHTLY.match(token):
+            text, warning = _fortnightly(match.group(1), match.group(2))
+            others.append(text)
+            warnings += [f"{token}: {warning}"] if warning else []
+        elif match := ONE_DATE.match(token):
+            day = _parse_date(match.group(1))
+            others.append(_japanese_date(day) if day else token)
+        else:
+            others.append(token)
+            warnings.append(f"{token}: unknown day code, kept as written")
+    parts = [f"毎週{'・'.join(d + '曜' for d in weekly)}"] if weekly else []
+    parts += ["・".join(f"第{n}" for n in numbers) + f"{day}曜" for day, numbers in nth.items()]
+    return "、".join(parts + others), warnings
+
+
+def _fortnightly(weekday: str, start_code: str) -> tuple[str, str | None]:
+    start = _parse_date(start_code)
+    if start is None:
+        return f"隔週{weekday}曜", "impossible start date; rendered without it"
+    if WEEKDAYS[start.weekday()] != weekday:
+        return f"隔週{weekday}曜", f"start date is a {WEEKDAYS[start.weekday()]}曜, not {weekday}曜; rendered without it"
+    return f"隔週{weekday}曜（{_japanese_date(start)}から2週間ごと）", None
+
+
+def _parse_date(code: str) -> date | None:
+    try:
+        return date(int(code[:4]), int(code[4:6]), int(code[6:8]))
+    except ValueError:
+        return None
+
+
+def _japanese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
