@@ -76,8 +76,8 @@ class _Source:
 
     def _category_notes(self) -> dict[str, str]:
         # description.csv may explain a category (label, sublabel, description); in these forks it is mostly empty.
-        notes = {}
-        for row in iter_csv(self.path / "description.csv", self.encoding) if (self.path / "description.csv").exists() else ():
+        notes, description = {}, self.path / "description.csv"
+        for row in iter_csv(description, self.encoding) if description.exists() else ():
             if isinstance(row, CsvRow):
                 text = " ".join(v for v in (row.values.get("sublabel"), row.values.get("description")) if v)
                 if row.values.get("label") and text:

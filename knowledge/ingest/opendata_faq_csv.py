@@ -46,7 +46,8 @@ def _load_file(file: Path, tenant: str, options: dict[str, Any], prefix: str) ->
             continue
         if columns is None:
             columns = _columns(row.values, options)
-            missing = [f"{key} ({'/'.join(COLUMN_NAMES[key][:2])})" for key in ("question", "answer") if not columns[key]]
+            missing = [f"{key} ({'/'.join(COLUMN_NAMES[key][:2])})"
+                       for key in ("question", "answer") if not columns[key]]
             if missing:
                 yield IngestProblem(str(file), 1, f"missing column(s): {', '.join(missing)}; file skipped")
                 return

@@ -74,9 +74,10 @@ def _load_file(file: Path, relative: str, tenant: str, options: dict[str, Any]) 
         return
     kind = SUFFIXES.get(file.suffix.lower(), "text")
     lines, html_title = (_html_lines(decoded.text) if kind == "html" else (_text_lines(decoded.text), None))
-    splitter = HeadingSplitter(options, plain_headings=kind == "text")
+    splitter = HeadingSplitter(options, plain_text=kind == "text")
     doc_title, sections = splitter.split(lines, options.get("title") or html_title)
-    passages = size_passages(sections, int(options.get("min_chars", MIN_CHARS)), int(options.get("max_chars", MAX_CHARS)))
+    min_chars, max_chars = int(options.get("min_chars", MIN_CHARS)), int(options.get("max_chars", MAX_CHARS))
+    passages = size_passages(sections, min_chars, max_chars)
     yield from _documents(passages, doc_title or file.stem, file, relative, tenant, options)
 
 
@@ -110,10 +111,13 @@ def _unique(doc_id: str, seen: set[str]) -> str:
 class HeadingSplitter:
     """Turns numbered lines into sections, each with the path of headings above it."""
 
-    def __init__(self, options: dict[str, Any], plain_headings: bool):
+    def __init__(self, options: dict[str, Any], plain_text: bool):
         self.custom = [(re.compile(p["pattern"]), int(p["level"]), bool(p.get("caption")))
                        for p in options.get("heading_patterns") or []]
-        self.plain_headings = bool(options.get("plain_headings", plain_headings))
+        # Markdown and HTML mark their headings; only plain text needs headings guessed from their form
+        # (in Markdown, "1. …" is a list item, not a heading).
+        self.builtin = BUILTIN_HEADINGS if plain_text else BUILTIN_HEADINGS[:1]
+        self.plain_headings = bool(options.get("plain_headings", plain_text))
 
     def split(self, lines: list[Line], title: str | None) -> tuple[str | None, list[Section]]:
         lines = [Line(line.number, BOLD.sub("", line.text).rstrip()) for line in lines]
@@ -141,7 +145,7 @@ class HeadingSplitter:
         for pattern, level, caption in self.custom:
             if pattern.search(text):
                 return level, _with_caption(text, lines, index) if caption else text
-        for pattern, level in BUILTIN_HEADINGS:
+        for pattern, level in self.builtin:
             match = pattern.search(text)
             if match and level is None:
                 return len(match.group(1)), match.group(2)

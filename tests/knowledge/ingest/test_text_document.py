@@ -41,6 +41,11 @@ class TestMarkdown:
         assert titles[2] == "long > 手続き > 転出・転居"
         assert docs[2].body == "転出\n\n転出届を出してください。\n\n転居\n\n転居届を出してください。"
 
+    def test_numbered_list_items_in_markdown_are_not_headings(self, write):
+        path = write("steps.md", "# 申請の流れ\n\n1. 申請書を書く\n2. 窓口に出す\n\n【注意】本人確認書類が必要です。\n")
+        (doc,), _ = split(load_text_document(path, "t1", OPTIONS))
+        assert doc.title == "steps > 申請の流れ" and "1. 申請書を書く\n2. 窓口に出す" in doc.body
+
     def test_one_very_long_paragraph_is_cut_at_sentence_ends(self, write):
         path = write("wall.txt", "お知らせ\n\n" + "これは長い文です。" * 200 + "\n")
         docs, _ = split(load_text_document(path, "t1", OPTIONS))
