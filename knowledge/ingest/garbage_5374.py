@@ -8,6 +8,7 @@ remarks.csv is ignored: in these forks it is a leftover of the template that nam
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +27,8 @@ WEEKLY = re.compile(rf"^([{WEEKDAYS}])$")
 NTH_WEEK = re.compile(rf"^([{WEEKDAYS}])([1-5])$")
 FORTNIGHTLY = re.compile(rf"^隔([{WEEKDAYS}])(\d{{8}})$")
 ONE_DATE = re.compile(r"^(\d{8})$")
+KANJI_DIGITS = {k: str(v) for v, k in enumerate("一二三四五六七八九", start=1)} | {"十": "10"}
+CHOME_AREA = re.compile(r"^(?P<base>.*?\D)(?P<numbers>\d+(?:(?:・|~|〜|から)\d+)*)$")
 
 
 @register("garbage_5374")
@@ -105,6 +108,8 @@ class _Source:
             return
         centre_column = next((c for c in row.values if c.startswith("センター") or c == "center"), None)
         lines, raw = [f"地域: {area}"], {}
+        chome = expand_chome(area)
+        lines += [f"丁目: {'、'.join(chome)}"] if chome else []
         for column, cell in row.values.items():
             if column in (area_column, centre_column) or not cell:
                 continue
@@ -119,7 +124,7 @@ class _Source:
         yield self._document(
             key=f"area:{area}", alternative=None, title=f"{self.municipality} {area}のごみ収集日",
             body="\n".join(lines), kind="garbage_days", file=area_file, line=row.line,
-            meta={"area": area, "centre": centre or None, "days": raw},
+            meta={"area": area, "chome": chome, "centre": centre or None, "days": raw},
         )
 
     def _centre_closures(self) -> dict[str, str]:
@@ -156,6 +161,24 @@ class _Source:
 
 def _first(values: dict[str, str], columns: tuple[str, ...]) -> str:
     return next((values[c] for c in columns if values.get(c)), "")
+
+
+def expand_chome(area: str) -> list[str]:
+    """The 丁目 an area name covers, in digits: 「赤堤1・3～5」→ 赤堤1丁目, 赤堤3丁目, 赤堤4丁目, 赤堤5丁目.
+
+    Residents write 「青葉台2丁目」 where the data says 「青葉台一丁目から四丁目」; spelling each 丁目 out lets both match.
+    Names with a qualifier (番地, 除く) or without numbers return [].
+    """
+    text = unicodedata.normalize("NFKC", area)
+    text = re.sub(r"([一二三四五六七八九十])丁目", lambda m: KANJI_DIGITS[m.group(1)] + "丁目", text)
+    match = CHOME_AREA.match(text.replace("丁目", ""))
+    if not match:
+        return []
+    numbers: list[int] = []
+    for part in match.group("numbers").split("・"):
+        bounds = [int(n) for n in re.split(r"~|〜|から", part)]
+        numbers += list(range(bounds[0], bounds[-1] + 1))
+    return [f"{match.group('base')}{n}丁目" for n in numbers]
 
 
 def render_days(cell: str) -> tuple[str, list[str]]:

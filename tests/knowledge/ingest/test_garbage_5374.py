@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.ingest.garbage_5374 import load_garbage_5374, render_days
+from knowledge.ingest.garbage_5374 import expand_chome, load_garbage_5374, render_days
 from tests.knowledge.ingest.conftest import load_tokyo, split
 
 OPTIONS = {"name": "テスト区 ごみ", "municipality": "テスト区", "id_prefix": "test-garbage", "licence": "MPL-2.0",
@@ -35,6 +35,18 @@ class TestRenderDays:
         assert text == "要予約" and warnings
 
 
+@pytest.mark.parametrize(("area", "chome"), [
+    ("赤堤1・3～5", ["赤堤1丁目", "赤堤3丁目", "赤堤4丁目", "赤堤5丁目"]),  # Setagaya
+    ("下目黒一丁目から三丁目", ["下目黒1丁目", "下目黒2丁目", "下目黒3丁目"]),  # Meguro
+    ("大岡山一丁目・二丁目", ["大岡山1丁目", "大岡山2丁目"]),
+    ("暁町１〜３丁目", ["暁町1丁目", "暁町2丁目", "暁町3丁目"]),  # Hachioji, full-width digits
+    ("旭町", []),
+    ("長沼町（1515〜1520番地を除く）", []),
+])
+def test_area_names_are_spelled_out_per_chome(area, chome):
+    assert expand_chome(area) == chome
+
+
 class TestSyntheticFolder:
     def _folder(self, write, target: str | bytes, area: str | None = None) -> Path:
         write("ward/target.csv", target)
@@ -57,7 +69,7 @@ class TestSyntheticFolder:
         assert (battery.kind, battery.tenant, battery.meta["municipality"]) == ("garbage_item", "t1", "テスト区")
         assert battery.citation == "ward/target.csv:2" and battery.licence == "MPL-2.0" and battery.as_of == "2015"
         assert area.doc_id == "test-garbage:area:東町一丁目" and area.kind == "garbage_days"
-        assert area.body == ("地域: 東町一丁目\n可燃ごみ: 毎週月曜・木曜\n不燃ごみ: 第2・第4金曜\n"
+        assert area.body == ("地域: 東町一丁目\n丁目: 東町1丁目\n可燃ごみ: 毎週月曜・木曜\n不燃ごみ: 第2・第4金曜\n"
                              "担当: 東（2014/12/29〜2015/01/03は収集休止）")
         assert all("渋谷" not in d.body for d in docs)  # remarks.csv is a template leftover
 
