@@ -117,7 +117,7 @@ class _Source:
             lines.append(f"{column}: {rendered}")
             raw[column] = cell
             for warning in warnings:
-                yield IngestProblem(str(area_file), row.line, f"{column} {warning}")
+                yield IngestProblem(str(area_file), row.line, f"{column} {warning} (document kept)")
         centre = row.values.get(centre_column or "", "")
         if centre:
             lines.append(f"担当: {centre}" + (f"（{closures[centre]}）" if closures.get(centre) else ""))
