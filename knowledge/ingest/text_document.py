@@ -37,7 +37,7 @@ BUILTIN_HEADINGS = (
 )
 SENTENCE_END = ("。", "．", "、", "，", ".", ",", "：", ":", "；")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+|[・•●○◆■□]\s*)+")
-BOLD = re.compile(r"\*\*|__")
+BOLD = re.compile(r"\*\*")  # Markdown bold marks left by PDF-to-text conversion
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def _load_file(file: Path, relative: str, tenant: str, options: dict[str, Any]) 
     doc_title, sections = splitter.split(lines, options.get("title") or html_title)
     min_chars, max_chars = int(options.get("min_chars", MIN_CHARS)), int(options.get("max_chars", MAX_CHARS))
     passages = size_passages(sections, min_chars, max_chars)
-    yield from _documents(passages, doc_title or file.stem, file, relative, tenant, options)
+    doc_title = doc_title or next((s.path[0] for s in sections if s.path), None) or file.stem
+    yield from _documents(passages, doc_title, file, relative, tenant, options)
 
 
 def _documents(passages: list[Section], doc_title: str, file: Path, relative: str, tenant: str,
@@ -91,12 +92,19 @@ def _documents(passages: list[Section], doc_title: str, file: Path, relative: st
         written = [line.number for line in passage.lines if line.text.strip()]
         first, last = written[0], written[-1]
         yield SourceDocument(
-            doc_id=doc_id, tenant=tenant, title=f"{doc_title} > {heading}" if heading else doc_title,
+            doc_id=doc_id, tenant=tenant, title=_title(doc_title, passage.path),
             body=passage.text, kind="passage", citation=f"{relative} lines {first}–{last}",
             meta={"file": relative, "line_start": first, "line_end": last, "heading_path": list(passage.path),
                   "document_title": doc_title},
             **shared,
         )
+
+
+def _title(doc_title: str, path: tuple[str, ...]) -> str:
+    # The document's title leads, unless the heading path already starts with it (an HTML <title> equal to its <h1>).
+    if path and path[0] == doc_title:
+        return " > ".join(path)
+    return " > ".join((doc_title,) + path)
 
 
 def _unique(doc_id: str, seen: set[str]) -> str:

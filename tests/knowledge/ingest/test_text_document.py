@@ -21,8 +21,8 @@ class TestMarkdown:
         docs, problems = split(load_text_document(path, "t1", OPTIONS))
         assert problems == []
         assert [d.title for d in docs] == [
-            "guide > 子育て支援ガイド > 児童手当",
-            "guide > 子育て支援ガイド > 児童手当 > 申請方法",
+            "子育て支援ガイド > 児童手当",
+            "子育て支援ガイド > 児童手当 > 申請方法",
         ]
         assert docs[0].doc_id == "doc:guide.md:子育て支援ガイド > 児童手当" and docs[0].kind == "passage"
         assert docs[0].citation == "guide.md lines 5–5" and docs[1].citation == "guide.md lines 9–9"
@@ -35,16 +35,16 @@ class TestMarkdown:
             "## 転出\n\n転出届を出してください。\n\n## 転居\n\n転居届を出してください。\n"))
         docs, _ = split(load_text_document(path, "t1", {**OPTIONS, "min_chars": 200, "max_chars": 800}))
         titles = [d.title for d in docs]
-        assert titles[:2] == ["long > 手続き > 転入（1/2）", "long > 手続き > 転入（2/2）"]
+        assert titles[:2] == ["手続き > 転入（1/2）", "手続き > 転入（2/2）"]
         assert all(len(d.body) <= 800 for d in docs)
         assert "".join(d.body for d in docs[:2]).replace("\n", "") == long_section.replace("\n", "")
-        assert titles[2] == "long > 手続き > 転出・転居"
+        assert titles[2] == "手続き > 転出・転居"
         assert docs[2].body == "転出\n\n転出届を出してください。\n\n転居\n\n転居届を出してください。"
 
     def test_numbered_list_items_in_markdown_are_not_headings(self, write):
         path = write("steps.md", "# 申請の流れ\n\n1. 申請書を書く\n2. 窓口に出す\n\n【注意】本人確認書類が必要です。\n")
         (doc,), _ = split(load_text_document(path, "t1", OPTIONS))
-        assert doc.title == "steps > 申請の流れ" and "1. 申請書を書く\n2. 窓口に出す" in doc.body
+        assert doc.title == "申請の流れ" and "1. 申請書を書く\n2. 窓口に出す" in doc.body
 
     def test_one_very_long_paragraph_is_cut_at_sentence_ends(self, write):
         path = write("wall.txt", "お知らせ\n\n" + "これは長い文です。" * 200 + "\n")
@@ -86,7 +86,7 @@ class TestHtmlAndFolders:
         docs, problems = split(load_text_document(write("gomi.html", self.PAGE), "t1", OPTIONS))
         assert problems == [] and len(docs) == 1
         doc = docs[0]
-        assert doc.title == "ごみの出し方 > ごみの出し方 > 粗大ごみ"
+        assert doc.title == "ごみの出し方 > 粗大ごみ"
         assert doc.body == "粗大ごみは申込制です。\n\n受付センターに電話してください。"
         assert doc.citation == "gomi.html lines 5–5"
         assert not re.search("秘密|メニュー|著作権", doc.body + doc.title)
