@@ -1,0 +1,480 @@
+"""Redaction of Japanese personal data before text is logged, stored for analytics or shown outside the conversation.
+
+`redact(text)` replaces every detected item with a typed placeholder; `find_pii(text)` returns the spans;
+`contains_pii(text)` says whether there is any. Detection runs on an NFKC-normalised copy (full-width digits,
+＠, （）, and dash look-alikes between digits become ASCII) whose every character remembers where it came from,
+so spans always point into the ORIGINAL text and full-width input is redacted in place.
+
+Placeholders (one per kind):
+    my_number    〔個人番号〕  12 digits with a valid check digit (any grouping by spaces/hyphens); a 12-digit
+                              number with an INVALID check digit only right after マイナンバー/個人番号 (a mistyped
+                              My Number is still one); otherwise it is left alone (receipt and document numbers).
+    card_number  〔カード番号〕13–19 digits passing Luhn, any grouping by spaces/hyphens.
+    phone        〔電話番号〕  mobile 070/080/090/020, IP 050, fixed 0X…(10 digits, every area-code shape), +81
+                              forms, parentheses, with or without separators.
+    email        〔メール〕
+    postal_code  〔郵便番号〕  〒 always; NNN-NNNN only next to an address or after 郵便番号/住所; 7 bare digits
+                              only after 〒 or 郵便番号.
+    address      〔住所〕      the specific part only: town (町域) + 丁目/番地/号/house numbers + building + room.
+                              The coarse area up to and including the last 市/区/町/村/郡 (and the prefecture) is
+                              KEPT, because analytics wants the area (a town whose name ends in 町, e.g. 大手町,
+                              is therefore kept too).
+    birth_date   〔生年月日〕  a date (western, era, abbreviated era, numeric, month-day) next to 生年月日/誕生日/
+                              生まれ/DOB …; a year alone (1985年生まれ) is kept.
+    name         〔氏名〕      explicit patterns only: 名前は/氏名:/お名前 … 〜です/様, 〜と申します.
+
+Choices worth knowing:
+- Free-dial and navi-dial numbers (0120, 0800, 0570, 0180, 0990) are only ever assigned to organisations, so they
+  are not personal data and are kept by default (`Redactor(redact_free_dial=True)` redacts them too).
+  Redaction is never applied to the answer shown to the resident; for logs and analytics a tenant passes its own
+  public numbers/addresses as `Redactor(keep=[...])` so they survive in the records.
+- A random 12-digit number passes the My Number check about one time in ten and a random 13–19 digit number
+  passes Luhn one time in ten: such numbers are redacted even when they were something else (safe side).
+- Not handled: numbers written in kanji numerals outside addresses and dates, names without an explicit cue,
+  obfuscated e-mail (taro[at]example.com).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable, NamedTuple
+
+PLACEHOLDERS: dict[str, str] = {
+    "my_number": "〔個人番号〕",
+    "card_number": "〔カード番号〕",
+    "phone": "〔電話番号〕",
+    "email": "〔メール〕",
+    "postal_code": "〔郵便番号〕",
+    "birth_date": "〔生年月日〕",
+    "address": "〔住所〕",
+    "name": "〔氏名〕",
+}
+# When spans of two kinds overlap they are merged and the earlier kind names the placeholder.
+KIND_PRIORITY = {kind: rank for rank, kind in enumerate(PLACEHOLDERS)}
+
+
+class Match(NamedTuple):
+    kind: str
+    start: int  # offsets into the original text
+    end: int
+
+
+# --- normalisation with an offset map -------------------------------------------------------------------------
+
+# Dash look-alikes residents type between digits (長音符 ー included: IMEs produce 090ー1234ー5678).
+_DASHES = frozenset("‐‑‒–—―−ーｰ－﹣⁃")
+
+
+class _Normalised(NamedTuple):
+    text: str
+    # Normalised char i came from original[starts[i]:ends[i]]; None means the offsets are the identity.
+    starts: list[int] | None
+    ends: list[int] | None
+
+
+@lru_cache(maxsize=4096)
+def _nfkc_char(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch)
+
+
+# Logs hold escaped text too (%r of a string, KeyError messages, json.dumps with ensure_ascii): an escape such as
+# \uff10 or \u3000 is read as the character it stands for, so escaped personal data is found as well.
+_ESCAPE_OR_CHAR = re.compile(r"\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\x[0-9a-fA-F]{2}|.", re.DOTALL)
+
+
+def _normalise(text: str) -> _Normalised:
+    has_escapes = "\\u" in text or "\\x" in text or "\\U" in text
+    if not has_escapes and unicodedata.is_normalized("NFKC", text) and not any(ch in _DASHES for ch in text):
+        return _Normalised(text, None, None)  # the common case: already normalised, offsets are the identity
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    tokens = _ESCAPE_OR_CHAR.finditer(text) if has_escapes else None
+    for start, end, raw in _tokens(text, tokens):
+        normalised = _nfkc_char(_unescape(raw))
+        pieces.append(normalised)
+        starts.extend([start] * len(normalised))
+        ends.extend([end] * len(normalised))
+    return _Normalised(_dashes_between_digits("".join(pieces)), starts, ends)
+
+
+def _tokens(text: str, escapes: Iterable[re.Match] | None) -> Iterable[tuple[int, int, str]]:
+    if escapes is None:
+        return ((i, i + 1, ch) for i, ch in enumerate(text))
+    return ((m.start(), m.end(), m.group()) for m in escapes)
+
+
+def _unescape(raw: str) -> str:
+    if len(raw) == 1:
+        return raw
+    code = int(raw[2:], 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return raw  # a lone surrogate (or no character at all) stays as written
+    return chr(code)
+
+
+def _dashes_between_digits(text: str) -> str:
+    if not any(ch in _DASHES for ch in text):
+        return text
+    chars = list(text)
+    for i in range(1, len(chars) - 1):
+        if chars[i] in _DASHES and chars[i - 1].isdigit() and chars[i + 1].isdigit():
+            chars[i] = "-"
+    return "".join(chars)
+
+
+def _to_original(norm: _Normalised, start: int, end: int) -> tuple[int, int]:
+    if norm.starts is None:
+        return start, end
+    return norm.starts[start], norm.ends[end - 1]
+
+
+# --- shared character classes -----------------------------------------------------------------------------------
+
+_KANJI = "\u3005\u4e00-\u9fff"  # 々 + CJK unified ideographs
+_KATAKANA = "\u30a1-\u30faー"
+_KNUM = "[0-9〇一二三四五六七八九十百]"  # digits as they appear in addresses and era dates
+_UNIT_AFTER = "日月年時分秒円%人回個件歳才名枚本冊台割倍度点位万億千番"  # a number followed by these is a quantity
+
+
+def _window_before(text: str, start: int, size: int) -> str:
+    """The text just before `start`, cut at the last sentence end: context must be in the same sentence."""
+    window = text[max(0, start - size):start]
+    cut = max(window.rfind("。"), window.rfind("\n"))
+    return window[cut + 1:]
+
+
+# --- check digits -------------------------------------------------------------------------------------------------
+
+def my_number_is_valid(digits: str) -> bool:
+    """Official check digit of the 個人番号 (総務省令第85号 第5条): weights 2..7,2..6 from the right."""
+    if len(digits) != 12 or not digits.isdigit():
+        return False
+    body = [int(d) for d in reversed(digits[:11])]  # P1 is the digit next to the check digit
+    total = sum(p * (n + 1 if n <= 6 else n - 5) for n, p in enumerate(body, start=1))
+    remainder = total % 11
+    check = 0 if remainder <= 1 else 11 - remainder
+    return check == int(digits[11])
+
+
+def luhn_is_valid(digits: str) -> bool:
+    total = 0
+    for position, ch in enumerate(reversed(digits)):
+        value = int(ch)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+# --- detectors: each yields (kind, start, end) in normalised coordinates ------------------------------------------
+
+_DIGIT_CHUNK = re.compile(
+    r"(?<![\d+.,¥$])(?<!\d[ \-])\d+(?:[ \-]\d+)*(?![\d,])(?!\.\d)(?! ?[円万億年件人個回%])"
+)
+_GROUP = re.compile(r"\d+")
+_MY_NUMBER_CUE = re.compile(r"マイナンバー|個人番号|my ?number", re.IGNORECASE)
+
+
+def _number_chunks(text: str) -> Iterable[tuple[str, int, int]]:
+    """My Numbers and card numbers: the longest run of digit groups that validates. Hyphens join the groups of one
+    number, so a run may start or end only at the chunk's edges or at a space (4111-1111-1111-1112 is one bad
+    card number, not a card's tail that happens to be a valid My Number)."""
+    for chunk in _DIGIT_CHUNK.finditer(text):
+        base, body = chunk.start(), chunk.group()
+        groups = [(base + g.start(), base + g.end()) for g in _GROUP.finditer(body)]
+        i = 0
+        while i < len(groups):
+            found = _longest_valid_run(text, groups, i) if _is_run_edge(text, groups, i, before=True) else None
+            if found is None:
+                i += 1
+                continue
+            kind, j = found
+            yield kind, groups[i][0], groups[j][1]
+            i = j + 1
+
+
+def _is_run_edge(text: str, groups: list[tuple[int, int]], index: int, before: bool) -> bool:
+    if before:
+        return index == 0 or text[groups[index][0] - 1] == " "
+    return index == len(groups) - 1 or text[groups[index][1]] == " "
+
+
+def _longest_valid_run(text: str, groups: list[tuple[int, int]], i: int) -> tuple[str, int] | None:
+    digits = ""
+    best = None
+    for j in range(i, len(groups)):
+        digits += text[groups[j][0]:groups[j][1]]
+        if len(digits) > 19:
+            break
+        kind = _number_kind(digits, text, groups[i][0])
+        if kind and _is_run_edge(text, groups, j, before=False):
+            best = (kind, j)
+    return best
+
+
+def _number_kind(digits: str, text: str, start: int) -> str | None:
+    if len(digits) == 12:
+        if my_number_is_valid(digits) or _MY_NUMBER_CUE.search(_window_before(text, start, 20)):
+            return "my_number"
+        return None
+    if 13 <= len(digits) <= 19 and luhn_is_valid(digits):
+        return "card_number"
+    return None
+
+
+_PHONE_NATIONAL = re.compile(
+    r"(?<![\d+\-.])\(?(0\d{0,4})(?:\) ?|[ \-.]|\()?(\d{1,4})(?:\) ?|[ \-.])?(\d{3,4})(?!\d)(?!-\d)"
+)
+_PHONE_INTL = re.compile(
+    r"\+81[ \-]?(?:\(0\)[ \-]?)?\(?([1-9]\d{0,3})(?:\) ?|[ \-.])?(\d{1,4})(?:\) ?|[ \-.])?(\d{3,4})(?!\d)(?!-\d)"
+)
+_FREE_DIAL = ("0120", "0800", "0570", "0180", "0990")
+_ELEVEN_DIGIT = ("070", "080", "090", "050", "020", "060")
+
+
+def phone_category(national_digits: str) -> str | None:
+    """'phone', 'free_dial' or None for a digit string in national form (leading 0)."""
+    if national_digits.startswith(_FREE_DIAL) and len(national_digits) in (10, 11):
+        return "free_dial"
+    if len(national_digits) == 11:
+        return "phone" if national_digits.startswith(_ELEVEN_DIGIT) else None
+    if len(national_digits) == 10 and national_digits[1] != "0":
+        return None if national_digits.startswith(_ELEVEN_DIGIT) else "phone"
+    return None
+
+
+def _phones(text: str, redact_free_dial: bool) -> Iterable[tuple[str, int, int]]:
+    wanted = {"phone", "free_dial"} if redact_free_dial else {"phone"}
+    for pattern, prefix in ((_PHONE_NATIONAL, ""), (_PHONE_INTL, "0")):
+        for m in pattern.finditer(text):
+            if phone_category(prefix + "".join(m.groups())) in wanted:
+                yield "phone", m.start(), m.end()
+
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"
+)
+
+
+def _emails(text: str) -> Iterable[tuple[str, int, int]]:
+    for m in _EMAIL.finditer(text):
+        yield "email", m.start(), m.end()
+
+
+_PREFECTURE = (
+    "北海道|東京都|京都府|大阪府|青森県|岩手県|宮城県|秋田県|山形県|福島県|茨城県|栃木県|群馬県|埼玉県|千葉県|"
+    "神奈川県|新潟県|富山県|石川県|福井県|山梨県|長野県|岐阜県|静岡県|愛知県|三重県|滋賀県|兵庫県|奈良県|"
+    "和歌山県|鳥取県|島根県|岡山県|広島県|山口県|徳島県|香川県|愛媛県|高知県|福岡県|佐賀県|長崎県|熊本県|"
+    "大分県|宮崎県|鹿児島県|沖縄県"
+)
+# 市/区/町/村/郡 ending a municipality name, not starting a common word (市内, 区分, 町内会, 市場 …).
+_AREA_SUFFIX = r"[市区町村郡](?!役所|役場|民|長|議|内|外|立|営|政|場|販|況|街|分|別|間|域|会)"
+_AREA_START = re.compile(
+    rf"(?:{_PREFECTURE})|[{_KANJI}{_KATAKANA}][{_KANJI}{_KATAKANA}ぁ-ゖ]{{0,5}}?{_AREA_SUFFIX}|さいたま市"
+)
+_ADDRESS_CUE = re.compile(
+    rf"{_PREFECTURE}|[{_KANJI}{_KATAKANA}ぁ-ゖ]{_AREA_SUFFIX}|住所|所在地|在住|住ん|住まい|自宅|居所|転居|転入|"
+    r"送付先|届け先|本籍"
+)
+
+
+def _area_follows(text: str, end: int) -> bool:
+    """True when an address (prefecture or municipality) starts right after `end`."""
+    return bool(_AREA_START.match(text[end:end + 16].lstrip(" ()")))
+
+
+_POSTAL = re.compile(r"(〒 ?)?(?<![\d\-])(\d{3})(-?)(\d{4})(?![\d\-])")
+_POSTAL_CUE = re.compile(r"郵便番号|〒|住所|所在地")
+
+
+def _postal_codes(text: str) -> Iterable[tuple[str, int, int]]:
+    for m in _POSTAL.finditer(text):
+        marked = m.group(1) is not None
+        cued = bool(_POSTAL_CUE.search(_window_before(text, m.start(), 12)))
+        hyphenated = m.group(3) == "-"
+        if marked or cued or (hyphenated and _area_follows(text, m.end())):
+            yield "postal_code", m.start(), m.end()
+
+
+_ERA_DATE = rf"(?:明治|大正|昭和|平成|令和) ?(?:元|{_KNUM}{{1,3}}) ?年 ?{_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
+_WESTERN_DATE = r"(?:1[89]|20)\d{2} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"
+_SHORT_ERA_DATE = r"(?<![A-Za-z])[MTSHRmtshr]\.? ?(?:\d{1,2}|元)[./\-]\d{1,2}[./\-]\d{1,2}(?!\d)"
+_NUMERIC_DATE = r"(?<!\d)(?:1[89]|20)\d{2}[./\-]\d{1,2}[./\-]\d{1,2}(?!\d)|(?<!\d)\d{1,2}/\d{1,2}/(?:1[89]|20)\d{2}(?!\d)"
+_MONTH_DAY = rf"(?<![\d年])(?<!{_KNUM}年){_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
+_DATE = re.compile("|".join((_ERA_DATE, _WESTERN_DATE, _SHORT_ERA_DATE, _NUMERIC_DATE, _MONTH_DAY)))
+_BIRTH_CUE_BEFORE = re.compile(
+    r"生年月日|誕生日|生まれ(?:た日)?(?:は|:)|出生日|生年|D\.?O\.?B|date of birth|birth ?date|birthday",
+    re.IGNORECASE,
+)
+_BIRTH_CUE_AFTER = re.compile(rf" ?(?:に|の)? ?(?:生まれ|生れ|出生|誕生|生(?![{_KANJI}]))")
+
+
+def _birth_dates(text: str) -> Iterable[tuple[str, int, int]]:
+    for m in _DATE.finditer(text):
+        before = _window_before(text, m.start(), 16)
+        if _BIRTH_CUE_BEFORE.search(before) or _BIRTH_CUE_AFTER.match(text, m.end()):
+            yield "birth_date", m.start(), m.end()
+
+
+# Address cores: 丁目/番地/番…号 are addresses on their own; bare house numbers (2-8-1) need an area or a cue.
+_NOT_ROOM = rf"(?!{_KNUM}*号室)"  # 63番地605号室: 605 is the room, not part of the lot number
+_BANGO = rf"{_KNUM}{{1,5}}番地?(?:の?{_KNUM}{{1,4}}{_NOT_ROOM}号?)?"
+_CHOME = rf"{_KNUM}{{1,4}}丁目(?: ?(?:{_BANGO}|\d{{1,4}}(?:-\d{{1,4}}){{0,2}}))?"
+_BANCHI = rf"{_KNUM}{{1,5}}番地(?:の?{_KNUM}{{1,4}}{_NOT_ROOM}号?)?|{_KNUM}{{1,5}}番{_KNUM}{{1,4}}号"
+_HOUSE_NUMBER = rf"(?<![\d第.\-])[1-9]\d{{0,3}}(?:[-の]\d{{1,4}}){{1,3}}(?![\d{_UNIT_AFTER}])(?!-\d)"
+_ADDRESS_CORE = re.compile(rf"(?P<chome>{_CHOME})|(?P<banchi>{_BANCHI})|(?P<house>{_HOUSE_NUMBER})")
+# Town names: kanji/katakana, inner が/の/ケ (自由が丘, 梅ヶ丘), Sapporo's 北1条西.
+_TOWN_TAIL = re.compile(rf"[{_KANJI}{_KATAKANA}ヶヵ](?:[{_KANJI}{_KATAKANA}ヶヵがのケ]|\d{{1,2}}条){{0,15}}$")
+_AREA_END_IN_TOWN = re.compile(rf"(?:{_PREFECTURE})|[市区町村郡]")
+_BUILDING_CHARS = rf"{_KANJI}{_KATAKANA}A-Za-z○◯●・&'ヶヵ"
+_TAIL = re.compile(
+    rf" ?(?P<building>(?:第\d{{1,2}})?[{_BUILDING_CHARS}]{{1,30}}(?:\d{{1,2}}(?:号館|番館|号棟|棟))?)?"
+    rf" ?(?P<room>[A-Z]?-?\d{{1,4}}(?P<unit>号室|号|F|階)?(?!\d))?"
+)
+_BUILDING_WORDS = re.compile(
+    r"マンション|ハイツ|コーポ|アパート|レジデンス|メゾン|ハウス|ヴィラ|パレス|コート|ヒルズ|タワー|ビル|荘|寮|"
+    r"団地|住宅|棟|号館|プラザ|テラス|ガーデン|シティ|ハイム|カーサ|グラン|パーク"
+)
+_NUMERIC_DATE_SHAPE = re.compile(r"(?:19|20)\d{2}-\d{1,2}-\d{1,2}$")
+
+
+def _addresses(text: str) -> Iterable[tuple[str, int, int]]:
+    for m in _ADDRESS_CORE.finditer(text):
+        town_start = _town_start(text, m.start())
+        if m.lastgroup == "house" and not _house_number_is_address(text, m, town_start):
+            continue
+        yield "address", town_start, _tail_end(text, m.end())
+
+
+def _town_start(text: str, core_start: int) -> int:
+    """Start of the town name before a house number, stopping after the last 市区町村郡 (the kept area)."""
+    tail = _TOWN_TAIL.search(text[max(0, core_start - 16):core_start])
+    if tail is None:
+        return core_start
+    area_end = max((m.end() for m in _AREA_END_IN_TOWN.finditer(tail.group())), default=0)
+    return core_start - len(tail.group()) + area_end
+
+
+def _house_number_is_address(text: str, m: re.Match, town_start: int) -> bool:
+    if _NUMERIC_DATE_SHAPE.match(m.group()):
+        return False
+    return bool(_ADDRESS_CUE.search(_window_before(text, town_start, 20)))
+
+
+def _tail_end(text: str, core_end: int) -> int:
+    """Extend over a building name and room number: only when they look like one (suffix word or a room)."""
+    tail = _TAIL.match(text, core_end)
+    building, room, unit = tail.group("building"), tail.group("room"), tail.group("unit")
+    if building and (room or _BUILDING_WORDS.search(building)):
+        return tail.end() if room else tail.end("building")
+    if not building and room and unit:
+        return tail.end("room")
+    return core_end
+
+
+_NAME_KANJI = rf"(?:(?![様殿])[{_KANJI}])"  # an honorific right after a name is not part of it
+_NAME = rf"{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?:[ ・]?[ァ-ヺー]{{1,8}})?|[A-Z][a-z]+(?: [A-Z][a-z]+){{1,2}}"
+_NAME_END = r"(?= ?(?:です|でございます|と申します|といいます|と言います|さん|様|君|で[、,。 ]|[。、,.)」\n]|$| ))"
+_NAME_AFTER_CUE = re.compile(
+    rf"(?:お?名前|氏名|フルネーム|名義人?|申請者名|契約者名|(?<![A-Za-z])[Nn]ame) ?(?:は|が|:|=)? ?(?P<name>{_NAME}){_NAME_END}"
+)
+_NAME_INTRODUCED = re.compile(
+    rf"(?<![{_KANJI}ァ-ヺー])(?P<name>{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?: ?[ァ-ヺー]{{1,8}})?)"
+    r"(?= ?(?:と申します|といいます|と言います|と申す者))"
+)
+_NOT_A_NAME = frozenset(
+    "何 なん 不明 未定 記入 未記入 変更 必要 同じ 本人 私 自分 空欄 旧姓 漢字 カタカナ フリガナ 正式 上記 以下 "
+    "確認 登録 入力 家族 世帯主 代表者 担当 担当者 名前 氏名 市役所 区役所 人 欄".split()
+)
+
+
+def _names(text: str) -> Iterable[tuple[str, int, int]]:
+    for pattern in (_NAME_AFTER_CUE, _NAME_INTRODUCED):
+        for m in pattern.finditer(text):
+            if m.group("name").replace(" ", "") not in _NOT_A_NAME:
+                yield "name", m.start("name"), m.end("name")
+
+
+# --- the redactor ---------------------------------------------------------------------------------------------------
+
+class Redactor:
+    """Finds and replaces personal data. `keep` lists a tenant's own public numbers and addresses (compared after
+    normalisation, digits only for numbers) that must survive in logs and analytics."""
+
+    def __init__(self, keep: Iterable[str] = (), redact_free_dial: bool = False) -> None:
+        self.redact_free_dial = redact_free_dial
+        self._keep = frozenset(_keep_key(item) for item in keep)
+
+    def find(self, text: str) -> list[Match]:
+        if not text:
+            return []
+        norm = _normalise(text)
+        found = [m for m in self._detect(norm.text) if not self._is_kept(norm.text[m[1]:m[2]])]
+        spans = [Match(kind, *_to_original(norm, start, end)) for kind, start, end in found if end > start]
+        return _merge(spans)
+
+    def redact(self, text: str) -> str:
+        matches = self.find(text)
+        if not matches:
+            return text
+        pieces, cursor = [], 0
+        for m in matches:
+            pieces += [text[cursor:m.start], PLACEHOLDERS[m.kind]]
+            cursor = m.end
+        pieces.append(text[cursor:])
+        return "".join(pieces)
+
+    def contains(self, text: str) -> bool:
+        return bool(self.find(text))
+
+    def _detect(self, text: str) -> list[tuple[str, int, int]]:
+        return [
+            *_number_chunks(text),
+            *_phones(text, self.redact_free_dial),
+            *_emails(text),
+            *_postal_codes(text),
+            *_birth_dates(text),
+            *_addresses(text),
+            *_names(text),
+        ]
+
+    def _is_kept(self, fragment: str) -> bool:
+        return bool(self._keep) and _keep_key(fragment) in self._keep
+
+
+def _keep_key(value: str) -> str:
+    value = _dashes_between_digits(unicodedata.normalize("NFKC", value)).strip().lower()
+    if "@" not in value and any(ch.isdigit() for ch in value) and not re.search(f"[{_KANJI}]", value):
+        return re.sub(r"\D", "", value)
+    return value
+
+
+def _merge(spans: list[Match]) -> list[Match]:
+    """Overlapping spans become one (nothing partially redacted); the higher-priority kind names it."""
+    merged: list[Match] = []
+    for m in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and m.start < merged[-1].end:
+            last = merged[-1]
+            kind = min(last.kind, m.kind, key=KIND_PRIORITY.__getitem__)
+            merged[-1] = Match(kind, last.start, max(last.end, m.end))
+        else:
+            merged.append(m)
+    return merged
+
+
+_DEFAULT = Redactor()
+
+
+def find_pii(text: str) -> list[Match]:
+    return _DEFAULT.find(text)
+
+
+def redact(text: str) -> str:
+    return _DEFAULT.redact(text)
+
+
+def contains_pii(text: str) -> bool:
+    return _DEFAULT.contains(text)
