@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 _READ_ONLY = "madoguchi_read_only"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -54,10 +55,11 @@ class Database:
     def _create_engine(self, pool_size: int, max_overflow: int, echo: bool) -> Engine:
         if self.url.get_backend_name() == "sqlite":
             return self._create_sqlite_engine(echo)
+        # A process frozen inside a transaction would hold its row locks for ever: PostgreSQL ends such a session.
+        options = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
         if self.schema:
-            connect_args = {"options": f"-csearch_path={self.schema}"}
-        else:
-            connect_args = {}
+            options += f" -c search_path={self.schema}"
+        connect_args = {"options": options}
         return create_engine(
             self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, echo=echo,
             json_serializer=_json_dumps, connect_args=connect_args,
