@@ -198,7 +198,8 @@ class IntentClassifier:
 
     def classify_embedded(self, text: str, vector: np.ndarray | None) -> IntentPrediction:
         """Classify normalised `text` whose query vector is already known (e.g. shared with retrieval)."""
-        if vector is None or not text:
+        if vector is None or not any(ch.isalpha() for ch in text):
+            # Digits and symbols only (「2」 picking a clarification choice) carry no intent of their own.
             return IntentPrediction(NONE, 0.0, None)
         predicted = self.decide(self._vectors @ vector)
         rule = match_safety_pattern(text) if self.use_patterns else None
