@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from typing import Mapping
+from collections.abc import Mapping
 
 # A fixed namespace so the same idempotency key maps to the same UUID on every machine and every run.
 MADOGUCHI_NAMESPACE = uuid.UUID("6f1c3c1e-6a43-5b8e-9d0e-6d61646f6775")

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import format_datetime, formataddr, getaddresses, parseaddr
-from datetime import datetime, timezone
+from email.utils import format_datetime, formataddr, getaddresses
+from datetime import datetime, UTC
 from html.parser import HTMLParser
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiosmtpd.controller import Controller
 
@@ -93,7 +94,7 @@ class EmailAdapter:
         reply["From"] = formataddr((self.display_name, self.address)) if self.display_name else self.address
         reply["To"] = message.recipient
         reply["Subject"] = reply_subject(meta.get("subject") or "お問い合わせ")
-        reply["Date"] = format_datetime(datetime.now(timezone.utc))
+        reply["Date"] = format_datetime(datetime.now(UTC))
         reply["Message-ID"] = f"<{uuid_for_key(message.idempotency_key)}@{self.address.split('@')[1]}>"
         _thread(reply, meta.get("in_reply_to"), meta.get("references") or [])
         if not meta.get("operator"):  # a person's reply is not automatic; ours is (RFC 3834)
@@ -443,14 +444,14 @@ class EmailInboundServer:
     def host(self) -> str:
         return self._controller.hostname
 
-    def start(self) -> "EmailInboundServer":
+    def start(self) -> EmailInboundServer:
         self._controller.start()
         return self
 
     def stop(self) -> None:
         self._controller.stop()
 
-    def __enter__(self) -> "EmailInboundServer":
+    def __enter__(self) -> EmailInboundServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -15,8 +15,9 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from linebot.v3.messaging import (
     ApiClient,
@@ -199,7 +200,7 @@ def _timestamp(event: dict[str, Any]) -> datetime | None:
     millis = event.get("timestamp")
     if not isinstance(millis, (int, float)):
         return None
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
 def _epoch(value: Any) -> float | None:

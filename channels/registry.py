@@ -27,7 +27,8 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from channels.base import ChannelAdapter
 from channels.email import EmailAdapter, ImapSettings, SmtpSettings
@@ -45,7 +46,7 @@ SECRET_KEYS = {"channel_secret", "channel_access_token", "auth_token", "signing_
                "smtp_password", "imap_password"}
 
 
-class MissingSettings(Exception):
+class MissingSettingsError(Exception):
     def __init__(self, names: list[str]) -> None:
         super().__init__(", ".join(names))
         self.names = names
@@ -107,9 +108,9 @@ class ChannelConfig:
 
     def require(self, *keys: str) -> list[Any]:
         values = [self.get(k) for k in keys]
-        missing = [self.env_name(k) for k, v in zip(keys, values) if v is None]
+        missing = [self.env_name(k) for k, v in zip(keys, values, strict=True) if v is None]
         if missing:
-            raise MissingSettings(missing)
+            raise MissingSettingsError(missing)
         return values
 
     def flag(self, key: str, default: bool = False) -> bool:
@@ -192,7 +193,7 @@ def _build_one(config: ChannelConfig, settings: Settings) -> tuple[ChannelStatus
         return ChannelStatus(tenant, channel, False, "disabled in config"), None
     try:
         adapter = BUILDERS[channel](config, settings)
-    except MissingSettings as missing:
+    except MissingSettingsError as missing:
         return ChannelStatus(tenant, channel, False, f"missing {missing}"), None
     except ValueError as invalid:  # a malformed number or port: off, and say why
         return ChannelStatus(tenant, channel, False, f"invalid settings: {invalid}"), None
@@ -207,6 +208,6 @@ def build_channels(tenants: Iterable[Tenant], env: Mapping[str, str] | None = No
 def log_channel_status(channels: Mapping[str, TenantChannels], logger: logging.Logger = log) -> list[str]:
     """Say at start-up which channels are on and which are off (and what would turn them on)."""
     lines = [s.describe() for built in channels.values() for s in built.statuses]
-    for status, line in zip((s for b in channels.values() for s in b.statuses), lines):
+    for status, line in zip((s for b in channels.values() for s in b.statuses), lines, strict=True):
         logger.log(logging.INFO if status.on else logging.WARNING, "channel %s", line)
     return lines

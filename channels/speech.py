@@ -11,7 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-DIGIT_READINGS = dict(zip("0123456789", ["ゼロ", "イチ", "ニー", "サン", "ヨン", "ゴー", "ロク", "ナナ", "ハチ", "キュウ"]))
+DIGIT_READINGS = {"0": "ゼロ", "1": "イチ", "2": "ニー", "3": "サン", "4": "ヨン",
+                  "5": "ゴー", "6": "ロク", "7": "ナナ", "8": "ハチ", "9": "キュウ"}
 MAX_SPOKEN_CHARS = 300  # about 45 seconds of Japanese speech
 MAX_PIECE_CHARS = 50  # longer sentences are spoken in pieces split at 、
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from twilio.http.http_client import TwilioHttpClient
@@ -42,7 +43,7 @@ class VoiceAdapter:
     name = "voice"
 
     def __init__(self, tenant: str, account_sid: str, auth_token: str, *, public_base_url: str,
-                 sms_from: str | None = None, script: "CallScript | None" = None,
+                 sms_from: str | None = None, script: CallScript | None = None,
                  api_base_url: str | None = None, timeout_s: float = 10.0) -> None:
         if not account_sid or not auth_token or not public_base_url:
             raise ValueError("Twilio voice needs an account SID, an auth token and the public base URL")
@@ -113,7 +114,7 @@ class _FormParams(dict):
     """Form parameters as Twilio's validator wants them, keeping repeated keys (getall, like Flask's MultiDict)."""
 
     @classmethod
-    def from_body(cls, raw: bytes) -> "_FormParams":
+    def from_body(cls, raw: bytes) -> _FormParams:
         return cls(parse_qs(raw.decode("utf-8"), keep_blank_values=True))
 
     def getall(self, name: str) -> list[str]:
@@ -209,7 +210,8 @@ class CallScript:
     def greeting(self, action_url: str, no_input_url: str) -> str:
         response = VoiceResponse()
         self._say(response, f"お電話ありがとうございます。{self.office}の自動案内です。")
-        response.append(self._ask(action_url, "ご用件を短くお話しください。担当者と話したい場合は、0を押してください。"))
+        prompt = "ご用件を短くお話しください。担当者と話したい場合は、0を押してください。"
+        response.append(self._ask(action_url, prompt))
         response.redirect(no_input_url, method="POST")
         return str(response)
 
@@ -304,8 +306,9 @@ class CallScript:
         return prompt
 
     def _call_back_later(self) -> str:
-        hours = for_the_ear(self.hours, max_chars=60).text if self.hours else ""
-        return f"恐れ入りますが、{hours}におかけ直しください。" if hours else "恐れ入りますが、時間をおいておかけ直しください。"
+        if not self.hours:
+            return "恐れ入りますが、時間をおいておかけ直しください。"
+        return f"恐れ入りますが、{for_the_ear(self.hours, max_chars=60).text}におかけ直しください。"
 
 
 def link_sms_text(links: tuple[str, ...] | list[str], office: str) -> str:

@@ -51,7 +51,7 @@ class ImapDouble:
     def flags_of(self, uid: int) -> set[str]:
         return next(m.flags for m in self.messages if m.uid == uid)
 
-    def __enter__(self) -> "ImapDouble":
+    def __enter__(self) -> ImapDouble:
         self._thread.start()
         return self
 
@@ -141,7 +141,7 @@ class _Session:
         if unseen:
             self._send(f"* OK [UNSEEN {unseen}] first unseen".encode())
         self._send(b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)")
-        self._send(f"* OK [UIDVALIDITY 3857529045] UIDs valid".encode())
+        self._send(b"* OK [UIDVALIDITY 3857529045] UIDs valid")
         self._send(f"* OK [UIDNEXT {self.double._next_uid}] predicted next UID".encode())
         self._tagged(tag, "OK", "[READ-WRITE] SELECT completed")
 
@@ -226,7 +226,7 @@ class _Session:
             low_n = highest if low == "*" else int(low)
             high_n = low_n if not high else (highest if high == "*" else int(high))
             chosen |= set(range(min(low_n, high_n), max(low_n, high_n) + 1))
-        return [(i, m) for (i, m), key in zip(numbered, keys) if key in chosen]
+        return [(i, m) for (i, m), key in zip(numbered, keys, strict=True) if key in chosen]
 
     def _tagged(self, tag: str, status: str, text: str) -> None:
         self._send(f"{tag} {status} {text}".encode())

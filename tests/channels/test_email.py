@@ -254,7 +254,7 @@ class SmtpSink:
 
         self.controller = _PortZeroController(Keep(), hostname="127.0.0.1", port=0)
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         self.controller.start()
         return self
 

@@ -30,7 +30,8 @@ def line_case(secret: str = "line-secret"):
 
 def twilio_case(secret: str = "auth-token"):
     adapter = VoiceAdapter("t", "AC1", "auth-token", public_base_url=PUBLIC)
-    params = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+819012345678", "SpeechResult": "粗大ごみ", "Digits": "", "To": "+813"}
+    params = {"CallSid": "CA1", "AccountSid": "AC1", "From": "+819012345678", "SpeechResult": "粗大ごみ",
+              "Digits": "", "To": "+813"}
     body = urlencode(params).encode()
 
     def headers(raw: bytes) -> dict[str, str]:
