@@ -32,6 +32,11 @@ def _is_han(code: int) -> bool:
     return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2FFFF or 0xF900 <= code <= 0xFAFF
 
 
+def _is_latin(code: int) -> bool:
+    # Basic Latin, Latin-1, Extended-A/B and Extended Additional (Vietnamese): all read as "en" for the interface.
+    return code < 0x250 or 0x1E00 <= code <= 0x1EFF
+
+
 def _encodable(char: str, codec: str) -> bool:
     try:
         char.encode(codec)
@@ -50,7 +55,7 @@ def _script_counts(text: str) -> dict[str, int]:
             counts["hangul"] += 1
         elif _is_han(code):
             counts["han"] += 1
-        elif char.isascii() and char.isalpha() or (0xC0 <= code <= 0x24F and char.isalpha()):
+        elif char.isalpha() and _is_latin(code):
             counts["latin"] += 1
         elif char.isalpha():
             counts["other"] += 1
@@ -58,7 +63,7 @@ def _script_counts(text: str) -> dict[str, int]:
 
 
 def _latin_words(text: str) -> int:
-    words = "".join(c if (c.isalpha() and ord(c) <= 0x24F) else " " for c in text).split()
+    words = "".join(c if (c.isalpha() and _is_latin(ord(c))) else " " for c in text).split()
     return len(words)
 
 

@@ -25,6 +25,7 @@ class TestDetectLanguage:
 
     @pytest.mark.parametrize("text", [
         "How can I get a residence certificate?", "hello", "How do I apply for 児童手当?", "Where is the city hall",
+        "Làm thế nào để đăng ký cư trú?",  # Latin-script languages get the English interface
     ])
     def test_english_even_with_a_japanese_term(self, text):
         assert detect_language(text) == "en"
