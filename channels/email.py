@@ -20,7 +20,7 @@ import logging
 import re
 import smtplib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -73,7 +73,12 @@ class EmailAdapter:
         """Nothing to verify at this layer (the MTA checks SPF/DKIM); present for the common interface."""
 
     def parse(self, raw: bytes, headers: Mapping[str, str] | None = None) -> list[InboundEvent]:
-        return [parse_email(raw, self.tenant, envelope_from=header(headers, ENVELOPE_FROM_HEADER))]
+        event = parse_email(raw, self.tenant, envelope_from=header(headers, ENVELOPE_FROM_HEADER))
+        if event.sender != self.address:
+            return [event]
+        # Our own mail coming back (a forward rule, a misconfigured alias): answering it would start a loop.
+        reasons = [*event.meta["auto_reasons"], "own-address"]
+        return [replace(event, meta={**event.meta, "do_not_answer": True, "auto_reasons": reasons})]
 
     def send(self, message: OutboundMessage) -> None:
         if message.idempotency_key in self._delivered:

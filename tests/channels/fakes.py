@@ -41,13 +41,17 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 resets connections when 50 clients arrive at once
+
+
 class FakeApiServer:
     """A loopback HTTP server dispatching POSTs to `handle(call) -> Reply`; subclasses implement `handle`."""
 
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)

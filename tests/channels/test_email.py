@@ -190,6 +190,10 @@ class TestDoNotAnswer:
         event = parse_email(raw, "t")
         assert {"bounce-sender", "delivery-report"} <= set(event.meta["auto_reasons"])
 
+    def test_our_own_address_is_never_answered(self, adapter):
+        [event] = adapter.parse(utf8_mail("転送されてきた自分の返信", sender=CITY.upper()), {})
+        assert event.meta["do_not_answer"] and event.meta["auto_reasons"] == ["own-address"]
+
     def test_null_envelope_sender_from_smtp(self, adapter):
         [event] = adapter.parse(utf8_mail("x"), {"X-Envelope-From": "<>"})
         assert "null-sender" in event.meta["auto_reasons"]

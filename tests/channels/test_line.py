@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -167,6 +168,25 @@ class TestLineSend:
         adapter.send(outbound())  # a retry after a crash: LINE answers 409, the adapter treats it as done
         assert [c.status for c in line_api.calls] == [200, 409]
         assert len(line_api.delivered) == 1
+
+    def test_fifty_concurrent_retries_deliver_once(self, adapter, line_api):
+        """Workers racing on the same outbox row: LINE's retry-key check lets exactly one through."""
+        errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                adapter.send(outbound(key="turn-99:reply"))
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=send) for _ in range(50)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert errors == []
+        assert len(line_api.delivered) == 1
+        assert sorted(c.status for c in line_api.calls) == [200] + [409] * 49
 
     def test_a_second_process_derives_the_same_retry_key(self, line_api):
         first = LineAdapter("tokyo", SECRET, TOKEN, api_host=line_api.url)
