@@ -29,6 +29,8 @@ class ImapDouble:
         double = self
 
         class Handler(socketserver.StreamRequestHandler):
+            wbufsize = 65536  # buffered, flushed per response: many tiny writes would meet Nagle + delayed ACK
+
             def handle(self) -> None:
                 _Session(double, self.rfile, self.wfile).run()
 
@@ -78,6 +80,7 @@ class _Session:
 
     def run(self) -> None:
         self._send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] madoguchi IMAP test double ready")
+        self.wfile.flush()
         while True:
             line = self.rfile.readline()
             if not line:
@@ -93,6 +96,7 @@ class _Session:
         parts = text.split(" ", 2)
         if len(parts) < 2:
             self._send(b"* BAD missing command")
+            self.wfile.flush()
             return True
         tag, command, rest = parts[0], parts[1].upper(), parts[2] if len(parts) > 2 else ""
         by_uid = command == "UID"
@@ -230,6 +234,7 @@ class _Session:
 
     def _tagged(self, tag: str, status: str, text: str) -> None:
         self._send(f"{tag} {status} {text}".encode())
+        self.wfile.flush()  # the tagged line completes a response: send it all now
 
     def _send(self, line: bytes) -> None:
         self.wfile.write(line + b"\r\n")
