@@ -104,7 +104,8 @@ class EmailAdapter:
         _thread(reply, meta.get("in_reply_to"), meta.get("references") or [])
         if not meta.get("operator"):  # a person's reply is not automatic; ours is (RFC 3834)
             reply["Auto-Submitted"] = "auto-replied"
-        reply.set_content(_reply_body(message, self.quote_lines), charset="utf-8")
+        # base64: 7-bit clean for any relay (8bit needs 8BITMIME all the way) and compact for Japanese text.
+        reply.set_content(_reply_body(message, self.quote_lines), charset="utf-8", cte="base64")
         return reply
 
 

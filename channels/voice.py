@@ -90,13 +90,11 @@ class VoiceAdapter:
         caller = form.get("From") or form.get("Caller")
         if not caller:
             raise PayloadError("Twilio voice webhook without From")
-        query = _query(url)
-        step = query.get("step", "0")
-        if not step.isdigit():
-            raise PayloadError(f"step must be a number, got {step!r}")
+        query, kind = _query(url), _kind(form)
+        step = _step(query, kind)
         return [InboundEvent(channel=self.name, external_id=f"{call_sid}:{step}", tenant=self.tenant,
-                             sender=caller, kind=_kind(form), text=form.get("SpeechResult", "").strip(),
-                             meta=_call_meta(form, query))]
+                             sender=caller, kind=kind, text=form.get("SpeechResult", "").strip(),
+                             meta={**_call_meta(form, query), "step": step})]
 
     # -- outbound: SMS -----------------------------------------------------------------------------------------
 
@@ -132,6 +130,19 @@ def _query(url: str | None) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query)) if url else {}
 
 
+def _step(query: dict[str, str], kind: str) -> str:
+    """The redelivery key within a call: our step counter from the action URL; the call's start is step 0 and
+    its end (status callback) is "end", so neither collides with an answer."""
+    step = query.get("step")
+    if step is None:
+        if kind == "message":
+            raise PayloadError("gather result without a step: build action URLs with with_step()")
+        return "0" if kind == "call" else "end"
+    if not step.isdigit():
+        raise PayloadError(f"step must be a number, got {step!r}")
+    return step
+
+
 def _kind(form: dict[str, str]) -> str:
     if form.get("SpeechResult") or form.get("Digits"):
         return "message"
@@ -144,7 +155,7 @@ def _call_meta(form: dict[str, str], query: dict[str, str]) -> dict[str, Any]:
     confidence = form.get("Confidence")
     return {"call_sid": form["CallSid"], "to": form.get("To"), "call_status": form.get("CallStatus"),
             "digits": form.get("Digits") or None, "speech_confidence": float(confidence) if confidence else None,
-            "stage": query.get("stage"), "step": int(query.get("step", "0"))}
+            "stage": query.get("stage")}
 
 
 # -- what the caller meant (pure) -----------------------------------------------------------------------------
@@ -152,7 +163,7 @@ def _call_meta(form: dict[str, str], query: dict[str, str]) -> dict[str, Any]:
 OPERATOR_WORDS = ("オペレーター", "担当者", "人と話", "人間", "職員", "窓口の人", "つないで", "繋いで")
 YES_WORDS = ("はい", "解決", "わかりました", "分かりました", "大丈夫", "ありがとう", "ええ", "うん")
 NO_WORDS = ("いいえ", "いや", "解決しない", "解決していない", "わからない", "分からない", "違う", "だめ", "ダメ")
-SMS_WORDS = ("送って", "ショートメール", "SMS", "メッセージ", "お願いします")
+SMS_WORDS = ("送って", "ショートメール", "SMS", "メッセージ")
 REPEAT_WORDS = ("もう一度", "もう1度", "繰り返", "聞き取れ")
 DIGIT_MEANINGS = {"0": "operator", "1": "yes", "2": "no", "3": "sms", "9": "repeat", "*": "repeat"}
 

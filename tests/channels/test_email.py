@@ -273,7 +273,8 @@ def sink():
 
 
 def test_send_delivers_over_smtp_once_per_key(sink):
-    adapter = EmailAdapter("tokyo", CITY, SmtpSettings("127.0.0.1", sink.controller.port))
+    adapter = EmailAdapter("tokyo", CITY, SmtpSettings("127.0.0.1", sink.controller.port),
+                           display_name="東京都 都民の声総合窓口")
     message = OutboundMessage(channel="email", tenant="tokyo", recipient="taro@example.jp", text="回答です。",
                               idempotency_key="k1", meta={"subject": "質問"})
     adapter.send(message)
@@ -282,6 +283,9 @@ def test_send_delivers_over_smtp_once_per_key(sink):
     assert (mail_from, rcpt_tos) == (CITY, ["taro@example.jp"])
     delivered = BytesParser(policy=policy.default).parsebytes(raw)
     assert delivered.get_content().strip() == "回答です。"
+    assert delivered["From"].addresses[0].display_name == "東京都 都民の声総合窓口"
+    assert delivered["Subject"] == "Re: 質問"
+    assert raw.isascii()  # 7-bit clean on the wire: headers as encoded words, body base64 or quoted-printable
 
 
 class TestSmtpEndpoint:

@@ -124,12 +124,14 @@ class TestVoiceParse:
         body, _ = twilio_post("/x", call_params(Digits="0"))
         assert adapter.parse(body, {}, url="/g?step=1")[0].meta["digits"] == "0"
         body, _ = twilio_post("/x", call_params(CallStatus="completed"))
-        assert adapter.parse(body, {}, url="/status?step=9")[0].kind == "hangup"
+        [hangup] = adapter.parse(body, {}, url="/voice/tokyo/status")
+        assert (hangup.kind, hangup.external_id) == ("hangup", f"{CALL}:end")  # not the call's start (:0)
 
     @pytest.mark.parametrize("raw, url, reason", [
         (b"From=%2B81", "/g", "CallSid"),
         (urlencode({"CallSid": CALL}).encode(), "/g", "From"),
         (urlencode(call_params()).encode(), "/g?step=abc", "step"),
+        (urlencode(call_params(SpeechResult="はい")).encode(), "/g", "without a step"),
         (b"\xff\xfe", "/g", "not a form"),
     ])
     def test_malformed_webhooks_raise_with_a_reason(self, adapter, raw, url, reason):
