@@ -169,13 +169,18 @@ escalations = Table(
     Column("draft_sources", JSONDoc, nullable=True),
     Column("meta", JSONDoc, nullable=True),  # e.g. a callback request collected outside office hours
     _one_of("state", ESCALATION_STATES, "state"),
-    Index("ix_escalations_state_tenant_priority_created_at", "state", "tenant", "priority", "created_at"),
     Index("ix_escalations_state_heartbeat_at", "state", "heartbeat_at"),
     # One open hand-over per conversation: a second trigger raises the priority of the first instead.
     Index(
         "uq_escalations_open_per_conversation", "conversation_id", unique=True,
         sqlite_where=text(OPEN_ESCALATION), postgresql_where=text(OPEN_ESCALATION),
     ),
+)
+
+# The claim's own order over queued rows only: a claim reads the first index entry instead of sorting the queue.
+Index(
+    "ix_escalations_queued_by_urgency", escalations.c.tenant, escalations.c.priority.desc(), escalations.c.created_at,
+    escalations.c.id, sqlite_where=text("state = 'queued'"), postgresql_where=text("state = 'queued'"),
 )
 
 operators = Table(
