@@ -2,8 +2,10 @@
 
 `redact(text)` replaces every detected item with a typed placeholder; `find_pii(text)` returns the spans;
 `contains_pii(text)` says whether there is any. Detection runs on an NFKC-normalised copy (full-width digits,
-＠, （）, and dash look-alikes between digits become ASCII) whose every character remembers where it came from,
-so spans always point into the ORIGINAL text and full-width input is redacted in place.
+＠, （）, and dash look-alikes between digits become ASCII; \\uXXXX escapes as found in logs and JSON are read as
+the character they stand for) whose every character remembers where it came from, so spans always point into the
+ORIGINAL text and full-width input is redacted in place. Phone and My Number/card numbers written in kanji digits
+(〇九〇-一二三四-五六七八) are found too.
 
 Placeholders (one per kind):
     my_number    〔個人番号〕  12 digits with a valid check digit (any grouping by spaces/hyphens); a 12-digit
@@ -30,8 +32,11 @@ Choices worth knowing:
   public numbers/addresses as `Redactor(keep=[...])` so they survive in the records.
 - A random 12-digit number passes the My Number check about one time in ten and a random 13–19 digit number
   passes Luhn one time in ten: such numbers are redacted even when they were something else (safe side).
-- Not handled: numbers written in kanji numerals outside addresses and dates, names without an explicit cue,
-  obfuscated e-mail (taro[at]example.com).
+- A bare house number (2-8-1) is an address only after a municipality or a cue word (住所, 在住 …); 丁目/番地/
+  N番N号 are addresses on their own (so 駅前3丁目 in a bus-stop name is redacted too: the safe side).
+- Not handled (tests/governance/pii_corpus.py KNOWN_MISSES): names without an explicit cue or in hiragana,
+  spaced or spelled-out e-mail (taro . yamada @ …, taro[at]example.com), house numbers in kanji with の
+  (二の八の一), country code without + (81-90-…).
 """
 from __future__ import annotations
 
@@ -224,8 +229,9 @@ def _number_kind(digits: str, text: str, start: int) -> str | None:
     return None
 
 
+# Separators: hyphen, space, dot, parentheses, and の (spoken: 090の1234の5678, as voice transcripts have it).
 _PHONE_NATIONAL = re.compile(
-    r"(?<![\d+\-.])\(?(0\d{0,4})(?:\) ?|[ \-.]|\()?(\d{1,4})(?:\) ?|[ \-.])?(\d{3,4})(?!\d)(?!-\d)"
+    r"(?<![\d+\-])(?<!\d\.)\(?(0\d{0,4})(?:\) ?|[ \-.の]|\()?(\d{1,4})(?:\) ?|[ \-.の])?(\d{3,4})(?!\d)(?!-\d)"
 )
 _PHONE_INTL = re.compile(
     r"\+81[ \-]?(?:\(0\)[ \-]?)?\(?([1-9]\d{0,3})(?:\) ?|[ \-.])?(\d{1,4})(?:\) ?|[ \-.])?(\d{3,4})(?!\d)(?!-\d)"
@@ -299,12 +305,27 @@ def _postal_codes(text: str) -> Iterable[tuple[str, int, int]]:
             yield "postal_code", m.start(), m.end()
 
 
-_ERA_DATE = rf"(?:明治|大正|昭和|平成|令和) ?(?:元|{_KNUM}{{1,3}}) ?年 ?{_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
-_WESTERN_DATE = r"(?:1[89]|20)\d{2} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日"
+_ERA = "(?:明治|大正|昭和|平成|令和)"
+# 1985年（昭和60年）4月1日 and 昭和60年（1985年）4月1日: the year in the other calendar is part of the date
+_ALSO_ERA_YEAR = rf"(?: ?\({_ERA} ?(?:元|\d{{1,2}}) ?年\))?"
+_ALSO_WESTERN_YEAR = r"(?: ?\((?:1[89]|20)\d{2} ?年\))?"
+_ERA_DATE = (
+    rf"{_ERA} ?(?:元|{_KNUM}{{1,3}}) ?年{_ALSO_WESTERN_YEAR} ?{_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
+)
+_WESTERN_DATE = (
+    rf"(?:(?:1[89]|20)\d{{2}}|[一][九八][〇一二三四五六七八九]{{2}}|二〇[〇一二三四五六七八九]{{2}}) ?年"
+    rf"{_ALSO_ERA_YEAR} ?{_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
+)
 _SHORT_ERA_DATE = r"(?<![A-Za-z])[MTSHRmtshr]\.? ?(?:\d{1,2}|元)[./\-]\d{1,2}[./\-]\d{1,2}(?!\d)"
-_NUMERIC_DATE = r"(?<!\d)(?:1[89]|20)\d{2}[./\-]\d{1,2}[./\-]\d{1,2}(?!\d)|(?<!\d)\d{1,2}/\d{1,2}/(?:1[89]|20)\d{2}(?!\d)"
+_NUMERIC_DATE = (
+    r"(?<!\d)(?:1[89]|20)\d{2}[./\-]\d{1,2}[./\-]\d{1,2}(?!\d)|(?<!\d)\d{1,2}/\d{1,2}/(?:1[89]|20)\d{2}(?!\d)"
+)
 _MONTH_DAY = rf"(?<![\d年])(?<!{_KNUM}年){_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
-_DATE = re.compile("|".join((_ERA_DATE, _WESTERN_DATE, _SHORT_ERA_DATE, _NUMERIC_DATE, _MONTH_DAY)))
+# Only ever accepted next to a birth cue: 85/4/1 (two-digit year), 4/1 (month/day).
+_SHORT_NUMERIC_DATE = r"(?<![\d/.])\d{2}[./]\d{1,2}[./]\d{1,2}(?![\d/.])|(?<![\d/])\d{1,2}/\d{1,2}(?![\d/])"
+_DATE = re.compile(
+    "|".join((_ERA_DATE, _WESTERN_DATE, _SHORT_ERA_DATE, _NUMERIC_DATE, _MONTH_DAY, _SHORT_NUMERIC_DATE))
+)
 _BIRTH_CUE_BEFORE = re.compile(
     r"生年月日|誕生日|生まれ(?:た日)?(?:は|:)|出生日|生年|D\.?O\.?B|date of birth|birth ?date|birthday",
     re.IGNORECASE,
@@ -312,11 +333,21 @@ _BIRTH_CUE_BEFORE = re.compile(
 _BIRTH_CUE_AFTER = re.compile(rf" ?(?:に|の)? ?(?:生まれ|生れ|出生|誕生|生(?![{_KANJI}]))")
 
 
+# Between a cue and its date only a particle or a short parenthesis: 生年月日は/生年月日（西暦）:/DOB:, not
+# 生年月日を証明する書類として2024年4月1日以降に… (a date about something else).
+_CUE_TO_DATE_GAP = re.compile(r" ?(?:\([^)]{0,8}\))? ?(?:は|が|を|の|:|=|、|,)? ?")
+
+
 def _birth_dates(text: str) -> Iterable[tuple[str, int, int]]:
     for m in _DATE.finditer(text):
-        before = _window_before(text, m.start(), 16)
-        if _BIRTH_CUE_BEFORE.search(before) or _BIRTH_CUE_AFTER.match(text, m.end()):
+        if _birth_cue_before(text, m.start()) or _BIRTH_CUE_AFTER.match(text, m.end()):
             yield "birth_date", m.start(), m.end()
+
+
+def _birth_cue_before(text: str, date_start: int) -> bool:
+    window = _window_before(text, date_start, 24)
+    cues = list(_BIRTH_CUE_BEFORE.finditer(window))
+    return bool(cues) and _CUE_TO_DATE_GAP.fullmatch(window[cues[-1].end():]) is not None
 
 
 # Address cores: 丁目/番地/番…号 are addresses on their own; bare house numbers (2-8-1) need an area or a cue.
@@ -376,26 +407,41 @@ def _tail_end(text: str, core_end: int) -> int:
 
 
 _NAME_KANJI = rf"(?:(?![様殿])[{_KANJI}])"  # an honorific right after a name is not part of it
-_NAME = rf"{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?:[ ・]?[ァ-ヺー]{{1,8}})?|[A-Z][a-z]+(?: [A-Z][a-z]+){{1,2}}"
-_NAME_END = r"(?= ?(?:です|でございます|と申します|といいます|と言います|さん|様|君|で[、,。 ]|[。、,.)」\n]|$| ))"
-_NAME_AFTER_CUE = re.compile(
-    rf"(?:お?名前|氏名|フルネーム|名義人?|申請者名|契約者名|(?<![A-Za-z])[Nn]ame) ?(?:は|が|:|=)? ?(?P<name>{_NAME}){_NAME_END}"
+_NAME = (
+    rf"{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?"  # 山田太郎, 山田 太郎
+    rf"|[ァ-ヺー]{{2,8}}(?:[ ・]?[ァ-ヺー]{{1,8}})?"  # ヤマダ タロウ
+    r"|[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}"  # Taro Yamada
 )
-_NAME_INTRODUCED = re.compile(
-    rf"(?<![{_KANJI}ァ-ヺー])(?P<name>{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?: ?[ァ-ヺー]{{1,8}})?)"
-    r"(?= ?(?:と申します|といいます|と言います|と申す者))"
+_NAME_END = r"(?= ?(?:です|でございます|と申します|といいます|と言います|さん|様|君|で[、,。 ]|[。、,.()」\n]|$| ))"
+_NAME_AFTER_CUE = re.compile(
+    # a separator is required: 氏名等, 名義使用承認願 are words, not a cue followed by a name
+    rf"(?:お?名前|氏名|フルネーム|名義人?|申請者名|契約者名|(?<![A-Za-z])[Nn]ame)(?: ?(?:は|が|:|=) ?| )"
+    rf"(?P<name>(?:{_NAME})(?: ?\([ァ-ヺーぁ-ゖ ・]{{2,20}}\))?){_NAME_END}"  # with its reading, if given
+)
+_INTRODUCED_NAME = (
+    rf"(?P<name>{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?: ?[ァ-ヺー]{{1,8}})?)"
+)
+# 〜と申します introduces a person; 〜といいます also defines terms (法定免除といいます), so it needs 私は/僕は.
+_NAME_INTRODUCED = re.compile(rf"(?<![{_KANJI}ァ-ヺー]){_INTRODUCED_NAME}(?= ?(?:と申します|と申す者))")
+_NAME_SELF_INTRODUCED = re.compile(
+    rf"(?:私|わたし|わたくし|僕|ぼく|俺)(?:は|の名前は) ?{_INTRODUCED_NAME}(?= ?(?:といいます|と言います))"
 )
 _NOT_A_NAME = frozenset(
     "何 なん 不明 未定 記入 未記入 変更 必要 同じ 本人 私 自分 空欄 旧姓 漢字 カタカナ フリガナ 正式 上記 以下 "
-    "確認 登録 入力 家族 世帯主 代表者 担当 担当者 名前 氏名 市役所 区役所 人 欄".split()
+    "確認 登録 入力 家族 世帯主 代表者 担当 担当者 名前 氏名 市役所 区役所 人 欄 住所 電話番号 生年月日 年齢 性別 "
+    "連絡先 印 押印 署名 職業 続柄 等 及び 又は ふりがな フリガナ 欄外".split()
 )
 
 
 def _names(text: str) -> Iterable[tuple[str, int, int]]:
-    for pattern in (_NAME_AFTER_CUE, _NAME_INTRODUCED):
+    for pattern in (_NAME_AFTER_CUE, _NAME_INTRODUCED, _NAME_SELF_INTRODUCED):
         for m in pattern.finditer(text):
-            if m.group("name").replace(" ", "") not in _NOT_A_NAME:
+            if not _NOT_A_NAME.intersection([m.group("name").replace(" ", ""), *m.group("name").split()]):
                 yield "name", m.start("name"), m.end("name")
+
+
+_KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
+_KANJI_DIGIT_RUN = re.compile("[〇一二三四五六七八九][〇一二三四五六七八九\\- ー]{8,}")
 
 
 # --- the redactor ---------------------------------------------------------------------------------------------------
@@ -434,6 +480,7 @@ class Redactor:
         return [
             *_number_chunks(text),
             *_phones(text, self.redact_free_dial),
+            *self._detect_kanji_numbers(text),
             *_emails(text),
             *_postal_codes(text),
             *_birth_dates(text),
@@ -441,8 +488,20 @@ class Redactor:
             *_names(text),
         ]
 
+    def _detect_kanji_numbers(self, text: str) -> list[tuple[str, int, int]]:
+        """〇九〇-一二三四-五六七八: numbers written in kanji digits, read as ASCII digits (same length, same offsets)."""
+        if not _KANJI_DIGIT_RUN.search(text):
+            return []
+        as_digits = _dashes_between_digits(text.translate(_KANJI_DIGITS))
+        return [*_number_chunks(as_digits), *_phones(as_digits, self.redact_free_dial)]
+
     def _is_kept(self, fragment: str) -> bool:
-        return bool(self._keep) and _keep_key(fragment) in self._keep
+        """A kept number matches by its digits; a kept address also covers its specific part (西新宿2-8-1 of
+        東京都新宿区西新宿2-8-1), since only that part is ever a match."""
+        if not self._keep:
+            return False
+        key = _keep_key(fragment)
+        return key in self._keep or (not key.isdigit() and any(key in kept for kept in self._keep))
 
 
 def _keep_key(value: str) -> str:
