@@ -15,7 +15,7 @@ from .conversations import (
     list_messages, list_turns, new_id, open_conversation, record_feedback, record_turn, set_conversation_state,
     turn_for_inbound,
 )
-from .database import Database
+from .database import Database, get_database
 from .inbound import (
     claim_inbound_batch, extend_inbound_lease, inbound_event_from_row, mark_inbound_done, mark_inbound_failed,
     record_inbound,
@@ -28,7 +28,7 @@ from .outbox import claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_s
 from .types import utcnow
 
 __all__ = [
-    "Database", "utcnow", "new_id",
+    "Database", "get_database", "utcnow", "new_id",
     "record_inbound", "claim_inbound_batch", "mark_inbound_done", "mark_inbound_failed", "extend_inbound_lease",
     "inbound_event_from_row",
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -129,6 +130,12 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r}, schema={self.schema!r})"
+
+
+@lru_cache
+def get_database() -> Database:
+    """The process-wide Database from settings (FastAPI: `Depends(get_database)`; override it in tests)."""
+    return Database()
 
 
 def alembic_config() -> Any:

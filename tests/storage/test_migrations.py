@@ -121,3 +121,12 @@ def test_migrations_ship_inside_the_installed_package() -> None:
     assert "madoguchi.storage.migrations.versions" in packages
     assert (MIGRATIONS_DIR / "script.py.mako").exists()  # package-data "*.mako" in pyproject
     assert MIGRATIONS_DIR.is_relative_to(Path(__import__("madoguchi").__file__).parent)
+
+
+def test_a_reader_is_not_blocked_by_an_open_write_transaction(db: Database) -> None:
+    with db.transaction() as writer:
+        append_audit(writer, actor="sato", action="login", tenant="tokyo")
+        with db.read() as reader:  # WAL on SQLite, MVCC on PostgreSQL: sees the last commit, does not wait
+            assert reader.execute(text("SELECT count(*) FROM audit_log")).scalar() == 0
+    with db.read() as reader:
+        assert reader.execute(text("SELECT count(*) FROM audit_log")).scalar() == 1

@@ -26,8 +26,8 @@ TABLES_IN_CREATION_ORDER = (
     "operator_tenants", "turns", "feedback", "operator_notes",
 )
 
-def upgrade() -> None:
 
+def upgrade() -> None:
     op.create_table('audit_log',
     sa.Column('id', SERIAL_ID, autoincrement=True, nullable=False),
     sa.Column('at', UTC_TIME, nullable=False),
@@ -224,6 +224,7 @@ def upgrade() -> None:
 
     _make_audit_log_append_only()
 
+
 def _make_audit_log_append_only() -> None:
     """The application has no update/delete API for the audit log; these triggers refuse it in the database too."""
     if op.get_bind().dialect.name == "sqlite":
@@ -241,6 +242,7 @@ def _make_audit_log_append_only() -> None:
         "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
         "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
     )
+
 
 def downgrade() -> None:
     for table in reversed(TABLES_IN_CREATION_ORDER):
