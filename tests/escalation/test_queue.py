@@ -163,15 +163,16 @@ def test_a_paused_claimer_whose_claim_was_requeued_and_reclaimed_changes_nothing
 
 def test_a_heartbeating_claim_is_not_requeued_and_waiting_for_the_resident_is_not_stale(
         db: Database, queue: EscalationQueue) -> None:
-    enqueue(db, "hb-1")
-    enqueue(db, "hb-2")
-    alive = queue.claim(["tokyo"], "sato")
-    waiting = queue.claim(["tokyo"], "sato")
+    for address in ("hb-1", "hb-2", "hb-3"):
+        enqueue(db, address)
+    alive, silent, waiting = (queue.claim(["tokyo"], "sato") for _ in range(3))
     assert queue.mark_waiting_resident(waiting.token)
-    assert queue.requeue_stale(stale_after_seconds=3600) == 0
-    time.sleep(0.05)
+    with db.transaction() as conn:  # all three claimed an hour ago; only `alive` heartbeats since
+        conn.execute(escalations.update().values(heartbeat_at=utcnow() - timedelta(hours=1)))
     assert queue.heartbeat(alive.token)
-    assert queue.requeue_stale(stale_after_seconds=0.04) == 0
+    assert queue.requeue_stale(stale_after_seconds=600) == 1
+    assert queue.by_token(alive.token).state == "claimed"
+    assert queue.by_token(silent.token) is None
     assert queue.by_token(waiting.token).state == "waiting_resident"
 
 

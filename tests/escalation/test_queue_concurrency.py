@@ -21,7 +21,7 @@ from madoguchi.storage import Database, utcnow
 from madoguchi.storage.schema import conversations, escalations
 
 CLAIMER = Path(__file__).with_name("claimer_process.py")
-STALE_AFTER_S = 1.0
+STALE_AFTER_S = 1.5
 HANG_GUARD_S = 20  # only stops a broken test from hanging; not a speed target
 
 
@@ -91,21 +91,20 @@ def start_claimer(db: Database) -> tuple[subprocess.Popen, dict]:
     return process, first
 
 
-def wait_for_beats(process: subprocess.Popen, count: int) -> None:
-    for _ in range(count):
+def wait_for_beats(process: subprocess.Popen, count: int = 1, *, for_at_least: float = 0.0) -> None:
+    """Read `count` heartbeat lines, and more until `for_at_least` seconds have passed."""
+    started = time.monotonic()
+    while count > 0 or time.monotonic() - started < for_at_least:
         assert process.stdout.readline().strip() == "beat"
+        count -= 1
 
 
-def requeue_until_stale(queue: EscalationQueue) -> int:
-    """Sweep like the real worker does until the dead claim is put back; returns how many sweeps it took."""
+def requeue_until_stale(queue: EscalationQueue) -> None:
+    """Sweep like the real worker does until the dead claim is put back."""
     deadline = time.monotonic() + HANG_GUARD_S
-    sweeps = 0
-    while time.monotonic() < deadline:
-        sweeps += 1
-        if queue.requeue_stale(STALE_AFTER_S):
-            return sweeps
+    while not queue.requeue_stale(STALE_AFTER_S):
+        assert time.monotonic() < deadline, "the dead claim was never re-queued"
         time.sleep(0.1)
-    raise AssertionError("the dead claim was never re-queued")
 
 
 def test_a_claimer_killed_with_sigkill_is_claimable_again_after_the_stale_interval(db: Database) -> None:
@@ -113,11 +112,13 @@ def test_a_claimer_killed_with_sigkill_is_claimable_again_after_the_stale_interv
     queue = EscalationQueue(db)
     process, held = start_claimer(db)
     try:
-        wait_for_beats(process, 2)  # alive and heartbeating: not stale
+        # Held for longer than the stale interval, but heartbeating: a live claim is never taken away.
+        wait_for_beats(process, for_at_least=STALE_AFTER_S)
         assert queue.requeue_stale(STALE_AFTER_S) == 0
         process.send_signal(signal.SIGKILL)
         process.wait()
-        assert requeue_until_stale(queue) > 1  # not at once: only after the stale interval
+        assert queue.requeue_stale(3600) == 0  # dead, but only stale once the interval has passed
+        requeue_until_stale(queue)
         taken = {queue.claim(["tokyo"], "rescuer").escalation_id for _ in range(3)}
         assert held["escalation_id"] in taken
         assert queue.resolve(held["token"], "from beyond the grave") is False
@@ -131,7 +132,7 @@ def test_a_frozen_claimer_that_resumes_after_its_claim_moved_on_cannot_resolve(d
     queue = EscalationQueue(db)
     process, held = start_claimer(db)
     try:
-        wait_for_beats(process, 1)
+        wait_for_beats(process)
         process.send_signal(signal.SIGSTOP)
         requeue_until_stale(queue)
         rescuer = queue.claim(["tokyo"], "rescuer")
