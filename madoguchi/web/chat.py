@@ -1,0 +1,4 @@
+"""Placeholder: the owner of this area replaces it."""
+from fastapi import APIRouter
+
+router = APIRouter()
