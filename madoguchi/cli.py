@@ -1,17 +1,196 @@
-"""`madoguchi` command line: serve, ingest, ask, eval."""
+"""`madoguchi` command line: serve, ingest, ask, eval, calibrate."""
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
+
+def _settings():
+    from config.settings import get_settings
+
+    return get_settings()
+
+
+def _tenant(tenant_id: str):
+    from config.tenancy import UnknownTenant, get_tenant
+
+    try:
+        return get_tenant(tenant_id)
+    except UnknownTenant as exc:
+        raise SystemExit(f"error: {exc.args[0]}")
+
+
+class Progress:
+    """One line per stage on stderr, rewritten in place, so long ingests show where they are."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - self._last > 0.5:
+            self._last = now
+            end = "\n" if done == total else ""
+            print(f"\r  embedding {stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingestion import ingest_tenant
+
+    tenant = _tenant(args.tenant)
+    print(f"ingesting {tenant.id} ({tenant.display_name}) from {_settings().shared_dir}", file=sys.stderr)
+    report = ingest_tenant(tenant, _settings(), progress=None if args.quiet else Progress())
+    for problem in report.problems:
+        print(f"  skipped {problem}", file=sys.stderr)
+    summary = report.to_dict()
+    summary["problems"] = len(report.problems)
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _answer_fn(tenant_id: str) -> Callable[[str], dict[str, Any]]:
+    from dialogue.service import answer_once
+
+    return lambda question: answer_once(tenant_id, question)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    _tenant(args.tenant)
+    answer = _answer_fn(args.tenant)
+    if args.jsonl:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            result = answer(row["question"])
+            print(json.dumps({"id": row.get("id"), **result}, ensure_ascii=False), flush=True)
+        return 0
+    if not args.question:
+        raise SystemExit("error: give a question, or --jsonl to read {id, question} lines on stdin")
+    result = answer(args.question)
+    if args.json:
+        print(json.dumps({"id": None, **result}, ensure_ascii=False))
+    else:
+        print(result["answer"])
+        for source in result["sources"][:3]:
+            print(f"  - {source['title']} {source.get('url') or source.get('citation') or ''}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from knowledge.evaluation_run import run_evaluation
+
+    _tenant(args.tenant)
+    result = run_evaluation(args.tenant, Path(args.queries))
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    _print_table(result)
+    return 0
+
+
+def _print_table(result: dict) -> None:
+    retrieval = result["retrieval"]
+    print("\nmetric          value", file=sys.stderr)
+    for key in ("recall@10", "mrr@10", "ndcg@10", "hit@1_grade2"):
+        print(f"{key:<15} {retrieval[key]:.4f}", file=sys.stderr)
+    policy = result.get("policy")
+    if policy:
+        for key in ("coverage_answered", "answered_precision_grade2", "clarify_offers_grade2",
+                    "no_grade2_escalated_or_clarified"):
+            value = policy[key]
+            print(f"{key:<33} {value if value is None else round(value, 4)}", file=sys.stderr)
+        print("coverage  precision  min_confidence", file=sys.stderr)
+        for row in result["risk_coverage"]["table"]:
+            print(f"{row['coverage']:<9} {row['precision']:<10} {row['min_confidence']}", file=sys.stderr)
+        print(f"AURC (lower is better): {result['risk_coverage']['aurc']}", file=sys.stderr)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from knowledge.calibration_run import run_calibration
+
+    tenant = _tenant(args.tenant)
+    result = run_calibration(tenant, Path(args.queries), args.target_precision, args.clarify_target,
+                             write_tenants=args.apply_to)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("madoguchi.app:create_app", factory=True, host=args.host or settings.host,
+                port=args.port or settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="madoguchi", description="窓口 — municipal contact-center assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the service (web chat, operator console, webhooks)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="load a tenant's official sources into its index")
+    ingest.add_argument("--tenant", required=True)
+    ingest.add_argument("--quiet", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    ask = sub.add_parser("ask", help="ask the assistant")
+    ask.add_argument("--tenant", required=True)
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jsonl", action="store_true", help="read {id, question} lines on stdin")
+    ask.add_argument("question", nargs="?")
+    ask.set_defaults(func=cmd_ask)
+
+    evaluate = sub.add_parser("eval", help="retrieval and hand-over metrics on labelled queries")
+    evaluate.add_argument("--tenant", required=True)
+    evaluate.add_argument("--queries", required=True)
+    evaluate.set_defaults(func=cmd_eval)
+
+    calibrate = sub.add_parser("calibrate", help="learn re-ranker, confidence and thresholds (dev split only)")
+    calibrate.add_argument("--tenant", required=True)
+    calibrate.add_argument("--queries", required=True)
+    calibrate.add_argument("--target-precision", type=float, default=0.93)
+    calibrate.add_argument("--clarify-target", type=float, default=0.85)
+    calibrate.add_argument("--apply-to", nargs="*", default=None,
+                           help="tenants whose YAML thresholds are set (default: the calibrated tenant)")
+    calibrate.set_defaults(func=cmd_calibrate)
+    _register_area_commands(sub)
+    return parser
+
+
+# Each area adds its own subcommands (users, explain, retention, …) through a `register(subparsers)` function.
+AREA_COMMANDS = ("escalation.cli", "governance.cli", "channels.cli")
+
+
+def _register_area_commands(sub: Any) -> None:
+    import importlib
+
+    for name in AREA_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="madoguchi", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="start the service")
-    args = parser.parse_args(argv)
-    print(f"{args.command}: not yet built", file=sys.stderr)
-    return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
 
 
 if __name__ == "__main__":
