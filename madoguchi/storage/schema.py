@@ -29,6 +29,7 @@ ESCALATION_STATES = ("queued", "claimed", "waiting_resident", "resolved", "retur
 OPEN_ESCALATION_STATES = ("queued", "claimed", "waiting_resident")
 OPERATOR_ROLES = ("operator", "supervisor", "admin")
 FEEDBACK_RATINGS = ("helpful", "unhelpful")
+REVIEW_ACTIONS = ("curated_answer", "right_source", "outdated", "dismissed")
 
 
 def _one_of(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -116,6 +117,10 @@ turns = Table(
     Column("config_version", String(64), nullable=True),
     Column("redacted_question", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Added by migration 0003 (governance): what framed the reply, and where the question came in.
+    Column("channel", String(16), nullable=True),
+    Column("template", String(64), nullable=True),
+    Column("template_version", String(64), nullable=True),
     Index("ix_turns_tenant_created_at", "tenant", "created_at"),
     Index("ix_turns_conversation_id", "conversation_id"),
 )
@@ -236,4 +241,54 @@ feedback = Table(
     Column("created_at", UTCDateTime, nullable=False),
     _one_of("rating", FEEDBACK_RATINGS, "rating"),
     Index("ix_feedback_tenant_created_at", "tenant", "created_at"),
+)
+
+# Staff corrections (governance, migration 0003). A curated answer either carries its own text (with its own source
+# and expiry) or names the right document for the question (doc_id): the dialogue uses it from then on.
+curated_answers = Table(
+    "curated_answers", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("question", Text, nullable=False),  # redacted
+    Column("question_key", String(512), nullable=False),  # normalised for exact matching
+    Column("answer", Text, nullable=True),
+    Column("doc_id", String(255), nullable=True),
+    Column("source_title", String(255), nullable=True),
+    Column("source_url", String(1024), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("turn_id", String(36), nullable=True),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+    CheckConstraint("answer IS NOT NULL OR doc_id IS NOT NULL", name="answer_or_doc"),
+    Index("ix_curated_answers_tenant_question_key", "tenant", "question_key"),
+)
+
+# A flagged document is not used until the index is rebuilt (index_version changes) or the flag is cleared.
+outdated_documents = Table(
+    "outdated_documents", metadata,
+    Column("id", SerialId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("doc_id", String(255), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("index_version", String(64), nullable=True),
+    Column("flagged_by", String(64), nullable=False),
+    Column("flagged_at", UTCDateTime, nullable=False),
+    Column("cleared_at", UTCDateTime, nullable=True),
+    Column("cleared_by", String(64), nullable=True),
+    Index("ix_outdated_documents_tenant_doc_id", "tenant", "doc_id"),
+)
+
+# What a reviewer did with an item of the review list (it leaves the list).
+review_decisions = Table(
+    "review_decisions", metadata,
+    Column("id", SerialId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("turn_id", String(36), nullable=True),
+    Column("action", String(32), nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("detail", JSONDoc, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    _one_of("action", REVIEW_ACTIONS, "action"),
+    Index("ix_review_decisions_tenant_turn_id", "tenant", "turn_id"),
 )

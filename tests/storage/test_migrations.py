@@ -23,7 +23,7 @@ EXPECTED_TABLES = set(metadata.tables)
 
 
 def test_migrate_creates_every_table_at_head(db: Database) -> None:
-    assert db.current_revision() == "0002"
+    assert db.current_revision() == "0003"
     assert EXPECTED_TABLES <= set(inspect(db.engine).get_table_names())
 
 
@@ -35,7 +35,7 @@ def test_migrated_schema_matches_the_code(db: Database) -> None:
 
 def test_migrate_again_is_a_no_op(db: Database) -> None:
     db.migrate()
-    assert db.current_revision() == "0002"
+    assert db.current_revision() == "0003"
 
 
 def test_downgrade_to_base_and_up_again(db: Database) -> None:
@@ -97,7 +97,7 @@ def test_two_processes_worth_of_concurrent_migrations_do_not_collide(tmp_path: P
     for thread in threads:
         thread.join()
     assert errors == []
-    assert Database(url).current_revision() == "0002"
+    assert Database(url).current_revision() == "0003"
 
 
 @pytest.mark.postgres
