@@ -1,6 +1,6 @@
 """Responsible-AI governance: personal-data redaction (pii) and log redaction (logging)."""
 from governance.logging import RedactingFilter, RedactingFormatter, install_redacting_logging
-from governance.pii import PLACEHOLDERS, Match, Redactor, contains_pii, find_pii, redact
+from governance.pii import PLACEHOLDERS, Match, Redactor, contains_pii, find_pii, redact, redact_value
 
 __all__ = [
     "PLACEHOLDERS",
@@ -12,4 +12,5 @@ __all__ = [
     "find_pii",
     "install_redacting_logging",
     "redact",
+    "redact_value",
 ]

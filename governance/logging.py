@@ -37,26 +37,13 @@ class RedactingFilter(logging.Filter):
 
     def _redact_message(self, record: logging.LogRecord) -> None:
         # Arguments first (a %r would escape them), then the whole line (data split across msg and args).
-        record.args = self._redact_value(record.args)
+        record.args = self.redactor.redact_value(record.args)
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # msg and args do not match: keep both, redacted, rather than raise
             message = f"{record.msg} {record.args!r}"
         record.msg = self.redactor.redact(message)
         record.args = None
-
-    def _redact_value(self, value: object, depth: int = 0) -> object:
-        if isinstance(value, str):
-            return self.redactor.redact(value)
-        if depth >= 3:
-            return value
-        if isinstance(value, tuple):
-            return tuple(self._redact_value(item, depth + 1) for item in value)
-        if isinstance(value, list):
-            return [self._redact_value(item, depth + 1) for item in value]
-        if isinstance(value, dict):
-            return {key: self._redact_value(item, depth + 1) for key, item in value.items()}
-        return value
 
     def _redact_exception(self, record: logging.LogRecord) -> None:
         if record.exc_info and record.exc_info[0] is not None:

@@ -412,7 +412,8 @@ _NAME = (
     rf"|[ァ-ヺー]{{2,8}}(?:[ ・]?[ァ-ヺー]{{1,8}})?"  # ヤマダ タロウ
     r"|[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}"  # Taro Yamada
 )
-_NAME_END = r"(?= ?(?:です|でございます|と申します|といいます|と言います|さん|様|君|で[、,。 ]|[。、,.()」\n]|$| ))"
+# what may follow a name; quotes and brackets end a value in JSON or a repr()
+_NAME_END = r"""(?= ?(?:です|でございます|と申します|といいます|と言います|さん|様|君|で[、,。 ]|[。、,.()」』"'\]}\n]|$| ))"""
 _NAME_AFTER_CUE = re.compile(
     # a separator is required: 氏名等, 名義使用承認願 are words, not a cue followed by a name
     rf"(?:お?名前|氏名|フルネーム|名義人?|申請者名|契約者名|(?<![A-Za-z])[Nn]ame)(?: ?(?:は|が|:|=) ?| )"
@@ -476,6 +477,22 @@ class Redactor:
     def contains(self, text: str) -> bool:
         return bool(self.find(text))
 
+    def redact_value(self, value: object, depth: int = 0) -> object:
+        """Strings redacted inside (nested) dicts, lists and tuples: an audit row, an analytics record, log
+        arguments. Keys are left alone; anything else passes through unchanged."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if depth >= 8:
+            return value
+        if isinstance(value, dict):
+            return {key: self.redact_value(item, depth + 1) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            items = [self.redact_value(item, depth + 1) for item in value]
+            if isinstance(value, list):
+                return items
+            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)  # namedtuples too
+        return value
+
     def _detect(self, text: str) -> list[tuple[str, int, int]]:
         return [
             *_number_chunks(text),
@@ -537,3 +554,7 @@ def redact(text: str) -> str:
 
 def contains_pii(text: str) -> bool:
     return _DEFAULT.contains(text)
+
+
+def redact_value(value: object) -> object:
+    return _DEFAULT.redact_value(value)
