@@ -121,7 +121,7 @@ class EscalationQueue:
             resolve_due=_minutes_from(now, sla.get("resolution_minutes")), draft_answer=draft_answer,
             draft_confidence=draft_confidence, draft_sources=draft_sources, meta=meta,
         ).returning(escalations.c.id)).first()
-        set_conversation_state(conn, conversation_id, "with_operator")
+        set_conversation_state(conn, conversation_id, "with_operator", only_from="assistant")
         if inserted is None:
             return self._raise_open_priority(conn, conversation_id, priority)
         append_audit(conn, actor=actor, action="escalation.enqueue", tenant=tenant, target=escalation_id,
@@ -207,8 +207,8 @@ class EscalationQueue:
             row = c.execute(statement).first()
             if row is None:
                 return False
-            if conversation_state is not None:
-                set_conversation_state(c, row.conversation_id, conversation_state)
+            if conversation_state is not None:  # a conversation closed or erased meanwhile stays so
+                set_conversation_state(c, row.conversation_id, conversation_state, only_from="with_operator")
             if action:
                 append_audit(c, actor=row.claimed_by or "system", action=action, tenant=row.tenant,
                              target=row.id, detail=detail)

@@ -67,12 +67,15 @@ def list_conversations(conn: Connection, tenant: str, *, state: str | None = Non
     return list(conn.execute(query.order_by(conversations.c.last_activity_at.desc()).limit(limit)))
 
 
-def set_conversation_state(conn: Connection, conversation_id: str, state: str) -> bool:
+def set_conversation_state(conn: Connection, conversation_id: str, state: str, *,
+                           only_from: str | None = None) -> bool:
+    """Move a conversation to `state` (optionally only if it is in `only_from`); False if nothing changed."""
     if state not in CONVERSATION_STATES:
         raise ValueError(f"unknown conversation state {state!r}")
-    now = utcnow()
     statement = update(conversations).where(conversations.c.id == conversation_id).values(
-        state=state, updated_at=now)
+        state=state, updated_at=utcnow())
+    if only_from is not None:
+        statement = statement.where(conversations.c.state == only_from)
     return conn.execute(statement).rowcount == 1
 
 

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from dialogue.turn import EscalationReason
 from escalation.queue import EscalationQueue, StaleClaim, priority_for, require
-from madoguchi.storage import Database, get_conversation, list_audit, open_conversation, record_turn, utcnow
+from madoguchi.storage import (
+    Database, erase_conversation, get_conversation, list_audit, open_conversation, record_turn, utcnow,
+)
 from madoguchi.storage.schema import escalations
 
 
@@ -200,3 +202,14 @@ def test_supervisors_see_the_load_per_operator(db: Database, queue: EscalationQu
     assert len(queue.list_open(["tokyo"])) == 3
     with db.read() as conn:
         assert conn.execute(select(escalations.c.state).distinct()).scalars().all() == ["claimed"]
+
+
+def test_resolving_after_a_deletion_request_leaves_the_conversation_closed(
+        db: Database, queue: EscalationQueue) -> None:
+    enqueue(db, "erase-me")
+    claim = queue.claim(["tokyo"], "sato")
+    with db.transaction() as conn:
+        erase_conversation(conn, claim.conversation_id)
+    assert queue.resolve(claim.token, "resident asked for deletion")
+    with db.read() as conn:
+        assert get_conversation(conn, claim.conversation_id).state == "closed"
