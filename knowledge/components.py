@@ -1,0 +1,141 @@
+"""Retrieval as Haystack components: analyse the query, search a tenant's hybrid index, score confidence.
+
+Each component validates its configuration in __init__ and returns a dict of declared outputs from run(), so a
+deployment can replace one (e.g. the dense search with a pgvector or OpenSearch retriever) without touching
+dialogue/. `build_retrieval_pipeline` wires them into a haystack Pipeline.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+from haystack import Document, Pipeline, component
+
+from knowledge.confidence import ConfidenceModel
+from knowledge.embedder import Embedder
+from knowledge.fusion import FusionConfig
+from knowledge.index import Hit, TenantIndex
+from knowledge.rerank import Reranker
+from knowledge.text import JapaneseTokenizer
+
+IndexProvider = Callable[[str], TenantIndex]
+
+
+@component
+class QueryAnalyzer:
+    """Query → lexical terms (Japanese lemmas) and a dense query vector."""
+
+    def __init__(self, tokenizer: JapaneseTokenizer, embedder: Embedder) -> None:
+        self.tokenizer = tokenizer
+        self.embedder = embedder
+
+    @component.output_types(terms=list, vector=np.ndarray, timings=dict)
+    def run(self, query: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        terms = self.tokenizer.tokenize(query)
+        tokenized = time.perf_counter()
+        vector = self.embedder.embed_queries([query])[0]
+        return {
+            "terms": terms,
+            "vector": vector,
+            "timings": {"tokenize": (tokenized - started) * 1e3, "embed": (time.perf_counter() - tokenized) * 1e3},
+        }
+
+
+@component
+class HybridIndexRetriever:
+    """Lexical and dense runs over one tenant's index, fused by weighted reciprocal rank (`depth` candidates)."""
+
+    def __init__(self, index_provider: IndexProvider, fusion: FusionConfig, candidates_per_run: int = 100) -> None:
+        if candidates_per_run < 10:
+            raise ValueError("candidates_per_run must be at least 10")
+        self.index_provider = index_provider
+        self.fusion = fusion
+        self.candidates_per_run = candidates_per_run
+
+    @component.output_types(hits=list, best=dict, index_version=str, timings=dict)
+    def run(self, tenant: str, terms: list, vector: np.ndarray, depth: int = 30) -> dict[str, Any]:
+        started = time.perf_counter()
+        index = self.index_provider(tenant)
+        runs = index.run_scores(terms, vector)
+        hits = index.fuse(runs, self.fusion, self.candidates_per_run, depth)
+        return {"hits": hits, "best": index.best_scores(runs), "index_version": index.version,
+                "timings": {"search": (time.perf_counter() - started) * 1e3}}
+
+
+@component
+class LearnedReranker:
+    """Re-orders the fused candidates by a learned P(relevant) and keeps the best top_k."""
+
+    def __init__(self, reranker: Reranker) -> None:
+        self.reranker = reranker
+
+    @component.output_types(hits=list)
+    def run(self, hits: list, best: dict, terms: list, top_k: int = 10) -> dict[str, Any]:
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        return {"hits": self.reranker.rerank(hits, best, terms)[:top_k]}
+
+
+@component
+class ConfidenceScorer:
+    """Calibrated probabilities that the top hit answers the question, and that one of the top 3 does."""
+
+    def __init__(self, model: ConfidenceModel) -> None:
+        self.model = model
+
+    @component.output_types(hits=list, confidence=float, confidence_top3=float, features=dict)
+    def run(self, hits: list, terms: list) -> dict[str, Any]:
+        features = self.model.features(hits, terms)
+        return {
+            "hits": hits,
+            "confidence": self.model.probability_top1(features),
+            "confidence_top3": self.model.probability_top3(features),
+            "features": features,
+        }
+
+
+@component
+class HaystackDocumentConverter:
+    """Hits → haystack Documents carrying their citation fields and scores (for Haystack-native consumers)."""
+
+    @component.output_types(documents=list)
+    def run(self, hits: list) -> dict[str, Any]:
+        return {"documents": [to_haystack_document(h) for h in hits]}
+
+
+def to_haystack_document(hit: Hit) -> Document:
+    doc = hit.doc
+    meta = {
+        "doc_id": doc.doc_id, "tenant": doc.tenant, "title": doc.title, "url": doc.url, "citation": doc.citation,
+        "source": doc.source, "licence": doc.licence, "attribution": doc.attribution, "as_of": doc.as_of,
+        "kind": doc.kind, "ranks": hit.ranks, "run_scores": hit.scores,
+    }
+    return Document(id=f"{doc.tenant}:{doc.doc_id}", content=doc.body, meta=meta, score=hit.score)
+
+
+def build_retrieval_pipeline(
+    tokenizer: JapaneseTokenizer,
+    embedder: Embedder,
+    index_provider: IndexProvider,
+    fusion: FusionConfig,
+    reranker: Reranker,
+    confidence: ConfidenceModel,
+    candidates_per_run: int = 100,
+) -> Pipeline:
+    pipeline = Pipeline()
+    pipeline.add_component("analyze", QueryAnalyzer(tokenizer, embedder))
+    pipeline.add_component("retrieve", HybridIndexRetriever(index_provider, fusion, candidates_per_run))
+    pipeline.add_component("rerank", LearnedReranker(reranker))
+    pipeline.add_component("confidence", ConfidenceScorer(confidence))
+    pipeline.add_component("documents", HaystackDocumentConverter())
+    pipeline.connect("analyze.terms", "retrieve.terms")
+    pipeline.connect("analyze.vector", "retrieve.vector")
+    pipeline.connect("retrieve.hits", "rerank.hits")
+    pipeline.connect("retrieve.best", "rerank.best")
+    pipeline.connect("analyze.terms", "rerank.terms")
+    pipeline.connect("rerank.hits", "confidence.hits")
+    pipeline.connect("analyze.terms", "confidence.terms")
+    pipeline.connect("confidence.hits", "documents.hits")
+    return pipeline

@@ -1,0 +1,39 @@
+"""`madoguchi eval`: retrieval metrics and the hand-over policy's behaviour on labelled queries."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from config.tenancy import get_tenant
+from dialogue.policy import Thresholds
+from knowledge.evaluation import evaluate, read_queries
+from knowledge.policy_eval import policy_metrics, risk_coverage
+from knowledge.service import get_knowledge_base
+
+
+def run_evaluation(tenant_id: str, queries_path: Path) -> dict:
+    kb = get_knowledge_base()
+    queries = read_queries(queries_path)
+    rankings, p1, p3, top1_ok, top3_ok, latencies = {}, [], [], [], [], []
+    for query in queries:
+        result = kb.retrieve(tenant_id, query.text, top_k=10)
+        ranked = [h.doc.doc_id for h in result.hits]
+        rankings[query.id] = ranked
+        p1.append(result.confidence)
+        p3.append(result.confidence_top3)
+        top1_ok.append(bool(ranked) and query.relevant.get(ranked[0], 0) == 2)
+        top3_ok.append(any(query.relevant.get(d, 0) == 2 for d in ranked[:3]))
+        latencies.append(result.timings_ms["total"])
+    answerable = [q.answerable for q in queries]
+    thresholds = Thresholds.for_tenant(get_tenant(tenant_id))
+    return {
+        "tenant": tenant_id,
+        "queries_file": str(queries_path),
+        "retrieval": evaluate(rankings, queries),
+        "policy": policy_metrics(p1, p3, top1_ok, top3_ok, answerable, thresholds),
+        "risk_coverage": risk_coverage(p1, top1_ok),
+        "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 2),
+                       "p99": round(float(np.percentile(latencies, 99)), 2)},
+        "index_version": kb.index(tenant_id).version,
+    }

@@ -1,0 +1,254 @@
+"""The per-tenant hybrid index: Japanese BM25 (whole text and titles) + dense vectors (titles and title+body head).
+
+An index lives in its own directory per tenant (data_dir/index/<tenant>/), so one municipality's knowledge never
+mixes with another's. Search returns every run's rank and score per candidate: fusion ranks with them and the
+confidence model learns from them.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import bm25s
+import numpy as np
+
+from knowledge.documents import SourceDocument
+from knowledge.embedcache import EmbeddingCache
+from knowledge.embedder import Embedder
+from knowledge.fusion import FusionConfig, top_indices, weighted_rrf
+from knowledge.text import JapaneseTokenizer
+
+INDEX_FORMAT = 1
+
+# bm25s logs every index build at DEBUG through its own handler: keep service logs readable.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@dataclass
+class Hit:
+    """One fused candidate with every signal that produced it."""
+
+    doc: SourceDocument
+    score: float  # the final score: P(relevant) once re-ranked, else the fused score
+    rank: int  # 1-based final rank
+    fused: float = 0.0  # weighted reciprocal-rank fusion score
+    ranks: dict[str, int] = field(default_factory=dict)  # per run; absent = outside that run's candidates
+    scores: dict[str, float] = field(default_factory=dict)  # raw score per run (bm25 or cosine)
+    terms: list[str] | None = None  # the document's lexical terms (for query-term coverage)
+    title_terms: list[str] | None = None
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    query_terms: list[str]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class BuildReport:
+    documents: int
+    embedded_new: int
+    seconds: float
+    seconds_embedding: float
+    index_version: str
+
+
+def _body_text(doc: SourceDocument, body_chars: int) -> str:
+    return f"{doc.title}\n{doc.body[:body_chars]}"
+
+
+class TenantIndex:
+    def __init__(
+        self,
+        tenant: str,
+        docs: list[SourceDocument],
+        tokens_full: list[list[str]],
+        tokens_title: list[list[str]],
+        title_vectors: np.ndarray,
+        body_vectors: np.ndarray,
+        manifest: dict,
+    ) -> None:
+        self.tenant = tenant
+        self.docs = docs
+        self.tokens_full = tokens_full
+        self.tokens_title = tokens_title
+        self.title_vectors = title_vectors
+        self.body_vectors = body_vectors
+        self.manifest = manifest
+        self._bm25_full = _bm25(tokens_full)
+        self._bm25_title = _bm25(tokens_title)
+        self._by_id = {d.doc_id: i for i, d in enumerate(docs)}
+
+    @property
+    def version(self) -> str:
+        return self.manifest["index_version"]
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def document(self, doc_id: str) -> SourceDocument | None:
+        idx = self._by_id.get(doc_id)
+        return self.docs[idx] if idx is not None else None
+
+    # --- search -----------------------------------------------------------------------------------------------
+    def run_scores(self, query_terms: list[str], query_vector: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw scores of every run over every document."""
+        return {
+            "bm25_full": self._lexical(self._bm25_full, query_terms),
+            "bm25_title": self._lexical(self._bm25_title, query_terms),
+            "dense_title": self.title_vectors @ query_vector,
+            "dense_body": self.body_vectors @ query_vector,
+        }
+
+    def _lexical(self, model: bm25s.BM25 | None, terms: list[str]) -> np.ndarray:
+        if model is None or not terms:
+            return np.zeros(len(self.docs), dtype=np.float32)
+        return np.asarray(model.get_scores(terms), dtype=np.float32)
+
+    @staticmethod
+    def best_scores(run_scores: dict[str, np.ndarray]) -> dict[str, float]:
+        return {run: float(scores.max()) if scores.size else 0.0 for run, scores in run_scores.items()}
+
+    def fuse(
+        self, run_scores: dict[str, np.ndarray], fusion: FusionConfig, candidates: int, top_k: int
+    ) -> list[Hit]:
+        rankings = {run: self._run_order(run, scores, candidates) for run, scores in run_scores.items()}
+        fused = weighted_rrf(rankings, fusion)
+        best = sorted(fused.items(), key=lambda kv: -kv[1])[:top_k]
+        rank_of = {run: {int(i): r for r, i in enumerate(order.tolist(), start=1)} for run, order in rankings.items()}
+        return [
+            Hit(
+                doc=self.docs[idx], score=score, rank=pos, fused=score,
+                ranks={run: rank_of[run][idx] for run in rankings if idx in rank_of[run]},
+                scores={run: float(run_scores[run][idx]) for run in run_scores},
+                terms=self.tokens_full[idx],
+                title_terms=self.tokens_title[idx],
+            )
+            for pos, (idx, score) in enumerate(best, start=1)
+        ]
+
+    @staticmethod
+    def _run_order(run: str, scores: np.ndarray, candidates: int) -> np.ndarray:
+        order = top_indices(scores, candidates)
+        if run.startswith("bm25"):
+            order = order[scores[order] > 0]  # a lexical run with no matching term has no opinion
+        return order
+
+    # --- persistence ------------------------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / ".tmp"
+        tmp.mkdir(exist_ok=True)
+        with (tmp / "documents.jsonl").open("w", encoding="utf-8") as out:
+            for doc, full, title in zip(self.docs, self.tokens_full, self.tokens_title):
+                out.write(json.dumps({"doc": doc.to_dict(), "full": full, "title": title}, ensure_ascii=False) + "\n")
+        np.save(tmp / "title_vectors.npy", self.title_vectors)
+        np.save(tmp / "body_vectors.npy", self.body_vectors)
+        (tmp / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        # Swap files in only when all are written, so a reader never sees half an index.
+        for item in tmp.iterdir():
+            item.replace(directory / item.name)
+        tmp.rmdir()
+
+    @classmethod
+    def load(cls, directory: Path) -> "TenantIndex":
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        docs, full, title = [], [], []
+        with (directory / "documents.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                row = json.loads(line)
+                docs.append(SourceDocument.from_dict(row["doc"]))
+                full.append(row["full"])
+                title.append(row["title"])
+        return cls(
+            manifest["tenant"], docs, full, title,
+            np.load(directory / "title_vectors.npy"), np.load(directory / "body_vectors.npy"), manifest,
+        )
+
+
+def _bm25(corpus_tokens: list[list[str]]) -> bm25s.BM25 | None:
+    if not any(corpus_tokens):
+        return None
+    model = bm25s.BM25()
+    # bm25s needs at least one token per document to build its vocabulary.
+    model.index([tokens or ["\x00"] for tokens in corpus_tokens], show_progress=False)
+    return model
+
+
+def build_index(
+    tenant: str,
+    docs: Sequence[SourceDocument],
+    tokenizer: JapaneseTokenizer,
+    embedder: Embedder,
+    cache: EmbeddingCache,
+    body_chars: int = 128,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[TenantIndex, BuildReport]:
+    started = time.perf_counter()
+    docs = _unique(docs)
+    tokens_full = [tokenizer.tokenize(f"{d.title}\n{d.body}") for d in docs]
+    tokens_title = [tokenizer.tokenize(d.title) for d in docs]
+    embed_started = time.perf_counter()
+    title_vectors, new_titles = cache.embed(
+        f"{embedder.name}:passage", [d.title for d in docs], embedder.embed_passages,
+        progress=_stage(progress, "titles"),
+    )
+    body_vectors, new_bodies = cache.embed(
+        f"{embedder.name}:passage", [_body_text(d, body_chars) for d in docs], embedder.embed_passages,
+        progress=_stage(progress, "bodies"),
+    )
+    embedding_seconds = time.perf_counter() - embed_started
+    manifest = {
+        "format": INDEX_FORMAT,
+        "tenant": tenant,
+        "documents": len(docs),
+        "embedder": embedder.name,
+        "tokenizer": tokenizer.version,
+        "body_chars": body_chars,
+        "index_version": _version(docs, embedder.name, tokenizer.version, body_chars),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "sources": _source_summary(docs),
+    }
+    index = TenantIndex(tenant, docs, tokens_full, tokens_title, title_vectors, body_vectors, manifest)
+    report = BuildReport(len(docs), new_titles + new_bodies, time.perf_counter() - started, embedding_seconds,
+                         manifest["index_version"])
+    return index, report
+
+
+def _unique(docs: Iterable[SourceDocument]) -> list[SourceDocument]:
+    """Last one wins for a repeated doc_id (a re-ingested row replaces its earlier self)."""
+    by_id: dict[str, SourceDocument] = {}
+    for doc in docs:
+        by_id[doc.doc_id] = doc
+    return list(by_id.values())
+
+
+def _stage(progress: Callable[[str, int, int], None] | None, name: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
+def _version(docs: Sequence[SourceDocument], *parts: object) -> str:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode())
+    for doc in docs:
+        digest.update(doc.doc_id.encode() + b"\x00" + doc.content_hash().encode())
+    return digest.hexdigest()[:16]
+
+
+def _source_summary(docs: Sequence[SourceDocument]) -> list[dict]:
+    summary: dict[str, dict] = {}
+    for doc in docs:
+        entry = summary.setdefault(doc.source, {
+            "source": doc.source, "documents": 0, "as_of": doc.as_of, "licence": doc.licence,
+            "attribution": doc.attribution, "url": doc.url,
+        })
+        entry["documents"] += 1
+    return list(summary.values())
