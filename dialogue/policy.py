@@ -1,0 +1,33 @@
+"""The fail-safe policy: answer only when the calibrated confidence clears the tenant's threshold, offer choices
+when one of the top candidates probably answers, otherwise hand over to a person."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.tenancy import Tenant
+
+# Used when a tenant has not been calibrated: strict, so an uncalibrated tenant hands over rather than guesses.
+DEFAULT_ANSWER_THRESHOLD = 0.8
+DEFAULT_CLARIFY_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float
+    clarify: float
+
+    @classmethod
+    def for_tenant(cls, tenant: Tenant) -> "Thresholds":
+        return cls(
+            answer=tenant.threshold("answer", DEFAULT_ANSWER_THRESHOLD),
+            clarify=tenant.threshold("clarify", DEFAULT_CLARIFY_THRESHOLD),
+        )
+
+
+def decide(confidence: float, confidence_top3: float, thresholds: Thresholds) -> str:
+    """'answer' | 'clarify' | 'escalate' from the two calibrated probabilities."""
+    if confidence >= thresholds.answer:
+        return "answer"
+    if confidence_top3 >= thresholds.clarify:
+        return "clarify"
+    return "escalate"

@@ -1,0 +1,25 @@
+"""Output guard: an answer may only cite documents of this tenant's index and quote their own text; a clarification
+may only offer such documents. Anything else is handed to a person rather than shown."""
+from __future__ import annotations
+
+from dialogue.compose import shorten
+from dialogue.steps.deps import StepDeps
+from dialogue.steps.replies import escalate
+from dialogue.turn import EscalationReason, Outcome, TurnContext
+
+
+def guard_output(ctx: TurnContext, deps: StepDeps) -> None:
+    result = ctx.result
+    if result is None or result.outcome not in (Outcome.ANSWERED, Outcome.CLARIFY) or "curated" in ctx.notes:
+        return
+    index = deps.kb.index(ctx.tenant.id)
+    if result.outcome is Outcome.ANSWERED:
+        doc = index.document(result.sources[0].doc_id) if result.sources else None
+        grounded = doc is not None and shorten(doc.body).text in result.answer
+    else:
+        grounded = all(index.document(c["doc_id"]) is not None for c in result.choices)
+    if not grounded:
+        ctx.notes["guard_output"] = "ungrounded"
+        sources, confidence = result.sources, result.confidence
+        escalated = escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
+        escalated.sources, escalated.confidence = sources, confidence

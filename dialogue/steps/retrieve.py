@@ -1,0 +1,37 @@
+"""Find the official text: a staff-curated answer first, else the tenant's hybrid index (minus documents staff
+flagged outdated), or the document the resident picked from a clarification."""
+from __future__ import annotations
+
+import time
+
+from dialogue.steps.deps import StepDeps
+from dialogue.turn import TurnContext
+from knowledge.index import Hit
+
+
+def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
+    curated = deps.curated_answer_for(ctx.tenant.id, ctx.query) if ctx.chosen_doc_id is None else None
+    if curated is not None:
+        ctx.notes["curated"] = curated
+        return
+    started = time.perf_counter()
+    ctx.retrieval = deps.kb.retrieve(ctx.tenant.id, ctx.query, top_k=10)
+    outdated = deps.outdated_doc_ids(ctx.tenant.id)
+    if outdated:
+        ctx.retrieval.hits = [h for h in ctx.retrieval.hits if h.doc.doc_id not in outdated]
+    ctx.timings_ms.update({f"retrieve.{k}": v for k, v in ctx.retrieval.timings_ms.items()})
+    if ctx.chosen_doc_id is not None:
+        _put_chosen_first(ctx, deps)
+    ctx.timings_ms["retrieve.wall"] = (time.perf_counter() - started) * 1e3
+
+
+def _put_chosen_first(ctx: TurnContext, deps: StepDeps) -> None:
+    hits = ctx.retrieval.hits
+    chosen = next((h for h in hits if h.doc.doc_id == ctx.chosen_doc_id), None)
+    if chosen is None:
+        doc = deps.kb.index(ctx.tenant.id).document(ctx.chosen_doc_id)
+        if doc is None:
+            ctx.chosen_doc_id = None  # the index changed under the conversation: decide afresh
+            return
+        chosen = Hit(doc=doc, score=0.0, rank=1)
+    ctx.retrieval.hits = [chosen] + [h for h in hits if h is not chosen]

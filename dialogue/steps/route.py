@@ -1,0 +1,94 @@
+"""Decide and compose: answer with the official text when the calibrated confidence is high enough, offer the
+top candidates when one of them probably answers, otherwise hand over to a person with a draft for the operator."""
+from __future__ import annotations
+
+from typing import Any
+
+from dialogue.policy import Thresholds, decide
+from dialogue.steps.deps import StepDeps
+from dialogue.steps.replies import escalate
+from dialogue.turn import EscalationReason, Outcome, Source, TurnContext, TurnResult
+from knowledge.index import Hit
+
+CLARIFY_CHOICES = 3
+DISCLAIMER_TIERS = {"life", "health", "property", "deadline"}
+
+
+def route(ctx: TurnContext, deps: StepDeps) -> None:
+    if "curated" in ctx.notes:
+        _answer_curated(ctx, deps, ctx.notes["curated"])
+        return
+    retrieval = ctx.retrieval
+    hits = retrieval.hits if retrieval is not None else []
+    sources = [_source(h) for h in hits]
+    if ctx.chosen_doc_id is not None and hits:
+        _answer(ctx, deps, hits[0], retrieval.confidence_top3, sources)
+        return
+    if not hits:
+        escalate(ctx, deps, EscalationReason.NO_CONTENT)
+        return
+    decision = decide(retrieval.confidence, retrieval.confidence_top3, Thresholds.for_tenant(ctx.tenant))
+    if decision == "answer":
+        _answer(ctx, deps, hits[0], retrieval.confidence, sources)
+    elif decision == "clarify":
+        _clarify(ctx, deps, hits, sources)
+    else:
+        result = escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
+        _attach(result, retrieval.confidence, sources)
+        ctx.notes["draft"] = _official_answer(ctx, deps, hits[0])
+
+
+def _source(hit: Hit) -> Source:
+    doc = hit.doc
+    return Source(doc_id=doc.doc_id, title=doc.title, url=doc.url, score=hit.score, as_of=doc.as_of,
+                  source=doc.source, citation=doc.citation)
+
+
+def _attach(result: TurnResult, confidence: float, sources: list[Source]) -> None:
+    result.confidence = confidence
+    result.sources = sources
+
+
+def _official_answer(ctx: TurnContext, deps: StepDeps, hit: Hit) -> str:
+    composer = deps.composer(ctx.tenant)
+    parts = [composer.render("answer", ctx.language, text=hit.doc.body, source=_source(hit))]
+    if ctx.language != "ja":
+        parts.insert(0, composer.render("japanese_source_note", ctx.language))
+    if ctx.risk is not None and ctx.risk.tier in DISCLAIMER_TIERS:
+        parts.append(composer.render("risk_disclaimer", ctx.language, tier=ctx.risk.tier))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _answer(ctx: TurnContext, deps: StepDeps, hit: Hit, confidence: float, sources: list[Source]) -> None:
+    ctx.result = TurnResult(
+        outcome=Outcome.ANSWERED, answer=_official_answer(ctx, deps, hit), language=ctx.language,
+        intent=ctx.intent, risk=ctx.risk.tier if ctx.risk is not None else None, template="answer",
+    )
+    _attach(ctx.result, confidence, sources)
+
+
+def _clarify(ctx: TurnContext, deps: StepDeps, hits: list[Hit], sources: list[Source]) -> None:
+    choices, seen = [], set()
+    for hit in hits:
+        if hit.doc.title in seen:
+            continue
+        seen.add(hit.doc.title)
+        choices.append({"n": len(choices) + 1, "doc_id": hit.doc.doc_id, "title": hit.doc.title})
+        if len(choices) == CLARIFY_CHOICES:
+            break
+    text = deps.composer(ctx.tenant).render("clarify", ctx.language, choices=choices)
+    ctx.result = TurnResult(
+        outcome=Outcome.CLARIFY, answer=text, language=ctx.language, intent=ctx.intent, choices=choices,
+        risk=ctx.risk.tier if ctx.risk is not None else None, template="clarify",
+    )
+    _attach(ctx.result, ctx.retrieval.confidence_top3, sources)
+
+
+def _answer_curated(ctx: TurnContext, deps: StepDeps, curated: Any) -> None:
+    source = Source(doc_id=f"curated:{curated.id}", title=curated.source_title, url=curated.url, score=1.0,
+                    as_of=getattr(curated, "as_of", None), source="curated")
+    text = deps.composer(ctx.tenant).render("answer", ctx.language, text=curated.text, source=source)
+    ctx.result = TurnResult(
+        outcome=Outcome.ANSWERED, answer=text, confidence=1.0, sources=[source], language=ctx.language,
+        intent=ctx.intent, risk=ctx.risk.tier if ctx.risk is not None else None, template="answer",
+    )

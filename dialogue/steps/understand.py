@@ -1,0 +1,89 @@
+"""Understanding the message before retrieval: a clarification pick, intents that need no retrieval, risk tiers,
+and follow-up questions completed from the conversation so far."""
+from __future__ import annotations
+
+import re
+
+from dialogue.steps.deps import StepDeps
+from dialogue.steps.replies import escalate, reply
+from dialogue.turn import EscalationReason, Outcome, TurnContext
+
+SMALLTALK = {"greeting", "thanks", "goodbye"}
+_CHOICE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?([1-9])\s*(?:番|番目|つ目|です|で|を|\.|)?\s*(?:お願いします)?\s*$", re.I)
+# Words that point back at what was said before (「それはどこで申請できますか」).
+_ANAPHORA = re.compile(
+    r"(それ|その|そこ|これ|この|あれ|あの|同じ|他に|ほかに|もっと詳しく|詳細|申請先|問い合わせ先|"
+    r"\b(it|that|this|there)\b|那个|这个|그것|거기)", re.I,
+)
+_FOLLOW_UP_MAX_TERMS = 3
+
+
+def pick_choice(ctx: TurnContext, deps: StepDeps) -> None:
+    """After a clarification, "2" or the words of a choice pick that document."""
+    memory = ctx.memory
+    if memory.last_outcome != Outcome.CLARIFY.value or not memory.last_choices:
+        return
+    chosen = _choice_by_number(ctx.text, memory.last_choices) or _choice_by_words(ctx.text, memory.last_choices)
+    if chosen is not None:
+        ctx.chosen_doc_id = chosen["doc_id"]
+        ctx.query = memory.last_question or ctx.text
+        ctx.intent = "choice"
+
+
+def _choice_by_number(text: str, choices: list[dict]) -> dict | None:
+    match = _CHOICE_NUMBER.match(text)
+    if not match:
+        return None
+    number = int(match.group(1))
+    return next((c for c in choices if int(c["n"]) == number), None)
+
+
+def _choice_by_words(text: str, choices: list[dict]) -> dict | None:
+    wanted = text.strip()
+    if len(wanted) < 2:
+        return None
+    matches = [c for c in choices if wanted in c["title"] or c["title"] in wanted]
+    return matches[0] if len(matches) == 1 else None
+
+
+def classify_intent(ctx: TurnContext, deps: StepDeps) -> None:
+    if ctx.chosen_doc_id is not None:
+        return
+    prediction = deps.classifier.classify(ctx.text)
+    ctx.intent, ctx.intent_confidence = prediction.intent, prediction.confidence
+    if ctx.intent in SMALLTALK:
+        reply(ctx, deps, Outcome.SMALLTALK, ctx.intent)
+    elif ctx.intent == "request_human":
+        escalate(ctx, deps, EscalationReason.REQUESTED)
+    elif ctx.intent == "complaint":
+        escalate(ctx, deps, EscalationReason.COMPLAINT)
+    elif ctx.intent == "out_of_scope":
+        reply(ctx, deps, Outcome.DECLINED, "declined")
+    elif ctx.intent == "prompt_injection":
+        reply(ctx, deps, Outcome.BLOCKED, "blocked")
+
+
+def assess_risk(ctx: TurnContext, deps: StepDeps) -> None:
+    """Emergencies and crises get the public numbers at once and a person; other tiers get a disclaimer later."""
+    ctx.risk = deps.risk_policy(ctx.tenant).assess(ctx.text, ctx.intent, ctx.language)
+    if not ctx.risk.escalate:
+        return
+    template = {"emergency": "emergency", "crisis": "crisis", "disaster": "disaster"}.get(ctx.risk.tier, "emergency")
+    numbers_text = deps.composer(ctx.tenant).render(template, ctx.language, numbers=ctx.risk.numbers)
+    result = escalate(ctx, deps, EscalationReason.RISK)
+    if ctx.risk.numbers_first:
+        result.answer = numbers_text  # the numbers come first and alone: nothing may bury them
+    else:
+        result.answer = f"{numbers_text}\n\n{result.answer}"
+    result.template = template
+
+
+def complete_follow_up(ctx: TurnContext, deps: StepDeps) -> None:
+    """A short question that points back (「それはどこで申請できますか」) is searched together with the last one."""
+    last = ctx.memory.last_question
+    if ctx.chosen_doc_id is not None or not last:
+        return
+    terms = deps.kb.tokenizer.tokenize(ctx.text)
+    if _ANAPHORA.search(ctx.text) and len(terms) <= _FOLLOW_UP_MAX_TERMS:
+        ctx.query = f"{last} {ctx.text}"
+        ctx.notes["follow_up_of"] = last
