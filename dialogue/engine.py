@@ -14,8 +14,8 @@ from config.settings import Settings, get_settings
 from config.tenancy import Tenant, get_tenant
 from dialogue.steps import CHECK_STEPS, TURN_STEPS
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate
-from dialogue.turn import ConversationMemory, EscalationReason, TurnContext, TurnResult
+from dialogue.steps.replies import escalate, reply
+from dialogue.turn import ConversationMemory, EscalationReason, Outcome, TurnContext, TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,12 @@ class DialogueEngine:
         result.notes = ctx.notes
         result.query = ctx.query
         return result
+
+    def greet(self, tenant: Tenant | str, language: str = "ja") -> TurnResult:
+        """The welcome when a resident opens a channel (LINE follow) before asking anything."""
+        tenant = get_tenant(tenant) if isinstance(tenant, str) else tenant
+        ctx = TurnContext(tenant=tenant, channel="", raw_text="", language=language)
+        return reply(ctx, self.deps, Outcome.SMALLTALK, "greeting", intent="greeting")
 
     def _run_step(self, step: Any, ctx: TurnContext) -> None:
         started = time.perf_counter()

@@ -27,3 +27,43 @@ def localgovfaq_dir(shared_dir: Path) -> Path:
     if not (path / "corpus.jsonl").exists():
         pytest.skip(f"LocalgovFAQ is absent at {path}")
     return path
+
+
+# --- a real knowledge base, built once per machine -------------------------------------------------------------
+# Tests that need real answers share one index of the real data (../shared), built into var/test-cache and kept
+# between runs: the embedding cache there makes a rebuild of unchanged data take seconds, not minutes.
+TEST_CACHE_DIR = PROJECT_ROOT / "var" / "test-cache"
+
+
+def _ensure_index(settings, tenant_id: str) -> None:
+    from config.tenancy import get_tenant
+    from knowledge.ingestion import ingest_tenant, tenant_index_dir
+
+    if not (tenant_index_dir(settings, tenant_id) / "manifest.json").exists():
+        ingest_tenant(get_tenant(tenant_id), settings)
+
+
+@pytest.fixture(scope="session")
+def knowledge_settings(shared_dir: Path):
+    """Settings whose data_dir holds real indexes of amagasaki (LocalgovFAQ) and tokyo."""
+    from config.settings import Settings
+
+    settings = Settings(shared_dir=shared_dir, data_dir=TEST_CACHE_DIR)
+    for tenant_id in ("amagasaki", "tokyo"):
+        _ensure_index(settings, tenant_id)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def knowledge_base(knowledge_settings):
+    from knowledge.service import KnowledgeBase
+
+    return KnowledgeBase(knowledge_settings)
+
+
+@pytest.fixture(scope="session")
+def dialogue_engine(knowledge_settings, knowledge_base):
+    """The real dialogue engine on the real indexes (session-wide: loading is the slow part)."""
+    from dialogue.engine import DialogueEngine
+
+    return DialogueEngine(settings=knowledge_settings, kb=knowledge_base)

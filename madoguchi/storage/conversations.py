@@ -104,7 +104,8 @@ def record_turn(conn: Connection, *, tenant: str, conversation_id: str, outcome:
                 risk: str | None = None, intent: str | None = None, language: str | None = None,
                 sources: list[dict[str, Any]] | None = None, timings: dict[str, float] | None = None,
                 index_version: str | None = None, config_version: str | None = None,
-                redacted_question: str | None = None, turn_id: str | None = None) -> str:
+                redacted_question: str | None = None, turn_id: str | None = None, channel: str | None = None,
+                template: str | None = None, template_version: str | None = None) -> str:
     """Store what a turn decided and why. At most one turn per inbound event (unique): a retried event whose turn
     was already committed raises IntegrityError; check turn_for_inbound() first when retrying."""
     turn_id = turn_id or new_id()
@@ -113,6 +114,7 @@ def record_turn(conn: Connection, *, tenant: str, conversation_id: str, outcome:
         outcome=_value(outcome), reason=_value(reason), confidence=confidence, risk=risk, intent=intent,
         language=language, sources=sources, timings=timings, index_version=index_version,
         config_version=config_version, redacted_question=redacted_question, created_at=utcnow(),
+        channel=channel, template=template, template_version=template_version,
     ))
     return turn_id
 

@@ -1,0 +1,294 @@
+"""The transactional side of a turn, the same for every channel.
+
+A worker (or the web API, inline) takes a recorded inbound event, runs the dialogue outside any transaction, then
+stores everything the turn produced in ONE transaction: the resident's message, the turn and its audit row, the
+assistant's message, the escalation (if any), the outbound reply in the outbox, and the event marked done. A crash
+before that commit leaves the event leased, to be re-claimed and re-run; after it, a retry finds the turn and does
+nothing (`replayed`). So a message is never lost and a reply never sent twice.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, or_, select
+
+from channels.base import InboundEvent, OutboundMessage
+from dialogue.turn import ConversationMemory, Outcome, TurnResult
+from dialogue.versions import config_version, template_version
+from governance.pii import redact
+from madoguchi.storage import (
+    append_audit, append_message, enqueue_outbox, inbound_event_from_row, list_messages, mark_inbound_done,
+    open_conversation, record_feedback, record_turn, turn_for_inbound, utcnow,
+)
+from madoguchi.storage._lease import lease_batch
+from madoguchi.storage.schema import inbound_events
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60
+# Events that belong to no conversation: recorded, then completed without one.
+NO_CONVERSATION_KINDS = {"unfollow", "hangup", "url_verification", "slack_event", "claim"}
+# Events that open the conversation but ask nothing: a call starting (the call script greets), feedback.
+NO_TURN_KINDS = NO_CONVERSATION_KINDS | {"call", "feedback"}
+MEMORY_MESSAGES = 20
+
+
+class LeaseLost(RuntimeError):
+    """Another worker re-claimed the event while this one ran the turn: this one's work is rolled back."""
+
+
+@dataclass
+class ProcessedTurn:
+    conversation_id: str | None
+    inbound_event_id: int
+    turn_id: str | None  # None when the assistant stayed silent (with an operator, feedback, unfollow …)
+    result: TurnResult | None
+    escalation_id: str | None = None
+    reply_message_id: int | None = None
+    replayed: bool = False
+    resident_message_id: int | None = None
+
+
+# --- entry points ------------------------------------------------------------------------------------------------
+
+def process_event(services: Any, channel: str, external_id: str, worker: str = "inline") -> ProcessedTurn:
+    """Process one recorded event now (the web API's path). Idempotent: a done event is replayed, not re-run."""
+    with services.db.transaction() as conn:
+        row = _lease_event(conn, channel, external_id, worker)
+        if row is None:
+            existing = conn.execute(select(inbound_events).where(
+                inbound_events.c.channel == channel, inbound_events.c.external_id == external_id)).first()
+    if row is None:
+        if existing is None:
+            raise LookupError(f"no inbound event {channel}:{external_id}")
+        return replay(services, existing)
+    return process_inbound_row(services, row)
+
+
+def process_inbound_row(services: Any, row: Row) -> ProcessedTurn:
+    """Run and store the turn of a leased inbound event (the inbox worker's path, after claim_inbound_batch)."""
+    event = inbound_event_from_row(row)
+    with services.db.read() as conn:
+        if turn_for_inbound(conn, row.id) is not None:
+            done = True
+        else:
+            done = False
+            memory, state = _memory_and_state(conn, services, event)
+    if done:
+        with services.db.transaction() as conn:
+            mark_inbound_done(conn, row)
+        return replay(services, row)
+    result = None
+    if event.kind == "follow":  # a resident added the LINE account: greet them
+        result = services.engine.greet(event.tenant, memory.language or "ja")
+    elif _needs_turn(event, state):
+        result = services.engine.run_turn(event.tenant, event.text, memory, channel=event.channel)
+    return _store(services, row, event, result)
+
+
+def replay(services: Any, row: Row) -> ProcessedTurn:
+    """What an already processed event produced (a redelivery or a retried request gets the same answer)."""
+    with services.db.read() as conn:
+        turn = turn_for_inbound(conn, row.id)
+        if turn is None:
+            return ProcessedTurn(None, row.id, None, None, replayed=True)
+        reply = _assistant_message_of(conn, turn.conversation_id, turn.id)
+    result = _result_from_message(reply) if reply is not None else None
+    return ProcessedTurn(turn.conversation_id, row.id, turn.id, result,
+                         reply_message_id=reply.id if reply is not None else None, replayed=True)
+
+
+# --- reading the conversation --------------------------------------------------------------------------------
+
+def _lease_event(conn: Connection, channel: str, external_id: str, worker: str) -> Row | None:
+    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
+    claimable = and_(inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
+                     inbound_events.c.status.in_(("received", "processing")), free)
+    rows = lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
+                       lease_seconds=LEASE_SECONDS, limit=1)
+    return rows[0] if rows else None
+
+
+def _memory_and_state(conn: Connection, services: Any, event: InboundEvent) -> tuple[ConversationMemory, str]:
+    from madoguchi.storage.schema import conversations
+
+    existing = conn.execute(select(conversations).where(
+        conversations.c.tenant == event.tenant, conversations.c.channel == event.channel,
+        conversations.c.resident_address == event.sender, conversations.c.state != "closed",
+        conversations.c.deleted.is_(False))).first()
+    if existing is None:
+        return ConversationMemory(), "assistant"
+    recent = list_messages(conn, existing.id, limit=100_000)[-MEMORY_MESSAGES:]
+    return memory_from_messages(recent), existing.state
+
+
+def memory_from_messages(messages: list[Row]) -> ConversationMemory:
+    """The last assistant turn's outcome, choices and cited document, and the question it searched for."""
+    for message in reversed(messages):
+        meta = message.meta or {}
+        if message.role == "assistant" and meta.get("outcome"):
+            sources = meta.get("sources") or []
+            answered = meta.get("outcome") == Outcome.ANSWERED.value
+            return ConversationMemory(
+                last_question=meta.get("query"), last_outcome=meta.get("outcome"),
+                last_choices=meta.get("choices") or [], language=meta.get("language"),
+                last_doc_id=sources[0]["doc_id"] if answered and sources else None,
+            )
+    return ConversationMemory()
+
+
+def _needs_turn(event: InboundEvent, state: str) -> bool:
+    if event.kind in NO_TURN_KINDS:
+        return False
+    if event.meta.get("do_not_answer"):
+        return False  # auto-replies and bounces: stored for the record, never answered (no mail loops)
+    return state != "with_operator" and bool(event.text.strip())
+
+
+# --- storing -----------------------------------------------------------------------------------------------------
+
+def _store(services: Any, row: Row, event: InboundEvent, result: TurnResult | None) -> ProcessedTurn:
+    with services.db.transaction() as conn:
+        if turn_for_inbound(conn, row.id) is not None:
+            mark_inbound_done(conn, row)
+            return replay(services, row)
+        if event.kind in NO_CONVERSATION_KINDS:
+            return _finish(conn, row, ProcessedTurn(None, row.id, None, None))
+        conversation = open_conversation(conn, tenant=event.tenant, channel=event.channel,
+                                         resident_address=event.sender)
+        processed = ProcessedTurn(conversation.id, row.id, None, None)
+        if event.kind == "feedback":
+            _store_feedback(conn, event, conversation.id)
+            return _finish(conn, row, processed)
+        if event.text.strip():
+            processed.resident_message_id = append_message(
+                conn, conversation_id=conversation.id, tenant=event.tenant, role="resident", text=event.text,
+                meta=_resident_meta(row, event))
+        if conversation.state == "with_operator" or result is None:
+            # The assistant stays silent: the message, if any, is the operator's to answer.
+            if processed.resident_message_id is not None:
+                services.queue.resident_replied(conn, conversation.id)
+            return _finish(conn, row, processed)
+        _store_turn(conn, services, row, event, conversation.id, result, processed)
+        return _finish(conn, row, processed)
+
+
+def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTurn:
+    if not mark_inbound_done(conn, row):
+        raise LeaseLost(f"inbound event {row.id} was re-claimed by another worker")
+    return processed
+
+
+def _resident_meta(row: Row, event: InboundEvent) -> dict[str, Any]:
+    meta: dict[str, Any] = {"inbound_event_id": row.id, "kind": event.kind}
+    for key in ("subject", "attachments", "html_only", "body", "choice_index"):
+        if key in event.meta:
+            meta[key] = event.meta[key]
+    return meta
+
+
+def _store_feedback(conn: Connection, event: InboundEvent, conversation_id: str) -> None:
+    helpful = event.meta.get("helpful")
+    record_feedback(conn, tenant=event.tenant, conversation_id=conversation_id,
+                    rating="helpful" if helpful else "unhelpful", turn_id=event.meta.get("ref"),
+                    comment=event.meta.get("comment"))
+
+
+def _store_turn(conn: Connection, services: Any, row: Row, event: InboundEvent, conversation_id: str,
+                result: TurnResult, processed: ProcessedTurn) -> None:
+    sources = [s.to_dict() for s in result.sources]
+    redacted = redact(event.text)
+    turn_id = record_turn(
+        conn, tenant=event.tenant, conversation_id=conversation_id, outcome=result.outcome,
+        inbound_event_id=row.id, reason=result.reason, confidence=result.confidence, risk=result.risk,
+        intent=result.intent, language=result.language, sources=sources, timings=result.timings_ms,
+        index_version=_index_version(services, event.tenant), config_version=config_version(event.tenant),
+        redacted_question=redacted, channel=event.channel, template=result.template,
+        template_version=template_version(event.tenant),
+    )
+    append_audit(conn, actor="assistant", action="turn", tenant=event.tenant, target=turn_id, detail={
+        "conversation": conversation_id, "channel": event.channel, "outcome": result.outcome.value,
+        "reason": result.reason.value if result.reason else None, "confidence": round(result.confidence, 4),
+        "question": redacted, "sources": [{"doc_id": s["doc_id"], "as_of": s["as_of"]} for s in sources[:3]],
+    })
+    processed.turn_id, processed.result = turn_id, result
+    processed.reply_message_id = append_message(
+        conn, conversation_id=conversation_id, tenant=event.tenant, role="assistant", text=result.answer,
+        turn_id=turn_id, meta=_assistant_meta(result, sources))
+    if result.escalated:
+        processed.escalation_id = _escalate(conn, services, event, conversation_id, turn_id, result, sources)
+    if event.channel != "web":
+        enqueue_outbox(conn, _reply_message(row, event, result, turn_id), conversation_id=conversation_id)
+
+
+def _assistant_meta(result: TurnResult, sources: list[dict]) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome.value, "reason": result.reason.value if result.reason else None,
+        "confidence": round(result.confidence, 4), "sources": sources, "choices": result.choices,
+        "risk": result.risk, "language": result.language, "intent": result.intent, "query": result.query,
+    }
+
+
+def _index_version(services: Any, tenant: str) -> str | None:
+    kb = services.engine.kb
+    return kb.index(tenant).version if kb.has_index(tenant) else None
+
+
+def _escalate(conn: Connection, services: Any, event: InboundEvent, conversation_id: str, turn_id: str,
+              result: TurnResult, sources: list[dict]) -> str:
+    tenant = services.tenant(event.tenant)
+    now = datetime.now(timezone.utc)
+    sla, meta = tenant.get("sla") or {}, {"channel": event.channel}
+    try:
+        from escalation.hours import callback_meta, sla_for
+    except ImportError:
+        pass
+    else:
+        sla, meta = sla_for(tenant, now), {**meta, **callback_meta(tenant, now)}
+    if event.channel == "email":
+        meta["email_body"] = event.meta.get("body")  # the whole message for the operator
+    return services.queue.enqueue(
+        conn, tenant=event.tenant, conversation_id=conversation_id, reason=result.reason, risk=result.risk,
+        turn_id=turn_id, sla=sla, draft_answer=result.notes.get("draft"),
+        draft_confidence=result.confidence, draft_sources=sources[:5], meta=meta,
+    )
+
+
+def _reply_message(row: Row, event: InboundEvent, result: TurnResult, turn_id: str) -> OutboundMessage:
+    meta: dict[str, Any] = {"turn_id": turn_id, "outcome": result.outcome.value}
+    if event.received_at is not None:
+        meta["received_at"] = event.received_at.isoformat()
+    if result.outcome is Outcome.ANSWERED:
+        meta["feedback_ref"] = turn_id
+    if event.channel == "email":
+        meta.update(subject=event.meta.get("subject"), in_reply_to=event.meta.get("message_id"),
+                    references=event.meta.get("references"), quote=event.text)
+    recipient = event.meta.get("reply_to") or event.sender
+    return OutboundMessage(
+        channel=event.channel, tenant=event.tenant, recipient=recipient, text=result.answer,
+        idempotency_key=f"reply:{row.id}", choices=tuple(c["title"] for c in result.choices),
+        reply_token=event.reply_token, meta=meta,
+    )
+
+
+def _assistant_message_of(conn: Connection, conversation_id: str, turn_id: str) -> Row | None:
+    return next((m for m in list_messages(conn, conversation_id, limit=100_000)
+                 if m.role == "assistant" and m.turn_id == turn_id), None)
+
+
+def _result_from_message(message: Row) -> TurnResult:
+    from dialogue.turn import EscalationReason, Source
+
+    meta = message.meta or {}
+    return TurnResult(
+        outcome=Outcome(meta.get("outcome", Outcome.ANSWERED.value)), answer=message.text,
+        confidence=meta.get("confidence") or 0.0,
+        sources=[Source(**{k: s.get(k) for k in ("doc_id", "title", "url", "score", "as_of", "source", "citation")})
+                 for s in meta.get("sources") or []],
+        reason=EscalationReason(meta["reason"]) if meta.get("reason") else None, risk=meta.get("risk"),
+        language=meta.get("language") or "ja", choices=meta.get("choices") or [], intent=meta.get("intent"),
+        query=meta.get("query"),
+    )
