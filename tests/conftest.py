@@ -36,11 +36,11 @@ TEST_CACHE_DIR = PROJECT_ROOT / "var" / "test-cache"
 
 
 def _ensure_index(settings, tenant_id: str) -> None:
+    """Re-ingest every session (seconds when nothing changed) so tests never run on a stale index."""
     from config.tenancy import get_tenant
-    from knowledge.ingestion import ingest_tenant, tenant_index_dir
+    from knowledge.ingestion import ingest_tenant
 
-    if not (tenant_index_dir(settings, tenant_id) / "manifest.json").exists():
-        ingest_tenant(get_tenant(tenant_id), settings)
+    ingest_tenant(get_tenant(tenant_id), settings)
 
 
 @pytest.fixture(scope="session")
