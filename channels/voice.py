@@ -280,6 +280,14 @@ class CallScript:
         response.redirect(redirect_url, method="POST")
         return str(response)
 
+    def ask_again(self, action_url: str, no_input_url: str,
+                  prompt: str = "別の言い方でもう一度お話しください。担当者と話す場合は0を押してください。") -> str:
+        """After "that did not solve it": a new question, or 0 for a person."""
+        response = VoiceResponse()
+        response.append(self._ask(action_url, prompt))
+        response.redirect(no_input_url, method="POST")
+        return str(response)
+
     def sms_sent(self, action_url: str, no_input_url: str) -> str:
         response = VoiceResponse()
         self._say(response, "ショートメッセージでリンクをお送りしました。")

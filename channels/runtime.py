@@ -1,0 +1,97 @@
+"""What the channel loops of one running app share: their settings, the nudges that wake them, and turn waiters.
+
+A webhook that records an event nudges the inbox worker (a threading.Event) so the turn starts at once instead of
+at the next poll; the worker nudges the outbox sender when a turn enqueued a reply. Workers in other processes
+still find the rows by polling every `worker_poll_s`. The voice route waits for one particular turn: the worker
+signals each finished inbound event through `TurnWaiters`, and the route re-reads the database now and then in case
+another process did the turn.
+
+The runtime hangs off the Services object (`runtime_for(services)`), created on first use with settings from the
+environment; tests attach their own with `attach_runtime(services, ChannelSettings(...))`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ATTRIBUTE = "_channel_runtime"
+
+
+class ChannelSettings(BaseSettings):
+    """Tunables of the channel loops (environment: MADOGUCHI_<NAME>, e.g. MADOGUCHI_SMTP_INBOUND_PORT=2525)."""
+
+    model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", extra="ignore")
+
+    inbox_workers: int = 2  # threads running turns (each claims one event at a time)
+    outbox_senders: int = 1
+    worker_poll_s: float = 0.5  # how often idle loops look for rows recorded by other processes
+    inbox_lease_s: float = 120.0  # a turn not finished by then is handed to another worker
+    outbox_lease_s: float = 60.0
+    voice_wait_s: float = 1.5  # how long a Twilio request waits for its turn before holding the caller
+    voice_max_hold_polls: int = 12  # ≈ 12 × (wait + pause) ≈ 65 s before apologising and transferring
+    smtp_inbound_enabled: bool = True
+    smtp_inbound_host: str = "127.0.0.1"
+    smtp_inbound_port: int = 8025  # 0 = any free port (tests)
+    imap_poll_interval_s: float = 60.0
+
+
+class TurnWaiters:
+    """Lets a request wait for the turn of one inbound event (by id) that a worker thread of this process runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[int, threading.Event] = {}
+
+    def register(self, inbound_id: int) -> threading.Event:
+        with self._lock:
+            return self._events.setdefault(inbound_id, threading.Event())
+
+    def release(self, inbound_id: int) -> None:
+        with self._lock:
+            self._events.pop(inbound_id, None)
+
+    def finished(self, inbound_id: int) -> None:
+        with self._lock:
+            waiter = self._events.get(inbound_id)
+        if waiter is not None:
+            waiter.set()
+
+
+@dataclass
+class ChannelRuntime:
+    settings: ChannelSettings = field(default_factory=ChannelSettings)
+    inbox_wakeup: threading.Event = field(default_factory=threading.Event)
+    outbox_wakeup: threading.Event = field(default_factory=threading.Event)
+    turn_waiters: TurnWaiters = field(default_factory=TurnWaiters)
+    email_gateway: Any = None  # channels.email_gateway.EmailGateway once started
+    # The turn runner; None = dialogue.conversation.process_inbound_row. Tests put a stand-in here.
+    process: Any = None
+
+    def nudge_worker(self) -> None:
+        self.inbox_wakeup.set()
+
+    def nudge_sender(self) -> None:
+        self.outbox_wakeup.set()
+
+
+_create_lock = threading.Lock()
+
+
+def runtime_for(services: Any) -> ChannelRuntime:
+    runtime = getattr(services, _ATTRIBUTE, None)
+    if runtime is None:
+        with _create_lock:
+            runtime = getattr(services, _ATTRIBUTE, None)
+            if runtime is None:
+                runtime = ChannelRuntime()
+                setattr(services, _ATTRIBUTE, runtime)
+    return runtime
+
+
+def attach_runtime(services: Any, settings: ChannelSettings | None = None) -> ChannelRuntime:
+    runtime = ChannelRuntime(settings=settings or ChannelSettings())
+    setattr(services, _ATTRIBUTE, runtime)
+    return runtime
