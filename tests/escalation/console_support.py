@@ -1,0 +1,74 @@
+"""Shared pieces of the console, reply, SLA and Slack tests: services on a real database, operators, escalations,
+and a signed-in TestClient."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from config.settings import PROJECT_ROOT, Settings
+from config.tenancy import load_tenants
+from escalation.console.auth import hash_password
+from escalation.queue import EscalationQueue
+from madoguchi.services import Services
+from madoguchi.storage import Database, append_message, create_operator, open_conversation
+
+PASSWORD = "correct horse battery"
+SOURCES = [{"doc_id": "setagaya-garbage-12", "title": "粗大ごみの出し方", "url": "https://www.city.setagaya.lg.jp/sodai",
+            "score": 0.71, "as_of": "2014", "source": "世田谷区 ごみ分別辞典", "citation": "粗大ごみ 第2項"}]
+DRAFT = "粗大ごみは事前申込制です。粗大ごみ受付センターにお申し込みください。"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@lru_cache
+def password_hash(password: str = PASSWORD) -> str:
+    return hash_password(password)  # scrypt is slow on purpose: hash once per test run
+
+
+def make_services(db: Database, tmp_path: Path, channels: dict[str, Any] | None = None) -> Services:
+    settings = Settings(secret_key="test-secret-key", public_base_url="http://testserver", data_dir=tmp_path,
+                        tenants_dir=PROJECT_ROOT / "config" / "tenants")
+    return Services(settings=settings, tenants=load_tenants(settings.tenants_dir), db=db, queue=EscalationQueue(db),
+                    engine=None, channels=channels or {})
+
+
+def make_operator(db: Database, username: str, tenants: list[str], role: str = "operator",
+                  slack_user_id: str | None = None, password: str = PASSWORD) -> int:
+    with db.transaction() as conn:
+        return create_operator(conn, username=username, password_hash=password_hash(password),
+                               display_name=f"{username}さん", role=role, tenants=tenants,
+                               slack_user_id=slack_user_id)
+
+
+def make_escalation(services: Services, tenant: str = "tokyo", *, channel: str = "web", address: str = "resident-1",
+                    question: str = "粗大ごみの出し方を教えてください", reason: str = "requested", risk: str | None = None,
+                    sla: dict[str, float] | None = None, meta: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A conversation with a resident question and the assistant's hand-over; returns (escalation id, conversation id)."""
+    with services.db.transaction() as conn:
+        conversation = open_conversation(conn, tenant=tenant, channel=channel, resident_address=address)
+        append_message(conn, conversation_id=conversation.id, tenant=tenant, role="resident", text=question)
+        append_message(conn, conversation_id=conversation.id, tenant=tenant, role="assistant",
+                       text="担当者におつなぎします。", meta={"outcome": "escalated", "sources": SOURCES})
+        escalation_id = services.queue.enqueue(
+            conn, tenant=tenant, conversation_id=conversation.id, reason=reason, risk=risk,
+            sla=sla if sla is not None else {"first_response_minutes": 15, "resolution_minutes": 1440},
+            draft_answer=DRAFT, draft_confidence=0.42, draft_sources=SOURCES, meta=meta)
+    return escalation_id, conversation.id
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the real form; returns the session's CSRF token (from the page the sign-in lands on)."""
+    form = client.get("/console/login")
+    response = client.post("/console/login", data={"username": username, "password": password,
+                                                   "csrf_token": csrf_token(form.text)})
+    assert response.status_code == 200 and response.url.path == "/console", response.text[:300]
+    return csrf_token(response.text)
