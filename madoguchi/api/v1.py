@@ -1,4 +1,205 @@
-"""Placeholder: the owner of this area replaces it."""
-from fastapi import APIRouter
+"""JSON API v1: the web chat's conversations and messages, and a stateless `ask` for tools (OpenAPI at /docs).
 
-router = APIRouter()
+A message takes the one inbound path every channel takes: record the InboundEvent (unique on channel + external
+id), then `dialogue.conversation.process_event` runs the turn and stores it in one transaction. The reply is read
+back from what was stored, so a resubmitted client_message_id gets the very same reply and never a second turn.
+Handlers are plain `def`: FastAPI runs them in its threadpool, where the synchronous dialogue belongs.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from sqlalchemy import Row, select
+
+from channels.base import InboundEvent
+from config.tenancy import Tenant
+from madoguchi.api import replies
+from madoguchi.api.errors import POLITE_ERROR, PoliteErrorRoute
+from madoguchi.api.residents import (
+    TOKEN_HEADER, external_id_for, is_well_formed, new_resident_token, sender_for,
+)
+from madoguchi.api.schemas import (
+    AskIn, AskOut, ConversationOut, ErrorOut, FeedbackIn, FeedbackOut, MessageIn, ReplyOut, TranscriptOut,
+)
+from madoguchi.services import Services, get_services
+from madoguchi.storage import (
+    get_conversation, list_messages, mark_inbound_failed, open_conversation, record_feedback, record_inbound,
+)
+from madoguchi.storage.schema import inbound_events, turns
+from madoguchi.storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+WEB_CHANNEL = "web"
+# A turn takes well under a second; a duplicate waits this long for the first request to store it.
+CONCURRENT_DUPLICATE_WAIT_SECONDS = 15
+INLINE_WORKER = "web-api"
+ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 500: {"model": ErrorOut}}
+
+router = APIRouter(prefix="/api/v1", tags=["web chat"], route_class=PoliteErrorRoute, responses=ERRORS)
+
+
+def tenant_or_404(services: Services, tenant_id: str) -> Tenant:
+    tenant = services.tenants.get(tenant_id)
+    if tenant is None:
+        raise HTTPException(404, f"unknown tenant {tenant_id!r}")
+    return tenant
+
+
+def resident_sender(services: Services, token: str | None) -> str:
+    if not is_well_formed(token):
+        raise HTTPException(401, f"missing or malformed {TOKEN_HEADER} header: start a conversation first")
+    return sender_for(token, services.settings.secret_key)
+
+
+def owned_conversation(conn: Any, tenant: Tenant, conversation_id: str, sender: str) -> Row:
+    """The conversation, if this session owns it. Someone else's is reported as absent, not as forbidden, so the
+    API does not confirm which conversation ids exist."""
+    row = get_conversation(conn, conversation_id, tenants=[tenant.id])
+    if row is None or row.channel != WEB_CHANNEL or row.resident_address != sender or row.deleted:
+        raise HTTPException(404, "no such conversation for this session")
+    return row
+
+
+@router.post("/t/{tenant_id}/conversations", status_code=201, response_model=ConversationOut)
+def start_conversation(tenant_id: str, services: Services = Depends(get_services),
+                       token: str | None = Header(None, alias=TOKEN_HEADER)) -> ConversationOut:
+    """Start (or, with an existing token, resume) the session's conversation. Returns its id and the token."""
+    tenant = tenant_or_404(services, tenant_id)
+    if token is not None and not is_well_formed(token):
+        raise HTTPException(401, f"malformed {TOKEN_HEADER} header")
+    token = token or new_resident_token()
+    with services.db.transaction() as conn:
+        row = open_conversation(conn, tenant=tenant.id, channel=WEB_CHANNEL,
+                                resident_address=sender_for(token, services.settings.secret_key))
+    return ConversationOut(conversation_id=row.id, tenant=tenant.id, state=row.state, resident_token=token)
+
+
+@router.post("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=ReplyOut,
+             responses={503: {"model": ErrorOut}})
+def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services: Services = Depends(get_services),
+                 token: str | None = Header(None, alias=TOKEN_HEADER)) -> ReplyOut:
+    """Send the resident's message and get the assistant's reply (or silence while an operator holds the
+    conversation). Resending the same client_message_id returns the same reply."""
+    tenant = tenant_or_404(services, tenant_id)
+    sender = resident_sender(services, token)
+    with services.db.transaction() as conn:
+        owned_conversation(conn, tenant, conversation_id, sender)
+    external_id = external_id_for(sender, body.client_message_id)
+    recorded = _record_message(services, tenant, sender, external_id, body)
+    processed = _process(services, external_id)
+    with services.db.read() as conn:
+        reply = replies.stored_reply(conn, processed.inbound_event_id,
+                                     processed.conversation_id or conversation_id)
+    reply.client_message_id = body.client_message_id
+    reply.replayed = not recorded or processed.replayed
+    return reply
+
+
+def _record_message(services: Services, tenant: Tenant, sender: str, external_id: str, body: MessageIn) -> bool:
+    event = InboundEvent(channel=WEB_CHANNEL, external_id=external_id, tenant=tenant.id, sender=sender,
+                         kind="message", text=body.text, received_at=utcnow(),
+                         meta={"client_message_id": body.client_message_id})
+    with services.db.transaction() as conn:
+        return record_inbound(conn, event)
+
+
+def _process(services: Services, external_id: str) -> Any:
+    """Run the turn, or replay it. A duplicate that arrives while the first request still runs the turn waits for
+    it (the event is leased meanwhile), so both requests return the one reply."""
+    deadline = time.monotonic() + CONCURRENT_DUPLICATE_WAIT_SECONDS
+    while True:
+        processed = _process_once(services, external_id)
+        if not processed.replayed or processed.turn_id:
+            return processed
+        status = _inbound_status(services, processed.inbound_event_id)
+        if status == "done":
+            return processed  # finished without a turn: an operator holds the conversation
+        if status == "failed":
+            raise HTTPException(500, POLITE_ERROR)
+        if time.monotonic() > deadline:
+            raise HTTPException(503, "this message is still being processed: send it again shortly")
+        time.sleep(0.05)
+
+
+def _process_once(services: Services, external_id: str) -> Any:
+    from dialogue.conversation import process_event
+    from knowledge.service import IndexMissing
+
+    try:
+        return process_event(services, WEB_CHANNEL, external_id, worker=INLINE_WORKER)
+    except IndexMissing as error:
+        _release(services, external_id, error)
+        raise HTTPException(503, "the knowledge base of this tenant is not built yet") from error
+    except Exception as error:
+        _release(services, external_id, error)
+        raise
+
+
+def _release(services: Services, external_id: str, error: BaseException) -> None:
+    """Give a failed event back at once, so the page's retry of the same message runs the turn again (the
+    inbox's attempt cap still applies) instead of waiting for the lease to run out."""
+    with services.db.transaction() as conn:
+        row = conn.execute(select(inbound_events).where(
+            inbound_events.c.channel == WEB_CHANNEL, inbound_events.c.external_id == external_id,
+            inbound_events.c.status == "processing", inbound_events.c.locked_by.is_not(None))).first()
+        if row is not None:
+            mark_inbound_failed(conn, row, type(error).__name__, retry_after_seconds=0)
+
+
+def _inbound_status(services: Services, inbound_id: int) -> str:
+    with services.db.read() as conn:
+        return conn.execute(select(inbound_events.c.status).where(inbound_events.c.id == inbound_id)).scalar_one()
+
+
+@router.get("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=TranscriptOut)
+def get_messages(tenant_id: str, conversation_id: str, after: int = Query(0, ge=0, description="last id seen"),
+                 services: Services = Depends(get_services),
+                 token: str | None = Header(None, alias=TOKEN_HEADER)) -> TranscriptOut:
+    """The transcript after message `after`: how operator replies reach the page without a reload."""
+    tenant = tenant_or_404(services, tenant_id)
+    sender = resident_sender(services, token)
+    with services.db.transaction() as conn:
+        conversation = owned_conversation(conn, tenant, conversation_id, sender)
+        rows = list_messages(conn, conversation_id, after_id=after)
+    return replies.transcript(conversation, rows, after)
+
+
+@router.post("/t/{tenant_id}/conversations/{conversation_id}/feedback", status_code=201,
+             response_model=FeedbackOut)
+def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn,
+                  services: Services = Depends(get_services),
+                  token: str | None = Header(None, alias=TOKEN_HEADER)) -> FeedbackOut:
+    """Helpful / not helpful for one answer of this conversation."""
+    tenant = tenant_or_404(services, tenant_id)
+    sender = resident_sender(services, token)
+    with services.db.transaction() as conn:
+        owned_conversation(conn, tenant, conversation_id, sender)
+        _turn_of_conversation(conn, body.turn_id, conversation_id)
+        feedback_id = record_feedback(conn, tenant=tenant.id, conversation_id=conversation_id, rating=body.rating,
+                                      turn_id=body.turn_id, comment=body.comment)
+    return FeedbackOut(feedback_id=feedback_id)
+
+
+def _turn_of_conversation(conn: Any, turn_id: str, conversation_id: str) -> Row:
+    row = conn.execute(select(turns.c.id).where(turns.c.id == turn_id,
+                                                turns.c.conversation_id == conversation_id)).first()
+    if row is None:
+        raise HTTPException(404, "no such turn in this conversation")
+    return row
+
+
+@router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
+def ask(tenant_id: str, body: AskIn, services: Services = Depends(get_services)) -> AskOut:
+    """One stateless turn (no conversation, nothing stored): for tools and scripts."""
+    from knowledge.service import IndexMissing
+
+    tenant = tenant_or_404(services, tenant_id)
+    try:
+        result = services.engine.run_turn(tenant, body.question, None, channel=WEB_CHANNEL)
+    except IndexMissing as error:
+        raise HTTPException(503, "the knowledge base of this tenant is not built yet") from error
+    return AskOut(**replies.public_fields(result.to_dict()))

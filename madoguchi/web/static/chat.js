@@ -1,0 +1,410 @@
+// madoguchi web chat: plain JS, no build step. Talks to /api/v1; keeps only a random session token in localStorage.
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("chat-config").textContent);
+  var storageKey = "madoguchi:" + config.tenant;
+  var RETRY_DELAYS_MS = [800, 2000]; // network failures only; the same client_message_id makes a retry safe
+
+  var els = {
+    log: document.getElementById("log"),
+    status: document.getElementById("status"),
+    form: document.getElementById("chat-form"),
+    input: document.getElementById("message-input"),
+    send: document.getElementById("send-button"),
+    person: document.getElementById("person-button"),
+    reset: document.getElementById("reset-button"),
+  };
+
+  var state = {
+    token: null,
+    conversationId: null,
+    lastId: 0,
+    shown: {}, // message ids already on the page
+    busy: false,
+    ui: config.ui, // strings of the latest reply's language
+    pollTimer: null,
+    pollFailures: 0,
+  };
+
+  // ---- session (a random token, never personal data) ----
+
+  function loadSession() {
+    try {
+      var saved = JSON.parse(window.localStorage.getItem(storageKey) || "null");
+      if (saved && saved.token && saved.conversationId) {
+        state.token = saved.token;
+        state.conversationId = saved.conversationId;
+      }
+    } catch (e) { /* storage unavailable: the session lives in this page only */ }
+  }
+
+  function saveSession() {
+    try {
+      window.localStorage.setItem(storageKey, JSON.stringify({token: state.token, conversationId: state.conversationId}));
+    } catch (e) { /* ignore */ }
+  }
+
+  function forgetConversation() {
+    state.conversationId = null;
+    state.lastId = 0;
+    saveSession();
+  }
+
+  // ---- HTTP ----
+
+  function ApiError(status, detail) {
+    this.status = status;
+    this.detail = detail;
+  }
+
+  function request(method, path, body) {
+    var headers = {"Accept": "application/json"};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (state.token) headers[config.token_header] = state.token;
+    return fetch(config.api + path, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) throw new ApiError(response.status, data && data.detail);
+        return data;
+      });
+    });
+  }
+
+  function wait(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  function withRetry(attempt, delays) {
+    return attempt().catch(function (error) {
+      var network = !(error instanceof ApiError);
+      if (!network || !delays.length) throw error;
+      return wait(delays[0]).then(function () { return withRetry(attempt, delays.slice(1)); });
+    });
+  }
+
+  function newMessageId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // ---- rendering (text only through textContent: nothing from the server is parsed as HTML) ----
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  var URL_PATTERN = /(https?:\/\/[^\s（）()「」<>]+)/g;
+
+  function linkified(text) {
+    var fragment = document.createDocumentFragment();
+    String(text).split(URL_PATTERN).forEach(function (part, i) {
+      if (i % 2 === 1) {
+        var a = el("a", null, part);
+        a.href = part;
+        a.rel = "noopener noreferrer";
+        fragment.appendChild(a);
+      } else if (part) {
+        fragment.appendChild(document.createTextNode(part));
+      }
+    });
+    return fragment;
+  }
+
+  function uiFor(language, strings) {
+    return strings && strings[language] ? strings[language] : state.ui;
+  }
+
+  function addMessage(article, id) {
+    if (id) {
+      article.dataset.id = id;
+      state.shown[id] = true;
+    }
+    els.log.appendChild(article);
+    var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    article.scrollIntoView({block: "nearest", behavior: reduce ? "auto" : "smooth"});
+    return article;
+  }
+
+  function bubble(role, who, text, language) {
+    var article = el("article", "message " + role);
+    if (language && language !== "other") article.lang = language;
+    article.appendChild(el("p", "who", who));
+    var body = el("div", "text");
+    body.appendChild(linkified(text));
+    article.appendChild(body);
+    return article;
+  }
+
+  function asOfText(ui, asOf) {
+    return ui.as_of.replace("{date}", asOf);
+  }
+
+  function sourcesBlock(sources, ui) {
+    var section = el("section", "sources");
+    section.appendChild(el("h3", null, ui.sources));
+    var list = el("ul");
+    sources.forEach(function (source) {
+      var item = el("li");
+      if (source.url) {
+        var a = el("a", null, source.title);
+        a.href = source.url;
+        a.rel = "noopener noreferrer";
+        item.appendChild(a);
+      } else {
+        item.appendChild(el("span", "title", source.title));
+        if (source.citation) item.appendChild(el("span", "citation", " " + source.citation));
+      }
+      if (source.as_of) item.appendChild(el("span", "as-of", asOfText(ui, source.as_of)));
+      list.appendChild(item);
+    });
+    section.appendChild(list);
+    return section;
+  }
+
+  function choicesBlock(choices, ui) {
+    var group = el("div", "choices");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", ui.choices);
+    group.appendChild(el("p", "choices-label", ui.choices));
+    choices.forEach(function (choice) {
+      var button = el("button", "choice", choice.n + ". " + choice.title);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        if (state.busy) return;
+        group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        button.setAttribute("aria-pressed", "true");
+        sendText(String(choice.n), choice.n + ". " + choice.title);
+      });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function feedbackBlock(turnId, ui) {
+    var group = el("div", "feedback");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", ui.feedback_question);
+    group.appendChild(el("span", "feedback-question", ui.feedback_question));
+    [["helpful", ui.helpful], ["unhelpful", ui.not_helpful]].forEach(function (pair) {
+      var button = el("button", "feedback-button " + pair[0], pair[1]);
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () { sendFeedback(group, button, turnId, pair[0], ui); });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  // One renderer for a fresh reply (POST) and a stored assistant message (GET transcript).
+  function renderAssistant(message, ui) {
+    var article = bubble("assistant", ui.assistant, message.answer !== undefined ? message.answer : message.text,
+                         message.language);
+    if (message.outcome) article.dataset.outcome = message.outcome;
+    if (message.sources && message.sources.length) article.appendChild(sourcesBlock(message.sources, ui));
+    if (message.choices && message.choices.length) article.appendChild(choicesBlock(message.choices, ui));
+    if (message.outcome === "answered" && message.turn_id) article.appendChild(feedbackBlock(message.turn_id, ui));
+    return article;
+  }
+
+  function renderTranscriptMessage(message, strings) {
+    if (state.shown[message.id]) return;
+    var ui = uiFor(message.language, strings);
+    if (message.role === "assistant") {
+      addMessage(renderAssistant(message, ui), message.id);
+    } else if (message.role === "operator") {
+      addMessage(bubble("operator", ui.operator, message.text, message.language), message.id);
+      setStatus(config.page.operator_joined);
+    } else if (message.role === "system") {
+      addMessage(bubble("system", ui.system, message.text, message.language), message.id);
+    } else {
+      addMessage(bubble("resident", ui.you, message.text), message.id);
+    }
+  }
+
+  function setStatus(text, isError) {
+    els.status.textContent = text || "";
+    els.status.classList.toggle("error", !!isError);
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    els.send.disabled = busy;
+    els.person.disabled = busy;
+    els.log.setAttribute("aria-busy", busy ? "true" : "false");
+    if (busy) setStatus(config.page.sending);
+  }
+
+  // ---- actions ----
+
+  function ensureConversation() {
+    if (state.conversationId) return Promise.resolve();
+    return withRetry(function () { return request("POST", "/conversations"); }, RETRY_DELAYS_MS)
+      .then(function (data) {
+        state.token = data.resident_token;
+        state.conversationId = data.conversation_id;
+        saveSession();
+      });
+  }
+
+  function postMessage(text, clientMessageId) {
+    return withRetry(function () {
+      return request("POST", "/conversations/" + encodeURIComponent(state.conversationId) + "/messages",
+                     {text: text, client_message_id: clientMessageId});
+    }, RETRY_DELAYS_MS);
+  }
+
+  function errorText(error) {
+    if (error instanceof ApiError) {
+      if (error.status >= 500) return config.page.error_server;
+      if (typeof error.detail === "string") return error.detail;
+    }
+    return config.page.error_send;
+  }
+
+  function showReply(reply, pending) {
+    if (reply.conversation_id && reply.conversation_id !== state.conversationId) {
+      state.conversationId = reply.conversation_id; // the previous one was closed: a new one began
+      saveSession();
+    }
+    if (reply.resident_message_id) {
+      pending.dataset.id = reply.resident_message_id;
+      state.shown[reply.resident_message_id] = true;
+    }
+    state.ui = reply.ui || state.ui;
+    if (reply.reply_message_id && !state.shown[reply.reply_message_id]) {
+      addMessage(renderAssistant(reply, state.ui), reply.reply_message_id);
+    }
+    state.lastId = Math.max(state.lastId, reply.reply_message_id || 0, reply.resident_message_id || 0);
+    var waiting = reply.outcome === "escalated" || reply.outcome === "with_operator";
+    setStatus(waiting ? state.ui.waiting_operator : "");
+  }
+
+  function sendText(text, display) {
+    text = (text || "").trim();
+    if (!text) { setStatus(config.page.error_empty, true); els.input.focus(); return Promise.resolve(false); }
+    if (text.length > config.max_chars) {
+      setStatus(config.page.error_too_long.replace("{max_chars}", config.max_chars), true);
+      return Promise.resolve(false);
+    }
+    if (state.busy) return Promise.resolve(false);
+    setBusy(true);
+    var pending = addMessage(bubble("resident", state.ui.you, display || text));
+    var clientMessageId = newMessageId();
+    var attempt = function () {
+      return ensureConversation().then(function () { return postMessage(text, clientMessageId); });
+    };
+    return attempt().catch(function (error) {
+      // The stored conversation is gone (erased, or another browser profile): start afresh once.
+      if (error instanceof ApiError && (error.status === 404 || error.status === 401)) {
+        forgetConversation();
+        if (error.status === 401) state.token = null;
+        return attempt();
+      }
+      throw error;
+    }).then(function (reply) {
+      showReply(reply, pending);
+      return true;
+    }).catch(function (error) {
+      pending.classList.add("failed");
+      setStatus(errorText(error), true);
+      return false;
+    }).then(function (sent) {
+      setBusy(false);
+      if (els.status.textContent === config.page.sending) setStatus("");
+      return sent;
+    });
+  }
+
+  function sendFeedback(group, button, turnId, rating, ui) {
+    var buttons = group.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    request("POST", "/conversations/" + encodeURIComponent(state.conversationId) + "/feedback",
+            {turn_id: turnId, rating: rating})
+      .then(function () {
+        button.setAttribute("aria-pressed", "true");
+        var thanks = el("span", "feedback-thanks", ui.feedback_thanks);
+        thanks.setAttribute("role", "status");
+        group.appendChild(thanks);
+      })
+      .catch(function (error) {
+        buttons.forEach(function (b) { b.disabled = false; });
+        setStatus(errorText(error), true);
+      });
+  }
+
+  // ---- polling: operator replies (and anything else new) appear without a reload ----
+
+  function poll() {
+    if (!state.conversationId || state.busy || document.hidden) return Promise.resolve();
+    var path = "/conversations/" + encodeURIComponent(state.conversationId) + "/messages?after=" + state.lastId;
+    return request("GET", path).then(function (data) {
+      state.pollFailures = 0;
+      data.messages.forEach(function (message) { renderTranscriptMessage(message, data.ui); });
+      state.lastId = Math.max(state.lastId, data.last_id);
+    }).catch(function (error) {
+      state.pollFailures += 1;
+      if (error instanceof ApiError && error.status === 404) forgetConversation();
+    });
+  }
+
+  function schedulePoll() {
+    // Back off while the server is unreachable (up to 8 intervals), so a dead connection is not hammered.
+    var factor = Math.min(1 + state.pollFailures, 8);
+    state.pollTimer = setTimeout(function () { poll().then(schedulePoll); }, config.poll_ms * factor);
+  }
+
+  // ---- wiring ----
+
+  function onSubmit(event) {
+    event.preventDefault();
+    var text = els.input.value;
+    sendText(text).then(function (sent) {
+      if (sent) els.input.value = "";
+      els.input.focus();
+    });
+  }
+
+  function onKeyDown(event) {
+    // Enter sends, Shift+Enter breaks the line; Enter that confirms an IME conversion (Japanese input) does neither.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    els.form.requestSubmit ? els.form.requestSubmit() : onSubmit(event);
+  }
+
+  function onPerson() {
+    sendText(state.ui.talk_to_person_text).then(function () { els.input.focus(); });
+  }
+
+  function onReset() {
+    Array.prototype.slice.call(els.log.querySelectorAll(".message:not(.welcome)")).forEach(function (node) {
+      node.remove();
+    });
+    state.shown = {};
+    state.token = null; // a new token, so the server starts a new conversation too
+    forgetConversation();
+    setStatus("");
+    els.input.focus();
+  }
+
+  function restore() {
+    if (!state.conversationId) return Promise.resolve();
+    return poll();
+  }
+
+  els.form.addEventListener("submit", onSubmit);
+  els.input.addEventListener("keydown", onKeyDown);
+  els.person.addEventListener("click", onPerson);
+  els.reset.addEventListener("click", onReset);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+
+  loadSession();
+  restore().then(schedulePoll);
+})();

@@ -1,0 +1,1 @@
+from tests.api.conftest import client, services, sqlite_template  # noqa: F401  (same app fixtures)
