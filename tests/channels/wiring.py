@@ -34,7 +34,7 @@ TWILIO_AUTH = "twilio-token"
 PUBLIC_BASE = "https://madoguchi.city.example.jp"
 
 
-def test_settings(**overrides: Any) -> ChannelSettings:
+def loop_settings(**overrides: Any) -> ChannelSettings:
     values = {"inbox_workers": 2, "outbox_senders": 1, "worker_poll_s": 0.1, "smtp_inbound_port": 0,
               "imap_poll_interval_s": 0.2, **overrides}
     return ChannelSettings(**values)
@@ -45,7 +45,7 @@ def make_services(db: Any, tmp_path: Path, *, engine: Any = None, channels: dict
     app_settings = Settings(data_dir=tmp_path / "var", public_base_url=PUBLIC_BASE)
     services = Services(settings=app_settings, tenants=load_tenants(app_settings.tenants_dir), db=db,
                         queue=EscalationQueue(db), engine=engine or ScriptedEngine(), channels=channels or {})
-    runtime = attach_runtime(services, settings or test_settings())
+    runtime = attach_runtime(services, settings or loop_settings())
     runtime.process = process_row_function()
     return services
 
