@@ -53,3 +53,13 @@ def sqlite_db(governance_sqlite_template: Path, tmp_path: Path) -> Iterator[Data
 @pytest.fixture
 def services(db: Database, tmp_path: Path):
     return make_services(db, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def fresh_corrections_cache() -> Iterator[None]:
+    """The PostgreSQL database object is shared by tests (emptied between them): never reuse a cached read."""
+    from governance.review import CACHE
+
+    CACHE.clear()
+    yield
+    CACHE.clear()
