@@ -1,0 +1,33 @@
+"""A TestClient on the whole app with staff signed in through the console's own session cookie."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from fastapi.testclient import TestClient
+
+from escalation.console.auth import SESSION_COOKIE, SessionSigner, hash_password
+from madoguchi.app import create_app
+from madoguchi.storage import create_operator, get_operator
+
+
+@lru_cache
+def password_hash() -> str:
+    return hash_password("correct horse battery")  # scrypt is slow on purpose: once per run
+
+
+def app_client(services) -> TestClient:
+    app = create_app(services, start_background=False)
+    app.state.console_signer = SessionSigner(services.settings.secret_key, 3600)
+    return TestClient(app)
+
+
+def sign_in(client: TestClient, services, username: str, role: str, tenants: list[str]) -> str:
+    """Create the operator, put a session cookie on the client; returns the session's CSRF token."""
+    with services.db.transaction() as conn:
+        create_operator(conn, username=username, password_hash=password_hash(), display_name=f"{username}さん",
+                        role=role, tenants=tenants)
+        row = get_operator(conn, username)
+    signer: SessionSigner = client.app.state.console_signer
+    cookie = signer.issue(row)
+    client.cookies.set(SESSION_COOKIE, cookie)
+    return signer.csrf_token(signer.read(cookie)["sid"])
