@@ -11,6 +11,7 @@ environment; tests attach their own with `attach_runtime(services, ChannelSettin
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,25 +40,38 @@ class ChannelSettings(BaseSettings):
 
 
 class TurnWaiters:
-    """Lets a request wait for the turn of one inbound event (by id) that a worker thread of this process runs."""
+    """Lets an async request wait for the turn of one inbound event (by id) that a worker thread of this process
+    runs: the worker's `finished(id)` resolves the request's future on its own event loop (no polling)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._events: dict[int, threading.Event] = {}
+        self._waiting: dict[int, list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]] = {}
 
-    def register(self, inbound_id: int) -> threading.Event:
+    def register(self, inbound_id: int) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         with self._lock:
-            return self._events.setdefault(inbound_id, threading.Event())
+            self._waiting.setdefault(inbound_id, []).append((loop, future))
+        return future
 
-    def release(self, inbound_id: int) -> None:
+    def release(self, inbound_id: int, future: asyncio.Future) -> None:
         with self._lock:
-            self._events.pop(inbound_id, None)
+            waiting = [w for w in self._waiting.get(inbound_id, []) if w[1] is not future]
+            if waiting:
+                self._waiting[inbound_id] = waiting
+            else:
+                self._waiting.pop(inbound_id, None)
 
     def finished(self, inbound_id: int) -> None:
         with self._lock:
-            waiter = self._events.get(inbound_id)
-        if waiter is not None:
-            waiter.set()
+            waiting = self._waiting.pop(inbound_id, [])
+        for loop, future in waiting:
+            loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(True)
 
 
 @dataclass

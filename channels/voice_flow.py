@@ -29,11 +29,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from channels.base import InboundEvent, OutboundMessage
-from channels.inbox import inbound_by_external_id, inbound_by_id, outbox_by_key, record_events, reply_key
+from channels.inbox import inbound_by_external_id, inbound_by_id, outbox_by_key, reply_key
 from channels.runtime import runtime_for
 from channels.speech import for_the_ear
 from channels.voice import VoiceAdapter, caller_reply, link_sms_text, with_step
-from madoguchi.storage import enqueue_outbox, turn_for_inbound
+from madoguchi.storage import enqueue_outbox, record_inbound, turn_for_inbound
 from madoguchi.storage.schema import messages
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 OPERATOR_REQUEST = "担当者と話したい"  # what a caller pressing 0 means, in words the dialogue understands
 ESCALATED = "escalated"
 CLARIFY = "clarify"
-DB_RECHECK_S = 0.25  # how often a waiting request re-reads the database (a worker in another process)
-WAKE_CHECK_S = 0.02
+DB_RECHECK_S = 0.5  # how often a waiting request re-reads the database (a worker in another process)
 SOLVED = "お役に立てて何よりです。お電話ありがとうございました。失礼いたします。"
 NO_INPUT_GOODBYE = "お声が確認できませんでしたので、お電話を終了します。"
 NOT_READY = "申し訳ありません。お調べするのに時間がかかっております。"
@@ -109,9 +108,17 @@ class VoiceFlow:
         return None
 
     async def _ask_dialogue(self, event: InboundEvent) -> str:
-        await run_in_threadpool(record_events, self.services, [event])
-        inbound = await run_in_threadpool(self._inbound_id, event)
+        inbound = await run_in_threadpool(self._record, event)
         return await self._answer_or_hold(inbound, int(event.meta["step"]), 0)
+
+    def _record(self, event: InboundEvent) -> int:
+        """Record the question (a redelivery finds the first recording) and return its inbound id."""
+        with self.services.db.transaction() as conn:
+            fresh = record_inbound(conn, event)
+            inbound_id = inbound_by_external_id(conn, event.channel, event.external_id).id
+        if fresh:
+            self.runtime.nudge_worker()
+        return inbound_id
 
     async def _answer_or_hold(self, inbound_id: int, step: int, hold: int) -> str:
         if await self.wait_for_turn(inbound_id, self.runtime.settings.voice_wait_s):
@@ -122,22 +129,27 @@ class VoiceFlow:
         return self.script.hold(self.url("poll", step, hold=str(hold + 1)), first=hold == 0)
 
     async def wait_for_turn(self, inbound_id: int, timeout_s: float) -> bool:
-        """True once the event's turn is finished (done, or failed for good), False after `timeout_s`."""
+        """True once the event's turn is finished (done, or failed for good), False after `timeout_s`.
+
+        A worker of this process wakes us through TurnWaiters; the database is re-read every DB_RECHECK_S in case
+        a worker in another process ran the turn."""
         loop = asyncio.get_running_loop()
-        waiter = self.runtime.turn_waiters.register(inbound_id)
-        deadline, next_check = loop.time() + timeout_s, 0.0
+        deadline = loop.time() + timeout_s
+        woken = self.runtime.turn_waiters.register(inbound_id)
         try:
             while True:
-                now = loop.time()
-                if waiter.is_set() or now >= next_check:
-                    if await run_in_threadpool(self._finished, inbound_id):
-                        return True
-                    next_check = now + DB_RECHECK_S
-                if now >= deadline:
+                if await run_in_threadpool(self._finished, inbound_id):
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
                     return False
-                await asyncio.sleep(WAKE_CHECK_S)
+                try:
+                    await asyncio.wait_for(asyncio.shield(woken), min(remaining, DB_RECHECK_S))
+                except asyncio.TimeoutError:
+                    continue
+                woken = self.runtime.turn_waiters.register(inbound_id)  # the next wake-up, if this one was early
         finally:
-            self.runtime.turn_waiters.release(inbound_id)
+            self.runtime.turn_waiters.release(inbound_id, woken)
 
     def _finished(self, inbound_id: int) -> bool:
         with self.services.db.read() as conn:
