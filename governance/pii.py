@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import Iterable, NamedTuple
 
 PLACEHOLDERS: dict[str, str] = {
@@ -78,9 +77,16 @@ class _Normalised(NamedTuple):
     ends: list[int] | None
 
 
-@lru_cache(maxsize=4096)
+_NFKC_CACHE: dict[str, str] = {}
+
+
 def _nfkc_char(ch: str) -> str:
-    return unicodedata.normalize("NFKC", ch)
+    normalised = _NFKC_CACHE.get(ch)
+    if normalised is None:
+        normalised = unicodedata.normalize("NFKC", ch)
+        if len(_NFKC_CACHE) < 65536:
+            _NFKC_CACHE[ch] = normalised
+    return normalised
 
 
 # Logs hold escaped text too (%r of a string, KeyError messages, json.dumps with ensure_ascii): an escape such as
@@ -90,24 +96,28 @@ _ESCAPE_OR_CHAR = re.compile(r"\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\x[0-9a-fA-F
 
 def _normalise(text: str) -> _Normalised:
     has_escapes = "\\u" in text or "\\x" in text or "\\U" in text
-    if not has_escapes and unicodedata.is_normalized("NFKC", text) and not any(ch in _DASHES for ch in text):
-        return _Normalised(text, None, None)  # the common case: already normalised, offsets are the identity
+    if not has_escapes:
+        if unicodedata.is_normalized("NFKC", text) and not any(ch in _DASHES for ch in text):
+            return _Normalised(text, None, None)  # the common case: already normalised
+        pieces = list(map(_nfkc_char, text))
+        joined = "".join(pieces)
+        if len(joined) == len(text):  # NFKC never empties a character, so every one mapped to exactly one
+            return _Normalised(_dashes_between_digits(joined), None, None)
+        return _with_offsets(((i, i + 1, piece) for i, piece in enumerate(pieces)))
+    tokens = ((m.start(), m.end(), _nfkc_char(_unescape(m.group()))) for m in _ESCAPE_OR_CHAR.finditer(text))
+    return _with_offsets(tokens)
+
+
+def _with_offsets(tokens: Iterable[tuple[int, int, str]]) -> _Normalised:
+    """Normalised text whose i-th character came from original[starts[i]:ends[i]]."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    tokens = _ESCAPE_OR_CHAR.finditer(text) if has_escapes else None
-    for start, end, raw in _tokens(text, tokens):
-        normalised = _nfkc_char(_unescape(raw))
+    for start, end, normalised in tokens:
         pieces.append(normalised)
         starts.extend([start] * len(normalised))
         ends.extend([end] * len(normalised))
     return _Normalised(_dashes_between_digits("".join(pieces)), starts, ends)
-
-
-def _tokens(text: str, escapes: Iterable[re.Match] | None) -> Iterable[tuple[int, int, str]]:
-    if escapes is None:
-        return ((i, i + 1, ch) for i, ch in enumerate(text))
-    return ((m.start(), m.end(), m.group()) for m in escapes)
 
 
 def _unescape(raw: str) -> str:
@@ -176,28 +186,48 @@ def luhn_is_valid(digits: str) -> bool:
 # --- detectors: each yields (kind, start, end) in normalised coordinates ------------------------------------------
 
 _DIGIT_CHUNK = re.compile(
-    r"(?<![\d+.,¥$])(?<!\d[ \-])\d+(?:[ \-]\d+)*(?![\d,])(?!\.\d)(?! ?[円万億年件人個回%])"
+    r"(?<![\d+.,¥$])\d+(?:[ \-]\d+)*(?![\d,])(?!\.\d)(?! ?(?:[円万億年件人回%]|個(?!人)))"
 )
 _GROUP = re.compile(r"\d+")
 _MY_NUMBER_CUE = re.compile(r"マイナンバー|個人番号|my ?number", re.IGNORECASE)
 
 
-def _number_chunks(text: str) -> Iterable[tuple[str, int, int]]:
+def _number_chunks(text: str, barriers: list[tuple[int, int]]) -> Iterable[tuple[str, int, int]]:
     """My Numbers and card numbers: the longest run of digit groups that validates. Hyphens join the groups of one
     number, so a run may start or end only at the chunk's edges or at a space (4111-1111-1111-1112 is one bad
-    card number, not a card's tail that happens to be a valid My Number)."""
+    card number, not a card's tail that happens to be a valid My Number). Runs are searched both in the whole
+    chunk and in its pieces between phone numbers and postal codes (`barriers`: +81 90 1234 5678 1234 5678 9018 is
+    a phone and then a My Number); both are kept, so a wrong barrier can only add redaction, never lose it."""
     for chunk in _DIGIT_CHUNK.finditer(text):
-        base, body = chunk.start(), chunk.group()
-        groups = [(base + g.start(), base + g.end()) for g in _GROUP.finditer(body)]
-        i = 0
-        while i < len(groups):
-            found = _longest_valid_run(text, groups, i) if _is_run_edge(text, groups, i, before=True) else None
-            if found is None:
-                i += 1
-                continue
-            kind, j = found
-            yield kind, groups[i][0], groups[j][1]
-            i = j + 1
+        base = chunk.start()
+        groups = [(base + g.start(), base + g.end()) for g in _GROUP.finditer(chunk.group())]
+        yield from _valid_runs(text, groups)
+        pieces = _split_at_barriers(groups, barriers)
+        if pieces != [groups]:
+            for piece in pieces:
+                yield from _valid_runs(text, piece)
+
+
+def _split_at_barriers(groups: list[tuple[int, int]], barriers: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    segments: list[list[tuple[int, int]]] = [[]]
+    for group in groups:
+        if any(start < group[1] and group[0] < end for start, end in barriers):
+            segments.append([])
+        else:
+            segments[-1].append(group)
+    return [segment for segment in segments if segment]
+
+
+def _valid_runs(text: str, groups: list[tuple[int, int]]) -> Iterable[tuple[str, int, int]]:
+    i = 0
+    while i < len(groups):
+        found = _longest_valid_run(text, groups, i) if _is_run_edge(text, groups, i, before=True) else None
+        if found is None:
+            i += 1
+            continue
+        kind, j = found
+        yield kind, groups[i][0], groups[j][1]
+        i = j + 1
 
 
 def _is_run_edge(text: str, groups: list[tuple[int, int]], index: int, before: bool) -> bool:
@@ -213,10 +243,26 @@ def _longest_valid_run(text: str, groups: list[tuple[int, int]], i: int) -> tupl
         digits += text[groups[j][0]:groups[j][1]]
         if len(digits) > 19:
             break
+        if not _is_run_edge(text, groups, j, before=False) or not _looks_like_one_number(text, groups[i:j + 1]):
+            continue
         kind = _number_kind(digits, text, groups[i][0])
-        if kind and _is_run_edge(text, groups, j, before=False):
+        if kind:
             best = (kind, j)
     return best
+
+
+def _looks_like_one_number(text: str, groups: list[tuple[int, int]]) -> bool:
+    """Several groups make one number only with one kind of separator and a shape people write: equal groups
+    (1234 5678 9018, 123 456 789 018, 1 2 3 …), fours with a shorter tail (4-4-4-4-3), or 4-6-5 / 4-6-4."""
+    if len(groups) == 1:
+        return True
+    separators = {text[end] for (_start, end) in groups[:-1]}
+    lengths = [end - start for start, end in groups]
+    return len(separators) == 1 and (
+        len(set(lengths)) == 1
+        or (set(lengths[:-1]) == {4} and lengths[-1] <= 4)
+        or lengths in ([4, 6, 5], [4, 6, 4])
+    )
 
 
 def _number_kind(digits: str, text: str, start: int) -> str | None:
@@ -231,7 +277,7 @@ def _number_kind(digits: str, text: str, start: int) -> str | None:
 
 # Separators: hyphen, space, dot, parentheses, and の (spoken: 090の1234の5678, as voice transcripts have it).
 _PHONE_NATIONAL = re.compile(
-    r"(?<![\d+\-])(?<!\d\.)\(?(0\d{0,4})(?:\) ?|[ \-.の]|\()?(\d{1,4})(?:\) ?|[ \-.の])?(\d{3,4})(?!\d)(?!-\d)"
+    r"(?<![\d+\-/])(?<!\d\.)\(?(0\d{0,4})(?:\) ?|[ \-.の]|\()?(\d{1,4})(?:\) ?|[ \-.の])?(\d{3,4})(?!\d)(?!-\d)"
 )
 _PHONE_INTL = re.compile(
     r"\+81[ \-]?(?:\(0\)[ \-]?)?\(?([1-9]\d{0,3})(?:\) ?|[ \-.])?(\d{1,4})(?:\) ?|[ \-.])?(\d{3,4})(?!\d)(?!-\d)"
@@ -251,12 +297,36 @@ def phone_category(national_digits: str) -> str | None:
     return None
 
 
-def _phones(text: str, redact_free_dial: bool) -> Iterable[tuple[str, int, int]]:
-    wanted = {"phone", "free_dial"} if redact_free_dial else {"phone"}
+_PRECEDED_BY_GROUP = re.compile(r"\d[ \-]$")
+
+
+def _phone_shaped(text: str, postal: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """(category, start, end) of every phone-shaped number, free dials included. A rejected candidate does not
+    hide a phone that starts inside it (062-2070 0879(67)9684), and a postal code is never part of a phone."""
+    found = []
     for pattern, prefix in ((_PHONE_NATIONAL, ""), (_PHONE_INTL, "0")):
-        for m in pattern.finditer(text):
-            if phone_category(prefix + "".join(m.groups())) in wanted:
-                yield "phone", m.start(), m.end()
+        position = 0
+        while (m := pattern.search(text, position)) is not None:
+            category = _phone_candidate_category(m, prefix)
+            if category and not any(s < m.end() and m.start() < e for _k, s, e in postal):
+                found.append((category, m.start(), m.end()))
+                position = m.end()
+            else:
+                position = m.start() + 1
+    return found
+
+
+def _phone_candidate_category(m: re.Match, prefix: str) -> str | None:
+    category = phone_category(prefix + "".join(m.groups()))
+    written_in_groups = m.end(3) - m.start(1) > sum(len(group) for group in m.groups())
+    if category == "phone" and written_in_groups and len(m.group(3)) != 4:
+        return None  # with separators the last group is the 4-digit subscriber number (0883944 063 is not a phone)
+    return category
+
+
+def _phones(shaped: list[tuple[str, int, int]], redact_free_dial: bool) -> Iterable[tuple[str, int, int]]:
+    wanted = {"phone", "free_dial"} if redact_free_dial else {"phone"}
+    return [("phone", start, end) for category, start, end in shaped if category in wanted]
 
 
 _EMAIL = re.compile(
@@ -281,10 +351,12 @@ _AREA_SUFFIX = r"[市区町村郡](?!役所|役場|民|長|議|内|外|立|営|�
 _AREA_START = re.compile(
     rf"(?:{_PREFECTURE})|[{_KANJI}{_KATAKANA}][{_KANJI}{_KATAKANA}ぁ-ゖ]{{0,5}}?{_AREA_SUFFIX}|さいたま市"
 )
-_ADDRESS_CUE = re.compile(
-    rf"{_PREFECTURE}|[{_KANJI}{_KATAKANA}ぁ-ゖ]{_AREA_SUFFIX}|住所|所在地|在住|住ん|住まい|自宅|居所|転居|転入|"
-    r"送付先|届け先|本籍"
+_AREA = rf"(?:{_PREFECTURE}|[{_KANJI}{_KATAKANA}ぁ-ゖ]{{1,7}}?{_AREA_SUFFIX})"
+_AREA_JUST_BEFORE = re.compile(
+    rf"(?:{_PREFECTURE}|[{_KANJI}{_KATAKANA}ぁ-ゖ]{_AREA_SUFFIX}) ?(?:[{_KANJI}{_KATAKANA}]{{1,8}} )?$"
 )
+_ADDRESS_WORD = re.compile(r"住所|所在地|在住|住んで(?:いる|います)?|住まい|自宅|居所|転居先|転入先|送付先|届け先|本籍地?")
+_ADDRESS_CUE_GAP = re.compile(rf"(?:は|が|を|:|=|、| |\(.{{0,8}}?\))*(?:{_AREA})* ?")
 
 
 def _area_follows(text: str, end: int) -> bool:
@@ -292,14 +364,23 @@ def _area_follows(text: str, end: int) -> bool:
     return bool(_AREA_START.match(text[end:end + 16].lstrip(" ()")))
 
 
+_AMOUNT_UNIT = re.compile(r" ?(?:円|万|億|%|件|人)")
 _POSTAL = re.compile(r"(〒 ?)?(?<![\d\-])(\d{3})(-?)(\d{4})(?![\d\-])")
-_POSTAL_CUE = re.compile(r"郵便番号|〒|住所|所在地")
+_POSTAL_CUE = re.compile(r"(?:郵便番号|〒|住所|所在地|送付先|届け先)(?:は|が|:|=| |、|\(.{0,6}?\))* ?$")
+
+
+_OTHER_NUMBER_CUE = re.compile(r"(?<!郵便)番号(?:は|:|=| )*$")
 
 
 def _postal_codes(text: str) -> Iterable[tuple[str, int, int]]:
     for m in _POSTAL.finditer(text):
+        if _AMOUNT_UNIT.match(text, m.end()):
+            continue  # 7891768円 is an amount
         marked = m.group(1) is not None
-        cued = bool(_POSTAL_CUE.search(_window_before(text, m.start(), 12)))
+        before = _window_before(text, m.start(), 16)
+        if not marked and _OTHER_NUMBER_CUE.search(before):
+            continue  # 受付番号242-7849 東京都…: a receipt number, even with an address after it
+        cued = bool(_POSTAL_CUE.search(before))
         hyphenated = m.group(3) == "-"
         if marked or cued or (hyphenated and _area_follows(text, m.end())):
             yield "postal_code", m.start(), m.end()
@@ -330,7 +411,7 @@ _BIRTH_CUE_BEFORE = re.compile(
     r"生年月日|誕生日|生まれ(?:た日)?(?:は|:)|出生日|生年|D\.?O\.?B|date of birth|birth ?date|birthday",
     re.IGNORECASE,
 )
-_BIRTH_CUE_AFTER = re.compile(rf" ?(?:に|の)? ?(?:生まれ|生れ|出生|誕生|生(?![{_KANJI}]))")
+_BIRTH_CUE_AFTER = re.compile(rf" ?(?:に|の)? ?(?:生まれ|生れ|出生|誕生(?!日)|生(?![{_KANJI}]))")
 
 
 # Between a cue and its date only a particle or a short parenthesis: 生年月日は/生年月日（西暦）:/DOB:, not
@@ -355,15 +436,16 @@ _NOT_ROOM = rf"(?!{_KNUM}*号室)"  # 63番地605号室: 605 is the room, not pa
 _BANGO = rf"{_KNUM}{{1,5}}番地?(?:の?{_KNUM}{{1,4}}{_NOT_ROOM}号?)?"
 _CHOME = rf"{_KNUM}{{1,4}}丁目(?: ?(?:{_BANGO}|\d{{1,4}}(?:-\d{{1,4}}){{0,2}}))?"
 _BANCHI = rf"{_KNUM}{{1,5}}番地(?:の?{_KNUM}{{1,4}}{_NOT_ROOM}号?)?|{_KNUM}{{1,5}}番{_KNUM}{{1,4}}号"
-_HOUSE_NUMBER = rf"(?<![\d第.\-])[1-9]\d{{0,3}}(?:[-の]\d{{1,4}}){{1,3}}(?![\d{_UNIT_AFTER}])(?!-\d)"
+_HOUSE_NUMBER = rf"(?<![\d第.:\-])[1-9]\d{{0,3}}(?:[-の]\d{{1,4}}){{1,3}}(?![\d{_UNIT_AFTER}:])(?!-\d)"
 _ADDRESS_CORE = re.compile(rf"(?P<chome>{_CHOME})|(?P<banchi>{_BANCHI})|(?P<house>{_HOUSE_NUMBER})")
 # Town names: kanji/katakana, inner が/の/ケ (自由が丘, 梅ヶ丘), Sapporo's 北1条西.
 _TOWN_TAIL = re.compile(rf"[{_KANJI}{_KATAKANA}ヶヵ](?:[{_KANJI}{_KATAKANA}ヶヵがのケ]|\d{{1,2}}条){{0,15}}$")
+_NOT_A_TOWN = re.compile(r"(?:番号|番|号|第|問|条|項|期|回|版|年度|No)$")
 _AREA_END_IN_TOWN = re.compile(rf"(?:{_PREFECTURE})|[市区町村郡]")
 _BUILDING_CHARS = rf"{_KANJI}{_KATAKANA}A-Za-z○◯●・&'ヶヵ"
 _TAIL = re.compile(
     rf" ?(?P<building>(?:第\d{{1,2}})?[{_BUILDING_CHARS}]{{1,30}}(?:\d{{1,2}}(?:号館|番館|号棟|棟))?)?"
-    rf" ?(?P<room>[A-Z]?-?\d{{1,4}}(?P<unit>号室|号|F|階)?(?!\d))?"
+    rf" ?(?P<room>[A-Z]?-?\d{{1,4}}(?P<unit>号室|号|F|階)?(?![\dA-Za-z@._\-]))?"
 )
 _BUILDING_WORDS = re.compile(
     r"マンション|ハイツ|コーポ|アパート|レジデンス|メゾン|ハウス|ヴィラ|パレス|コート|ヒルズ|タワー|ビル|荘|寮|"
@@ -377,6 +459,8 @@ def _addresses(text: str) -> Iterable[tuple[str, int, int]]:
         town_start = _town_start(text, m.start())
         if m.lastgroup == "house" and not _house_number_is_address(text, m, town_start):
             continue
+        if _NOT_A_TOWN.search(text, town_start, m.start()):
+            continue  # 部品番号895-4334, 第3-2: a numbered thing, not a place
         yield "address", town_start, _tail_end(text, m.end())
 
 
@@ -390,17 +474,25 @@ def _town_start(text: str, core_start: int) -> int:
 
 
 def _house_number_is_address(text: str, m: re.Match, town_start: int) -> bool:
+    """2-8-1 is an address right after an area (新宿区西新宿2-8-1, 新宿区 2-8-1) or right after a cue word with at
+    most a particle and an area between (住所は西新宿2-8-1, 住所：東京都新宿区 西新宿2-8-1)."""
     if _NUMERIC_DATE_SHAPE.match(m.group()):
         return False
-    return bool(_ADDRESS_CUE.search(_window_before(text, town_start, 20)))
+    before = _window_before(text, town_start, 32)
+    if _AREA_JUST_BEFORE.search(before):
+        return True
+    cues = list(_ADDRESS_WORD.finditer(before))
+    return bool(cues) and _ADDRESS_CUE_GAP.fullmatch(before[cues[-1].end():]) is not None
 
 
 def _tail_end(text: str, core_end: int) -> int:
     """Extend over a building name and room number: only when they look like one (suffix word or a room)."""
     tail = _TAIL.match(text, core_end)
     building, room, unit = tail.group("building"), tail.group("room"), tail.group("unit")
-    if building and (room or _BUILDING_WORDS.search(building)):
+    if building and _BUILDING_WORDS.search(building):
         return tail.end() if room else tail.end("building")
+    if building and room and unit:  # without a building word (昭和60 is a year) the room needs 号室/F/階
+        return tail.end()
     if not building and room and unit:
         return tail.end("room")
     return core_end
@@ -423,7 +515,7 @@ _INTRODUCED_NAME = (
     rf"(?P<name>{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?: ?[ァ-ヺー]{{1,8}})?)"
 )
 # 〜と申します introduces a person; 〜といいます also defines terms (法定免除といいます), so it needs 私は/僕は.
-_NAME_INTRODUCED = re.compile(rf"(?<![{_KANJI}ァ-ヺー]){_INTRODUCED_NAME}(?= ?(?:と申します|と申す者))")
+_NAME_INTRODUCED = re.compile(rf"(?<![{_KANJI}ァ-ヺー\d]){_INTRODUCED_NAME}(?= ?(?:と申します|と申す者))")
 _NAME_SELF_INTRODUCED = re.compile(
     rf"(?:私|わたし|わたくし|僕|ぼく|俺)(?:は|の名前は) ?{_INTRODUCED_NAME}(?= ?(?:といいます|と言います))"
 )
@@ -436,9 +528,25 @@ _NOT_A_NAME = frozenset(
 
 def _names(text: str) -> Iterable[tuple[str, int, int]]:
     for pattern in (_NAME_AFTER_CUE, _NAME_INTRODUCED, _NAME_SELF_INTRODUCED):
-        for m in pattern.finditer(text):
-            if not _NOT_A_NAME.intersection([m.group("name").replace(" ", ""), *m.group("name").split()]):
-                yield "name", m.start("name"), m.end("name")
+        position = 0
+        while (m := pattern.search(text, position)) is not None:
+            end = _name_end_before_stop_word(m.group("name"), m.start("name"))
+            if end is not None:
+                yield "name", m.start("name"), end
+            # a rejected or shortened candidate may hide the next cue (氏名：佐藤 氏名 山田 様): search again inside it
+            position = end if end is not None else m.start("name") + 1
+
+
+def _name_end_before_stop_word(name: str, start: int) -> int | None:
+    """End of the name once a stop word (氏名, 住所, 何 …) and what follows are cut off; None if nothing is left."""
+    if name.replace(" ", "") in _NOT_A_NAME:
+        return None
+    kept = ""
+    for part in name.split(" "):
+        if part in _NOT_A_NAME or part.endswith("番号"):
+            break
+        kept = f"{kept} {part}" if kept else part
+    return start + len(kept) if kept else None
 
 
 _KANJI_DIGITS = str.maketrans("〇一二三四五六七八九", "0123456789")
@@ -495,11 +603,9 @@ class Redactor:
 
     def _detect(self, text: str) -> list[tuple[str, int, int]]:
         return [
-            *_number_chunks(text),
-            *_phones(text, self.redact_free_dial),
+            *self._detect_numbers(text),
             *self._detect_kanji_numbers(text),
             *_emails(text),
-            *_postal_codes(text),
             *_birth_dates(text),
             *_addresses(text),
             *_names(text),
@@ -509,8 +615,16 @@ class Redactor:
         """〇九〇-一二三四-五六七八: numbers written in kanji digits, read as ASCII digits (same length, same offsets)."""
         if not _KANJI_DIGIT_RUN.search(text):
             return []
-        as_digits = _dashes_between_digits(text.translate(_KANJI_DIGITS))
-        return [*_number_chunks(as_digits), *_phones(as_digits, self.redact_free_dial)]
+        return self._detect_numbers(_dashes_between_digits(text.translate(_KANJI_DIGITS)))
+
+    def _detect_numbers(self, text: str) -> list[tuple[str, int, int]]:
+        postal = list(_postal_codes(text))
+        shaped = _phone_shaped(text, postal)
+        # A phone or postal code ends a run of digit groups (090 1234 5678 1234 5678 9018) — unless the phone
+        # shape itself follows another group, when it is more likely the middle of a card (3611 028058 7903).
+        barriers = [(s, e) for _c, s, e in shaped if not _PRECEDED_BY_GROUP.search(text, max(0, s - 2), s)]
+        barriers += [(s, e) for _k, s, e in postal]
+        return [*_phones(shaped, self.redact_free_dial), *postal, *_number_chunks(text, barriers)]
 
     def _is_kept(self, fragment: str) -> bool:
         """A kept number matches by its digits; a kept address also covers its specific part (西新宿2-8-1 of

@@ -12,7 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance.logging import RedactingFilter
-from governance.pii import PLACEHOLDERS, Match, Redactor, contains_pii, find_pii, my_number_is_valid, redact, redact_value
+from governance.pii import (
+    PLACEHOLDERS,
+    Match,
+    Redactor,
+    contains_pii,
+    find_pii,
+    my_number_is_valid,
+    redact,
+    redact_value,
+)
 from tests.governance.pii_corpus import (
     KNOWN_MISSES,
     NEGATIVE_GENERATORS,
@@ -85,6 +94,27 @@ def test_several_kinds_in_one_message_are_all_redacted(rnd: random.Random) -> No
     samples = [POSITIVE_GENERATORS[rnd.choice(list(POSITIVE_GENERATORS))](rnd) for _ in range(rnd.randint(2, 4))]
     text = "。".join(s.text for s in samples)
     assert redact(text) == "。".join(s.expected for s in samples)
+
+
+@settings(max_examples=500, deadline=None)
+@given(rnd=randoms)
+def test_personal_data_next_to_ordinary_numbers_never_leaks(rnd: random.Random) -> None:
+    """Sentences run together with only a space: numbers of different items sit side by side (a receipt number,
+    then a card number). Borders may blur (a neighbouring word may go too) but no character of personal data may
+    survive: every one of them lies inside a reported span."""
+    joiner = rnd.choice([" ", "　", "、"])
+    text, must_cover = "", []
+    for index in range(rnd.randint(2, 4)):
+        text += joiner if index else ""
+        if rnd.random() < 0.35:
+            text += NEGATIVE_GENERATORS[rnd.choice(list(NEGATIVE_GENERATORS))](rnd)
+            continue
+        sample = POSITIVE_GENERATORS[rnd.choice(list(POSITIVE_GENERATORS))](rnd)
+        raw_at = len(text) + sample.text.index(sample.secrets[0])
+        must_cover += range(raw_at, raw_at + len(sample.secrets[0]))
+        text += sample.text
+    covered = {i for m in find_pii(text) for i in range(m.start, m.end)}
+    assert not [text[i] for i in must_cover if i not in covered]
 
 
 @settings(max_examples=200, deadline=None)
