@@ -6,7 +6,7 @@ from typing import Mapping
 
 import numpy as np
 
-RUNS = ("bm25_full", "bm25_title", "dense_title", "dense_body")
+RUNS = ("bm25_full", "bm25_title", "dense_title", "dense_body", "dense_title_sym")
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,14 @@ from knowledge.embedder import Embedder
 from knowledge.fusion import FusionConfig, top_indices, weighted_rrf
 from knowledge.text import JapaneseTokenizer
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 # bm25s logs every index build at DEBUG through its own handler: keep service logs readable.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+class IndexFormatError(RuntimeError):
+    """The index on disk was written by another version of the index format."""
 
 
 @dataclass
@@ -73,6 +77,7 @@ class TenantIndex:
         tokens_title: list[list[str]],
         title_vectors: np.ndarray,
         body_vectors: np.ndarray,
+        title_query_vectors: np.ndarray,
         manifest: dict,
     ) -> None:
         self.tenant = tenant
@@ -81,6 +86,8 @@ class TenantIndex:
         self.tokens_title = tokens_title
         self.title_vectors = title_vectors
         self.body_vectors = body_vectors
+        # Titles embedded as questions too: question-to-question similarity is a strong sign of a paraphrase.
+        self.title_query_vectors = title_query_vectors
         self.manifest = manifest
         self._bm25_full = _bm25(tokens_full)
         self._bm25_title = _bm25(tokens_title)
@@ -105,6 +112,7 @@ class TenantIndex:
             "bm25_title": self._lexical(self._bm25_title, query_terms),
             "dense_title": self.title_vectors @ query_vector,
             "dense_body": self.body_vectors @ query_vector,
+            "dense_title_sym": self.title_query_vectors @ query_vector,
         }
 
     def _lexical(self, model: bm25s.BM25 | None, terms: list[str]) -> np.ndarray:
@@ -151,6 +159,7 @@ class TenantIndex:
                 out.write(json.dumps({"doc": doc.to_dict(), "full": full, "title": title}, ensure_ascii=False) + "\n")
         np.save(tmp / "title_vectors.npy", self.title_vectors)
         np.save(tmp / "body_vectors.npy", self.body_vectors)
+        np.save(tmp / "title_query_vectors.npy", self.title_query_vectors)
         (tmp / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         # Swap files in only when all are written, so a reader never sees half an index.
         for item in tmp.iterdir():
@@ -160,6 +169,8 @@ class TenantIndex:
     @classmethod
     def load(cls, directory: Path) -> "TenantIndex":
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != INDEX_FORMAT:
+            raise IndexFormatError(f"{directory} was built by an older version: re-run `madoguchi ingest`")
         docs, full, title = [], [], []
         with (directory / "documents.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
@@ -169,7 +180,8 @@ class TenantIndex:
                 title.append(row["title"])
         return cls(
             manifest["tenant"], docs, full, title,
-            np.load(directory / "title_vectors.npy"), np.load(directory / "body_vectors.npy"), manifest,
+            np.load(directory / "title_vectors.npy"), np.load(directory / "body_vectors.npy"),
+            np.load(directory / "title_query_vectors.npy"), manifest,
         )
 
 
@@ -204,6 +216,10 @@ def build_index(
         f"{embedder.name}:passage", [_body_text(d, body_chars) for d in docs], embedder.embed_passages,
         progress=_stage(progress, "bodies"),
     )
+    title_query_vectors, new_title_queries = cache.embed(
+        f"{embedder.name}:query", [d.title for d in docs], embedder.embed_queries,
+        progress=_stage(progress, "titles as questions"),
+    )
     embedding_seconds = time.perf_counter() - embed_started
     manifest = {
         "format": INDEX_FORMAT,
@@ -216,9 +232,10 @@ def build_index(
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "sources": _source_summary(docs),
     }
-    index = TenantIndex(tenant, docs, tokens_full, tokens_title, title_vectors, body_vectors, manifest)
-    report = BuildReport(len(docs), new_titles + new_bodies, time.perf_counter() - started, embedding_seconds,
-                         manifest["index_version"])
+    index = TenantIndex(tenant, docs, tokens_full, tokens_title, title_vectors, body_vectors, title_query_vectors,
+                        manifest)
+    report = BuildReport(len(docs), new_titles + new_bodies + new_title_queries, time.perf_counter() - started,
+                         embedding_seconds, manifest["index_version"])
     return index, report
 
 

@@ -59,7 +59,7 @@ def load_documents(tenant: Tenant, shared_dir: Path, report: IngestReport) -> li
         for item in load_source(spec, tenant.id, shared_dir):
             if isinstance(item, IngestProblem):
                 report.problems.append(item)
-                log.warning("skipped: %s", item)
+                log.warning("ingest problem: %s", item)
             else:
                 docs.append(item)
                 count += 1

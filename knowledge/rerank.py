@@ -16,10 +16,10 @@ from knowledge.confidence import LogisticHead
 from knowledge.index import Hit
 
 RANKER_YML = Path(__file__).resolve().parent.parent / "config" / "ranker.yml"
-RUNS = ("bm25_full", "bm25_title", "dense_title", "dense_body")
+RUNS = ("bm25_full", "bm25_title", "dense_title", "dense_body", "dense_title_sym")
 FEATURES = (
-    "rr_bm25_full", "rr_bm25_title", "rr_dense_title", "rr_dense_body",
-    "dense_title_gap", "dense_body_gap", "bm25_full_rel", "bm25_title_rel",
+    "rr_bm25_full", "rr_bm25_title", "rr_dense_title", "rr_dense_body", "rr_dense_title_sym",
+    "dense_title_gap", "dense_body_gap", "dense_title_sym_gap", "bm25_full_rel", "bm25_title_rel",
     "title_coverage", "text_coverage", "fused_rel", "title_terms_log",
 )
 
@@ -32,6 +32,7 @@ def candidate_features(hit: Hit, best: dict[str, float], fused_top: float, query
     return ranks + [
         hit.scores.get("dense_title", 0.0) - best.get("dense_title", 0.0),
         hit.scores.get("dense_body", 0.0) - best.get("dense_body", 0.0),
+        hit.scores.get("dense_title_sym", 0.0) - best.get("dense_title_sym", 0.0),
         hit.scores.get("bm25_full", 0.0) / (best.get("bm25_full", 0.0) + 1e-9),
         hit.scores.get("bm25_title", 0.0) / (best.get("bm25_title", 0.0) + 1e-9),
         len(query_terms & title_terms) / n,

@@ -11,7 +11,7 @@ from config.settings import Settings, get_settings
 from knowledge.components import build_retrieval_pipeline
 from knowledge.confidence import ConfidenceModel
 from knowledge.embedder import get_embedder
-from knowledge.index import Hit, TenantIndex
+from knowledge.index import Hit, IndexFormatError, TenantIndex
 from knowledge.ingestion import tenant_index_dir
 from knowledge.rerank import Reranker
 from knowledge.search_config import load_search_config
@@ -61,7 +61,10 @@ class KnowledgeBase:
         with self._lock:
             cached = self._indexes.get(tenant)
             if cached is None or cached[0] != stamp:
-                cached = (stamp, TenantIndex.load(directory))
+                try:
+                    cached = (stamp, TenantIndex.load(directory))
+                except IndexFormatError as exc:
+                    raise IndexMissing(str(exc)) from exc
                 self._indexes[tenant] = cached
             return cached[1]
 

@@ -50,7 +50,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"ingesting {tenant.id} ({tenant.display_name}) from {_settings().shared_dir}", file=sys.stderr)
     report = ingest_tenant(tenant, _settings(), progress=None if args.quiet else Progress())
     for problem in report.problems:
-        print(f"  skipped {problem}", file=sys.stderr)
+        print(f"  problem: {problem}", file=sys.stderr)
     summary = report.to_dict()
     summary["problems"] = len(report.problems)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
@@ -126,7 +126,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from config.tenancy import load_tenants
+    from knowledge.bootstrap import build_missing_indexes_in_background
+
     settings = _settings()
+    if not args.no_bootstrap:
+        build_missing_indexes_in_background(list(load_tenants(settings.tenants_dir).values()), settings)
     uvicorn.run("madoguchi.app:create_app", factory=True, host=args.host or settings.host,
                 port=args.port or settings.port, log_level=settings.log_level.lower())
     return 0
@@ -139,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the service (web chat, operator console, webhooks)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--no-bootstrap", action="store_true", help="do not build missing indexes at start")
     serve.set_defaults(func=cmd_serve)
 
     ingest = sub.add_parser("ingest", help="load a tenant's official sources into its index")
@@ -189,6 +195,7 @@ def _register_area_commands(sub: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -12,7 +12,7 @@ def guard_output(ctx: TurnContext, deps: StepDeps) -> None:
     result = ctx.result
     if result is None or result.outcome not in (Outcome.ANSWERED, Outcome.CLARIFY) or "curated" in ctx.notes:
         return
-    index = deps.kb.index(ctx.tenant.id)
+    index = deps.kb.index(ctx.tenant.id)  # an answer or a choice exists only if the index does
     if result.outcome is Outcome.ANSWERED:
         doc = index.document(result.sources[0].doc_id) if result.sources else None
         grounded = doc is not None and shorten(doc.body).text in result.answer

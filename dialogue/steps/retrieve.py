@@ -7,6 +7,7 @@ import time
 from dialogue.steps.deps import StepDeps
 from dialogue.turn import TurnContext
 from knowledge.index import Hit
+from knowledge.service import IndexMissing
 
 
 def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
@@ -15,7 +16,11 @@ def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
         ctx.notes["curated"] = curated
         return
     started = time.perf_counter()
-    ctx.retrieval = deps.kb.retrieve(ctx.tenant.id, ctx.query, top_k=10)
+    try:
+        ctx.retrieval = deps.kb.retrieve(ctx.tenant.id, ctx.query, top_k=10)
+    except IndexMissing:
+        ctx.notes["index_missing"] = True  # still being built (first start) or never ingested: a person answers
+        return
     outdated = deps.outdated_doc_ids(ctx.tenant.id)
     if outdated:
         ctx.retrieval.hits = [h for h in ctx.retrieval.hits if h.doc.doc_id not in outdated]

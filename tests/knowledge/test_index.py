@@ -1,0 +1,91 @@
+"""The hybrid index: lexical and dense runs, fusion, persistence, and the embedding cache."""
+import numpy as np
+import pytest
+
+from knowledge.embedcache import EmbeddingCache
+from knowledge.fusion import FusionConfig
+from knowledge.index import TenantIndex, build_index
+from knowledge.text import get_tokenizer
+from tests.knowledge.helpers import CITY_DOCS, CharGramEmbedder, doc
+
+FUSION = FusionConfig(k=10, weights={"bm25_full": 1, "bm25_title": 0.5, "dense_title": 1, "dense_body": 1,
+                                         "dense_title_sym": 0})
+
+
+@pytest.fixture
+def embedder():
+    return CharGramEmbedder()
+
+
+@pytest.fixture
+def cache(tmp_path, embedder):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite", embedder.dim)
+    yield cache
+    cache.close()
+
+
+@pytest.fixture
+def index(embedder, cache):
+    built, _ = build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
+    return built
+
+
+def search(index, embedder, query, top_k=5):
+    terms = get_tokenizer().tokenize(query)
+    runs = index.run_scores(terms, embedder.embed_queries([query])[0])
+    return index.fuse(runs, FUSION, candidates=50, top_k=top_k)
+
+
+class TestSearch:
+    def test_finds_the_document_by_its_words(self, index, embedder):
+        assert search(index, embedder, "住民票はコンビニで取れますか")[0].doc.doc_id == "1"
+
+    def test_kana_variant_and_inflection_still_match(self, index, embedder):
+        assert search(index, embedder, "ゴミの出し方")[0].doc.doc_id in {"2", "5"}
+
+    def test_every_hit_carries_its_signals_and_citation(self, index, embedder):
+        hit = search(index, embedder, "犬の登録")[0]
+        assert hit.doc.doc_id == "4" and hit.doc.url and hit.doc.as_of == "2024"
+        assert set(hit.scores) == {"bm25_full", "bm25_title", "dense_title", "dense_body", "dense_title_sym"}
+        assert hit.ranks["bm25_full"] == 1 and hit.fused == hit.score > 0
+
+    def test_a_query_with_no_known_word_still_gets_dense_candidates(self, index, embedder):
+        hits = search(index, embedder, "zzzz")
+        assert hits and all("bm25_full" not in h.ranks for h in hits)
+
+
+class TestBuild:
+    def test_repeated_doc_id_keeps_the_last_version(self, embedder, cache):
+        built, report = build_index("t1", [doc("1", "古い", "古い本文"), doc("1", "新しい", "新しい本文")],
+                                    get_tokenizer(), embedder, cache)
+        assert len(built) == 1 and built.document("1").title == "新しい" and report.documents == 1
+
+    def test_unchanged_content_is_not_embedded_again(self, embedder, cache):
+        build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
+        calls = embedder.calls
+        _, report = build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
+        assert report.embedded_new == 0 and embedder.calls == calls
+
+    def test_only_changed_documents_are_embedded(self, embedder, cache):
+        build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
+        changed = CITY_DOCS[:-1] + [doc("5", "粗大ごみの出し方", "粗大ごみは予約制です。")]
+        _, report = build_index("t1", changed, get_tokenizer(), embedder, cache)
+        assert report.embedded_new == 1  # the body changed; the title vector is reused
+
+    def test_version_changes_with_content(self, embedder, cache):
+        first, _ = build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
+        second, _ = build_index("t1", CITY_DOCS[:-1], get_tokenizer(), embedder, cache)
+        assert first.version != second.version
+
+
+class TestPersistence:
+    def test_save_and_load_round_trip(self, index, embedder, tmp_path):
+        index.save(tmp_path / "t1")
+        loaded = TenantIndex.load(tmp_path / "t1")
+        assert loaded.version == index.version and len(loaded) == len(index)
+        assert np.allclose(loaded.title_vectors, index.title_vectors)
+        assert search(loaded, embedder, "児童手当の申請")[0].doc.doc_id == "3"
+
+    def test_manifest_summarises_sources_for_the_transparency_page(self, index):
+        (source,) = index.manifest["sources"]
+        assert source["source"] == "テスト資料" and source["documents"] == 5 and source["as_of"] == "2024"
