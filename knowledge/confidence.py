@@ -124,9 +124,10 @@ class ConfidenceModel:
         if not path.exists():
             return cls()  # uncalibrated: confidence 0 → every question goes to a person (fail safe)
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if tuple(data.get("features", ())) != FEATURES:
+            return cls()  # learned for another feature set: uncalibrated (hand over) until re-calibrated
         return cls(
             top1=LogisticHead.from_dict(data["top1"]) if data.get("top1") else None,
             top3=LogisticHead.from_dict(data["top3"]) if data.get("top3") else None,
-            feature_names=tuple(data.get("features", FEATURES)),
             meta=data.get("meta", {}),
         )
