@@ -1,0 +1,105 @@
+"""Issue 4, done when: from the web chat, asking for a person puts the conversation in the queue; an operator signs
+in, claims it, sees the transcript and sources, replies, and the resident sees the reply in the chat.
+
+Two headless Chromium contexts (resident, operator) against one live uvicorn; the real dialogue engine on the real
+indexes when ../shared is present, otherwise the API tests' deterministic engine (the hand-over path is the same).
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from config.settings import Settings
+from madoguchi.app import create_app
+from madoguchi.services import build_services
+from madoguchi.storage import list_messages
+from madoguchi.storage.schema import outbox
+from madoguchi.storage.testing import temporary_database
+from tests.escalation.console_support import (
+    CHROMIUM, CHROMIUM_ARGS, PASSWORD, LiveServer, browser_unavailable, make_operator,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unavailable() or "")]
+
+QUESTION = "児童手当の申請方法を教えてください"
+OPERATOR_REPLY = "担当の佐藤です。児童手当は子育て支援課の窓口でも申請できます。"
+
+
+@pytest.fixture
+def engine(request):
+    """The real engine when the shared data is there; the deterministic stand-in otherwise."""
+    try:
+        return request.getfixturevalue("dialogue_engine"), True
+    except pytest.skip.Exception:
+        from tests.api.fakes import FakeEngine
+
+        return FakeEngine(), False
+
+
+@pytest.fixture
+def services(tmp_path, engine):
+    settings = Settings(data_dir=tmp_path / "data", default_tenant="amagasaki", secret_key="acceptance-secret")
+    with temporary_database("sqlite", tmp_path) as db:
+        yield build_services(settings, db=db, engine=engine[0], channels={})
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser):
+    page = browser.new_context(locale="ja-JP").new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def test_resident_asks_for_a_person_and_reads_the_operators_reply(services, engine, browser):
+    real_engine = engine[1]
+    make_operator(services.db, "sato", ["amagasaki"])
+    with LiveServer(create_app(services, start_background=False)) as server:
+        resident = new_page(browser)
+        resident.goto(server.url + "/t/amagasaki/")
+        resident.fill("#message-input", QUESTION)
+        resident.click("#send-button")
+        resident.wait_for_selector("#log .message.assistant:not(.welcome) >> nth=0")
+        resident.click("#person-button")
+        # (the page's Content-Security-Policy forbids eval, so wait on selectors, not on JS predicates)
+        resident.wait_for_selector("#log .message.assistant:not(.welcome) >> nth=1")
+
+        [escalation] = services.queue.list_open(["amagasaki"])
+        assert escalation.state == "queued" and escalation.reason == "requested"
+
+        operator = new_page(browser)
+        operator.goto(server.url + "/console/login")
+        operator.fill("input[name=username]", "sato")
+        operator.fill("input[name=password]", PASSWORD)
+        operator.click("button[type=submit]")
+        operator.click(f"tr[data-id='{escalation.id}'] button")
+        operator.wait_for_selector("#reply-text")
+        transcript = operator.text_content("#transcript")
+        assert QUESTION in transcript
+        assert operator.text_content("#channel") == "web" and operator.text_content("#reason") == "requested"
+        sources = operator.locator("#sources li")
+        if real_engine:
+            assert sources.count() >= 1 and operator.locator("#sources li a").count() >= 1
+        else:
+            assert "児童手当の申請" in operator.text_content("#sources")
+
+        operator.fill("#reply-text", OPERATOR_REPLY)
+        operator.click("#send-reply")
+        operator.wait_for_selector("text=返信を送りました。")
+
+        reply = resident.wait_for_selector(f"#log .message.operator >> text={OPERATOR_REPLY}")
+        assert reply.is_visible()
+
+    with services.db.read() as conn:
+        messages = list_messages(conn, escalation.conversation_id)
+        assert [m.role for m in messages][-1] == "operator"
+        assert conn.execute(select(outbox)).all() == []  # the web page reads the transcript; nothing is pushed
+    assert services.queue.get(escalation.id).first_response_at is not None
