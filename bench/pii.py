@@ -10,6 +10,7 @@ false positives ordinary text (dates, yen, years, times, numbers …) that was c
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -77,6 +78,17 @@ def throughput(texts: list[str], label: str) -> str:
             f"{elapsed / len(texts) * 1e6:>7.1f} µs/text")
 
 
+def tokyo_texts() -> list[str]:
+    """Ordinary text residents write about: garbage items and notices, templated Tokyo questions."""
+    texts = []
+    for target in sorted((SHARED / "data" / "tokyo").glob("*5374*/target.csv")):
+        texts += [" ".join(row) for row in csv.reader(target.open(encoding="utf-8"))]
+    evaluation = SHARED / "data" / "tokyo-eval" / "dev-templated.jsonl"
+    if evaluation.exists():
+        texts += [json.loads(line)["question"] for line in evaluation.open(encoding="utf-8")]
+    return texts
+
+
 def localgovfaq() -> tuple[list[str], list[str]] | None:
     folder = SHARED / "data" / "localgovfaq"
     if not (folder / "corpus.jsonl").exists():
@@ -124,6 +136,10 @@ def main() -> None:
     print(throughput([long_text], "LocalgovFAQ answers as one text"))
     print()
     print("\n".join(real_text_lines(questions, answers)))
+    tokyo = tokyo_texts()
+    flagged = [t for t in tokyo if find_pii(t)]
+    print(f"Tokyo garbage dictionaries + templated questions flagged: {len(flagged)}/{len(tokyo)}")
+    print("\n".join(f"  flagged: {t[:80]}" for t in flagged[:5]))
 
 
 if __name__ == "__main__":

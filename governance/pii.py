@@ -32,8 +32,9 @@ Choices worth knowing:
   public numbers/addresses as `Redactor(keep=[...])` so they survive in the records.
 - A random 12-digit number passes the My Number check about one time in ten and a random 13–19 digit number
   passes Luhn one time in ten: such numbers are redacted even when they were something else (safe side).
-- A bare house number (2-8-1) is an address only after a municipality or a cue word (住所, 在住 …); 丁目/番地/
-  N番N号 are addresses on their own (so 駅前3丁目 in a bus-stop name is redacted too: the safe side).
+- A bare house number (2-8-1) is an address only right after a municipality or a cue word (住所は, 在住 …);
+  番地 and N番N号 are addresses on their own. A 丁目 with no house number or building after it (目黒区目黒二丁目に
+  住んでいます: garbage days are per 丁目) is an area, kept like the municipality.
 - Not handled (tests/governance/pii_corpus.py KNOWN_MISSES): names without an explicit cue or in hiragana,
   spaced or spelled-out e-mail (taro . yamada @ …, taro[at]example.com), house numbers in kanji with の
   (二の八の一), country code without + (81-90-…).
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from typing import Iterable, NamedTuple
 
 PLACEHOLDERS: dict[str, str] = {
@@ -72,7 +74,8 @@ _DASHES = frozenset("‐‑‒–—―−ーｰ－﹣⁃")
 
 class _Normalised(NamedTuple):
     text: str
-    # Normalised char i came from original[starts[i]:ends[i]]; None means the offsets are the identity.
+    # Normalised char i came from original[starts[i]:ends[i]]; starts None means the offsets are the identity,
+    # ends None means every origin is one character long (ends[i] == starts[i] + 1).
     starts: list[int] | None
     ends: list[int] | None
 
@@ -103,7 +106,8 @@ def _normalise(text: str) -> _Normalised:
         joined = "".join(pieces)
         if len(joined) == len(text):  # NFKC never empties a character, so every one mapped to exactly one
             return _Normalised(_dashes_between_digits(joined), None, None)
-        return _with_offsets(((i, i + 1, piece) for i, piece in enumerate(pieces)))
+        starts = [index for index, piece in enumerate(pieces) for _ in piece]  # ㈱ → (株): 3 chars, 1 origin
+        return _Normalised(_dashes_between_digits(joined), starts, None)
     tokens = ((m.start(), m.end(), _nfkc_char(_unescape(m.group()))) for m in _ESCAPE_OR_CHAR.finditer(text))
     return _with_offsets(tokens)
 
@@ -142,6 +146,8 @@ def _dashes_between_digits(text: str) -> str:
 def _to_original(norm: _Normalised, start: int, end: int) -> tuple[int, int]:
     if norm.starts is None:
         return start, end
+    if norm.ends is None:
+        return norm.starts[start], norm.starts[end - 1] + 1
     return norm.starts[start], norm.ends[end - 1]
 
 
@@ -198,11 +204,15 @@ def _number_chunks(text: str, barriers: list[tuple[int, int]]) -> Iterable[tuple
     card number, not a card's tail that happens to be a valid My Number). Runs are searched both in the whole
     chunk and in its pieces between phone numbers and postal codes (`barriers`: +81 90 1234 5678 1234 5678 9018 is
     a phone and then a My Number); both are kept, so a wrong barrier can only add redaction, never lose it."""
+    barriers = sorted(barriers)
+    barrier_starts = [start for start, _end in barriers]
     for chunk in _DIGIT_CHUNK.finditer(text):
         base = chunk.start()
         groups = [(base + g.start(), base + g.end()) for g in _GROUP.finditer(chunk.group())]
         yield from _valid_runs(text, groups)
-        pieces = _split_at_barriers(groups, barriers)
+        # barriers are short: only those starting shortly before the chunk can reach into it
+        nearby = barriers[bisect_left(barrier_starts, base - 32):bisect_left(barrier_starts, chunk.end())]
+        pieces = _split_at_barriers(groups, nearby)
         if pieces != [groups]:
             for piece in pieces:
                 yield from _valid_runs(text, piece)
@@ -309,7 +319,9 @@ def _phone_shaped(text: str, postal: list[tuple[str, int, int]]) -> list[tuple[s
         while (m := pattern.search(text, position)) is not None:
             category = _phone_candidate_category(m, prefix)
             if category and not any(s < m.end() and m.start() < e for _k, s, e in postal):
-                found.append((category, m.start(), m.end()))
+                # an opening parenthesis belongs to the number only when it closes after the area code
+                start = m.start() + 1 if m.group().startswith("(") and text[m.end(1)] != ")" else m.start()
+                found.append((category, start, m.end()))
                 position = m.end()
             else:
                 position = m.start() + 1
@@ -461,7 +473,10 @@ def _addresses(text: str) -> Iterable[tuple[str, int, int]]:
             continue
         if _NOT_A_TOWN.search(text, town_start, m.start()):
             continue  # 部品番号895-4334, 第3-2: a numbered thing, not a place
-        yield "address", town_start, _tail_end(text, m.end())
+        end = _tail_end(text, m.end())
+        if m.group().endswith("丁目") and end == m.end():
+            continue  # 目黒二丁目 alone is an area (garbage days are per 丁目): only a house number makes it personal
+        yield "address", town_start, end
 
 
 def _town_start(text: str, core_start: int) -> int:
