@@ -86,7 +86,7 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services
     conversation). Resending the same client_message_id returns the same reply."""
     tenant = tenant_or_404(services, tenant_id)
     sender = resident_sender(services, token)
-    with services.db.transaction() as conn:
+    with services.db.read() as conn:
         owned_conversation(conn, tenant, conversation_id, sender)
     external_id = external_id_for(sender, body.client_message_id)
     recorded = _record_message(services, tenant, sender, external_id, body)
@@ -162,7 +162,7 @@ def get_messages(tenant_id: str, conversation_id: str, after: int = Query(0, ge=
     """The transcript after message `after`: how operator replies reach the page without a reload."""
     tenant = tenant_or_404(services, tenant_id)
     sender = resident_sender(services, token)
-    with services.db.transaction() as conn:
+    with services.db.read() as conn:
         conversation = owned_conversation(conn, tenant, conversation_id, sender)
         rows = list_messages(conn, conversation_id, after_id=after)
     return replies.transcript(conversation, rows, after)

@@ -160,8 +160,9 @@
         item.appendChild(a);
       } else {
         item.appendChild(el("span", "title", source.title));
-        if (source.citation) item.appendChild(el("span", "citation", " " + source.citation));
       }
+      if (source.source) item.appendChild(el("span", "origin", source.source));
+      if (!source.url && source.citation) item.appendChild(el("span", "citation", source.citation));
       if (source.as_of) item.appendChild(el("span", "as-of", asOfText(ui, source.as_of)));
       list.appendChild(item);
     });
@@ -203,12 +204,47 @@
     return group;
   }
 
+  // The answer cites its first source; the other hits are candidates, not sources, and are not shown.
+  function citedSources(message) {
+    return message.outcome === "answered" && message.sources && message.sources.length ? [message.sources[0]] : [];
+  }
+
+  // Text channels carry the citation inside the answer ("出典: <title>", its url or citation, its as-of date); on
+  // the page the linked source block says it, so those lines are left out of the text (anything after them, such
+  // as a disclaimer, stays).
+  function withoutCitationLines(text, sources) {
+    if (!sources.length) return text;
+    var source = sources[0];
+    var lines = String(text).split("\n");
+    for (var i = 0; i < lines.length; i++) {
+      if (isCitationHeading(lines[i].trim(), source.title)) {
+        var end = i + 1;
+        while (end < lines.length && end <= i + 2 && isCitationDetail(lines[end].trim(), source)) end++;
+        lines.splice(i, end - i);
+        return lines.join("\n").replace(/\n{3,}/g, "\n\n").trim();
+      }
+    }
+    return text;
+  }
+
+  function isCitationHeading(line, title) {
+    if (!title || line.length <= title.length || line.slice(-title.length) !== title) return false;
+    return /[:：]\s*$/.test(line.slice(0, -title.length));
+  }
+
+  function isCitationDetail(line, source) {
+    if (line && (line === source.url || line === source.citation)) return true;
+    var year = source.as_of ? String(source.as_of).slice(0, 4) : "";
+    return !!year && line.length < 40 && line.indexOf(year) !== -1;
+  }
+
   // One renderer for a fresh reply (POST) and a stored assistant message (GET transcript).
   function renderAssistant(message, ui) {
-    var article = bubble("assistant", ui.assistant, message.answer !== undefined ? message.answer : message.text,
-                         message.language);
+    var sources = citedSources(message);
+    var text = message.answer !== undefined ? message.answer : message.text;
+    var article = bubble("assistant", ui.assistant, withoutCitationLines(text, sources), message.language);
     if (message.outcome) article.dataset.outcome = message.outcome;
-    if (message.sources && message.sources.length) article.appendChild(sourcesBlock(message.sources, ui));
+    if (sources.length) article.appendChild(sourcesBlock(sources, ui));
     if (message.choices && message.choices.length) article.appendChild(choicesBlock(message.choices, ui));
     if (message.outcome === "answered" && message.turn_id) article.appendChild(feedbackBlock(message.turn_id, ui));
     return article;

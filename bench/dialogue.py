@@ -1,0 +1,205 @@
+"""Dialogue benchmark: turn latency p50/p99 and turns per second at concurrency 1 and 16, through the real engine
+(in process) and through the HTTP API (a real `uvicorn` server process on a temporary SQLite database).
+
+    .venv/bin/python bench/dialogue.py                        # amagasaki, index under var/ (madoguchi ingest)
+    .venv/bin/python bench/dialogue.py --data-dir var/test-cache --turns 300 --no-http
+Questions are LocalgovFAQ dev-split queries (performance only; nothing is tuned on them). Targets: p99 ≤ 150 ms at
+concurrency 1 and ≥ 40 turns/s on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
+TARGET_P99_MS = 150
+TARGET_TURNS_PER_SECOND = 40
+WARM_UP_TURNS = 5
+
+
+def load_questions(shared_dir: Path, limit: int) -> list[str]:
+    path = shared_dir / "data" / "localgovfaq" / "queries-dev.jsonl"
+    with path.open(encoding="utf-8") as lines:
+        questions = [json.loads(line)["query"] for line in lines if line.strip()]
+    return [questions[i % len(questions)] for i in range(limit)]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def measure(turn: Callable[[str], float], questions: list[str], concurrency: int) -> dict[str, float]:
+    """Run every question once with `concurrency` threads; `turn` returns its own latency in ms."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def timed(question: str) -> None:
+        elapsed = turn(question)
+        with lock:
+            latencies.append(elapsed)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(timed, questions))
+    wall = time.perf_counter() - started
+    return {"concurrency": concurrency, "turns": len(latencies), "p50_ms": round(statistics.median(latencies), 1),
+            "p99_ms": round(percentile(latencies, 0.99), 1), "turns_per_s": round(len(latencies) / wall, 1)}
+
+
+def elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1e3
+
+
+def engine_turns(tenant: str, data_dir: Path) -> Callable[[str], float]:
+    from config.settings import Settings
+    from dialogue.engine import DialogueEngine
+
+    engine = DialogueEngine(settings=Settings(data_dir=data_dir))
+
+    def turn(question: str) -> float:
+        started = time.perf_counter()
+        engine.run_turn(tenant, question)
+        return elapsed_ms(started)
+
+    return turn
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(data_dir: Path, database: Path) -> tuple[subprocess.Popen, str]:
+    """The real service (`create_app` with its background loops) on a throw-away SQLite file."""
+    port = _free_port()
+    env = {**os.environ, "MADOGUCHI_DATA_DIR": str(data_dir), "MADOGUCHI_DATABASE_URL": f"sqlite:///{database}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "madoguchi.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/openapi.json", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not come up")
+
+
+def http_turns(base_url: str, tenant: str) -> Callable[[str], float]:
+    """Each worker thread is one resident with its own conversation, as on the web page."""
+    import httpx
+
+    local = threading.local()
+
+    def resident() -> tuple[httpx.Client, str]:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=f"{base_url}/api/v1/t/{tenant}", timeout=60)
+            started = local.client.post("/conversations").raise_for_status().json()
+            local.client.headers["X-Resident-Token"] = started["resident_token"]
+            local.conversation = started["conversation_id"]
+        return local.client, local.conversation
+
+    def turn(question: str) -> float:
+        client, conversation = resident()  # starting a conversation is not part of the turn's latency
+        started = time.perf_counter()
+        response = client.post(f"/conversations/{conversation}/messages",
+                               json={"text": question, "client_message_id": uuid.uuid4().hex})
+        response.raise_for_status()
+        latency = elapsed_ms(started)
+        if response.json()["outcome"] in ("escalated", "with_operator"):
+            # An escalated conversation goes silent (the operator's turn): start afresh, like a new resident.
+            local.client.close()
+            del local.client
+        return latency
+
+    return turn
+
+
+def report(label: str, rows: list[dict[str, float]]) -> None:
+    print(f"\n{label}")
+    print(f"{'concurrency':>11} {'turns':>6} {'p50 ms':>8} {'p99 ms':>8} {'turns/s':>8}")
+    for row in rows:
+        print(f"{row['concurrency']:>11} {row['turns']:>6} {row['p50_ms']:>8} {row['p99_ms']:>8} "
+              f"{row['turns_per_s']:>8}")
+    single = next((r for r in rows if r["concurrency"] == 1), None)
+    best = max(r["turns_per_s"] for r in rows)
+    if single:
+        print(f"p99 at concurrency 1: {single['p99_ms']} ms (target ≤ {TARGET_P99_MS}: "
+              f"{'met' if single['p99_ms'] <= TARGET_P99_MS else 'NOT met'})")
+    print(f"best rate: {best} turns/s (target ≥ {TARGET_TURNS_PER_SECOND}: "
+          f"{'met' if best >= TARGET_TURNS_PER_SECOND else 'NOT met'})")
+
+
+def run(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
+    questions = load_questions(args.shared_dir, args.turns)
+    results: dict[str, list[dict[str, float]]] = {}
+    turn = engine_turns(args.tenant, args.data_dir)
+    for question in questions[:WARM_UP_TURNS]:
+        turn(question)
+    results["engine"] = [measure(turn, questions, c) for c in args.concurrency]
+    report(f"engine.run_turn in process ({args.tenant}, {os.cpu_count()} cores)", results["engine"])
+    if args.http:
+        results["http"] = run_http(args, questions)
+        report("HTTP API (uvicorn, SQLite; record_inbound + process_event + reply)", results["http"])
+    return results
+
+
+def run_http(args: argparse.Namespace, questions: list[str]) -> list[dict[str, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        process, base_url = start_server(args.data_dir, Path(tmp) / "bench.db")
+        try:
+            wait_until_up(base_url, process)
+            turn = http_turns(base_url, args.tenant)
+            for question in questions[:WARM_UP_TURNS]:
+                turn(question)
+            return [measure(turn, questions, c) for c in args.concurrency]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenant", default="amagasaki")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "var", help="holds index/<tenant> (madoguchi ingest)")
+    parser.add_argument("--shared-dir", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--http", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON object")
+    args = parser.parse_args()
+    results = run(args)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
