@@ -75,21 +75,23 @@ class RedactingFormatter(logging.Formatter):
 
 def install_redacting_logging(logger: logging.Logger | None = None,
                               redactor: Redactor | None = None) -> RedactingFilter:
-    """Put one RedactingFilter on every handler of `logger` (default: root); idempotent. When the logger has no
-    handler yet, a stderr StreamHandler is added so that nothing falls through to logging.lastResort unfiltered."""
+    """Put one RedactingFilter on every handler of `logger` (default: root) and on logging.lastResort (what writes
+    when no handler exists); idempotent. Call it after logging is configured (basicConfig, uvicorn's dictConfig):
+    handlers added later are not covered. No handler is added here, so a later basicConfig still takes effect."""
     logger = logger or logging.getLogger()
-    if not logger.handlers:
-        logger.addHandler(logging.StreamHandler())
-    existing = _installed_filter(logger)
-    redacting = existing or RedactingFilter(redactor)
-    for handler in logger.handlers:
+    handlers = [*logger.handlers, *([logging.lastResort] if logging.lastResort else [])]
+    existing = _installed_filter(handlers)
+    redacting = existing if existing is not None and redactor is None else RedactingFilter(redactor)
+    for handler in handlers:
+        for other in [f for f in handler.filters if isinstance(f, RedactingFilter) and f is not redacting]:
+            handler.removeFilter(other)  # a tenant's redactor replaces the default one
         if redacting not in handler.filters:
             handler.addFilter(redacting)
     return redacting
 
 
-def _installed_filter(logger: logging.Logger) -> RedactingFilter | None:
-    for handler in logger.handlers:
+def _installed_filter(handlers: list[logging.Handler]) -> RedactingFilter | None:
+    for handler in handlers:
         for candidate in handler.filters:
             if isinstance(candidate, RedactingFilter):
                 return candidate

@@ -92,14 +92,24 @@ def test_install_on_the_root_logger_by_default() -> None:
         root.handlers = saved
 
 
+def test_the_last_resort_handler_is_covered_when_nothing_is_configured(capsys) -> None:
+    install_redacting_logging(logging.getLogger("tests.governance.logging.unconfigured"))
+    lonely = logging.getLogger("tests.governance.logging.unconfigured")
+    lonely.propagate = False  # no handler anywhere: logging falls back to lastResort (stderr)
+    lonely.warning("連絡先 090-1234-5678")
+    assert capsys.readouterr().err == "連絡先 〔電話番号〕\n"
+
+
 def test_a_tenant_redactor_keeps_the_city_number() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter(Redactor(keep=["06-6375-5151"])))
+    handler.addFilter(RedactingFilter())
     logger = logging.getLogger("tests.governance.logging.tenant")
     logger.addHandler(handler)
     logger.propagate = False
     try:
+        installed = install_redacting_logging(logger, Redactor(keep=["06-6375-5151"]))
+        assert [f for f in handler.filters if isinstance(f, RedactingFilter)] == [installed]
         logger.warning("answer cited 06-6375-5151; resident gave 06-1234-5678")
         assert stream.getvalue() == "answer cited 06-6375-5151; resident gave 〔電話番号〕\n"
     finally:
