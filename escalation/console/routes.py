@@ -134,8 +134,24 @@ def audit(services: Services, operator: Operator, action: str, *, tenant: str | 
         append_audit(conn, actor=operator.username, action=action, tenant=tenant, target=target, detail=detail)
 
 
+# Console pages show residents' words: never cached, never framed, scripts only from this origin.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def private_json(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 def _cookie_secure(services: Services) -> bool:
@@ -204,6 +220,7 @@ def queue_entry(row: Any, operator: Operator) -> dict[str, Any]:
     return {"id": row.id, "tenant": row.tenant, "reason": row.reason, "risk": row.risk, "priority": row.priority,
             "state": row.state, "state_label": STATE_LABELS.get(row.state, row.state), "claimed_by": row.claimed_by,
             "assigned_to": row.assigned_to, "mine": row.claimed_by == operator.username,
+            "claimable": row.state == "queued" and row.assigned_to in (None, operator.username),
             "created_at": row.created_at.isoformat(), "created_local": local_time(row.created_at),
             "first_response_due": row.first_response_due.isoformat() if row.first_response_due else None,
             "answered": row.first_response_at is not None,
@@ -219,9 +236,10 @@ def queue_page(request: Request, notice: str | None = None, services: Services =
 
 
 @router.get("/console/api/queue")
-def queue_json(services: Services = Depends(get_services), operator: Operator = Depends(api_operator)) -> dict:
-    return {"entries": [queue_entry(row, operator) for row in services.queue.list_open(operator.tenants)],
-            "now": utcnow().isoformat()}
+def queue_json(services: Services = Depends(get_services),
+               operator: Operator = Depends(api_operator)) -> JSONResponse:
+    return private_json({"entries": [queue_entry(row, operator) for row in services.queue.list_open(operator.tenants)],
+                         "now": utcnow().isoformat()})
 
 
 @router.post("/console/claim-next")
@@ -308,13 +326,13 @@ def conversation_page(request: Request, escalation_id: str, notice: str | None =
 
 @router.get("/console/escalations/{escalation_id}/messages")
 def new_messages(escalation_id: str, after: int = 0, services: Services = Depends(get_services),
-                 operator: Operator = Depends(api_operator)) -> dict:
+                 operator: Operator = Depends(api_operator)) -> JSONResponse:
     escalation = visible_escalation(services, operator, escalation_id)
     with services.db.read() as conn:
         messages = list_messages(conn, escalation.conversation_id, after_id=after)
-    return {"messages": [message_view(m) for m in messages], "state": escalation.state,
-            "state_label": STATE_LABELS.get(escalation.state, escalation.state),
-            "claimed_by": escalation.claimed_by, "mine": held_by(escalation, operator)}
+    return private_json({"messages": [message_view(m) for m in messages], "state": escalation.state,
+                         "state_label": STATE_LABELS.get(escalation.state, escalation.state),
+                         "claimed_by": escalation.claimed_by, "mine": held_by(escalation, operator)})
 
 
 @router.post("/console/escalations/{escalation_id}/heartbeat")

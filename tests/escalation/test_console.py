@@ -273,6 +273,16 @@ class TestConversationView:
         assert [m["text"] for m in later["messages"]] == ["まだですか"]
         assert later["state"] == "queued" and later["mine"] is False
 
+    def test_pages_and_json_with_residents_words_are_never_cached(self, client, services, sato):
+        escalation_id, _ = make_escalation(services)
+        sign_in(client, "sato")
+        page = client.get(f"/console/escalations/{escalation_id}")
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert client.get(f"/console/escalations/{escalation_id}/messages").headers["cache-control"] == "no-store"
+        assert client.get("/console/api/queue").headers["cache-control"] == "no-store"
+
     def test_json_endpoints_answer_401_when_signed_out(self, client, services):
         escalation_id, _ = make_escalation(services)
         assert client.get("/console/api/queue").status_code == 401
@@ -346,6 +356,7 @@ class TestActions:
                     data={"csrf_token": csrf, "claim_token": token, "to_operator": "tanaka"})
         row = escalation_row(services, escalation_id)
         assert row.state == "queued" and row.assigned_to == "tanaka"
+        assert [e["claimable"] for e in client.get("/console/api/queue").json()["entries"]] == [False]
         with TestClient(app) as suzuki:
             other = sign_in(suzuki, "suzuki")
             assert "ほかの担当者" in suzuki.post(f"/console/escalations/{escalation_id}/claim",

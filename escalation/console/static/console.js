@@ -108,7 +108,7 @@
         row.appendChild(due);
         var actions = el("td");
         var link = el("a", null, "開く"); link.href = "/console/escalations/" + e.id; actions.appendChild(link);
-        if (e.state === "queued") {
+        if (e.claimable) {
           var form = el("form", "inline"); form.method = "post"; form.action = "/console/escalations/" + e.id + "/claim";
           var hidden = el("input"); hidden.type = "hidden"; hidden.name = "csrf_token"; hidden.value = csrf;
           var button = el("button", null, "担当する"); button.type = "submit";
