@@ -11,7 +11,10 @@ Placeholders (one per kind):
     my_number    〔個人番号〕  12 digits with a valid check digit (any grouping by spaces/hyphens); a 12-digit
                               number with an INVALID check digit only right after マイナンバー/個人番号 (a mistyped
                               My Number is still one); otherwise it is left alone (receipt and document numbers).
-    card_number  〔カード番号〕13–19 digits passing Luhn, any grouping by spaces/hyphens.
+    card_number  〔カード番号〕13–19 digits passing Luhn, one kind of separator, a shape people write (4-4-4-4,
+                              4-6-5 …).
+    bank_account 〔口座番号〕  7 digits right after 口座番号/口座 (普通/当座 allowed between): residents give them
+                              for refunds and benefits.
     phone        〔電話番号〕  mobile 070/080/090/020, IP 050, fixed 0X…(10 digits, every area-code shape), +81
                               forms, parentheses, with or without separators.
     email        〔メール〕
@@ -49,6 +52,7 @@ from typing import Iterable, NamedTuple
 PLACEHOLDERS: dict[str, str] = {
     "my_number": "〔個人番号〕",
     "card_number": "〔カード番号〕",
+    "bank_account": "〔口座番号〕",
     "phone": "〔電話番号〕",
     "email": "〔メール〕",
     "postal_code": "〔郵便番号〕",
@@ -341,6 +345,16 @@ def _phones(shaped: list[tuple[str, int, int]], redact_free_dial: bool) -> Itera
     return [("phone", start, end) for category, start, end in shaped if category in wanted]
 
 
+_BANK_ACCOUNT = re.compile(
+    r"口座(?:番号)?(?:は|:|=|、| )*(?:(?:普通|当座)(?:預金)?(?:口座)?(?:は|:|、| )*)?(?P<number>\d{7})(?!\d)"
+)
+
+
+def _bank_accounts(text: str) -> Iterable[tuple[str, int, int]]:
+    for m in _BANK_ACCOUNT.finditer(text):
+        yield "bank_account", m.start("number"), m.end("number")
+
+
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+"
@@ -401,9 +415,11 @@ def _postal_codes(text: str) -> Iterable[tuple[str, int, int]]:
 _ERA = "(?:明治|大正|昭和|平成|令和)"
 # 1985年（昭和60年）4月1日 and 昭和60年（1985年）4月1日: the year in the other calendar is part of the date
 _ALSO_ERA_YEAR = rf"(?: ?\({_ERA} ?(?:元|\d{{1,2}}) ?年\))?"
-_ALSO_WESTERN_YEAR = r"(?: ?\((?:1[89]|20)\d{2} ?年\))?"
+_ALSO_WESTERN_YEAR = r"(?: ?\((?:1[89]|20)\d{2} ?年?\))?"
+# 昭和60年4月1日, 昭和60(1985)年4月1日, S60年4月1日
 _ERA_DATE = (
-    rf"{_ERA} ?(?:元|{_KNUM}{{1,3}}) ?年{_ALSO_WESTERN_YEAR} ?{_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
+    rf"(?:{_ERA}|(?<![A-Za-z])[MTSHR]) ?(?:元|{_KNUM}{{1,3}}) ?{_ALSO_WESTERN_YEAR}年{_ALSO_WESTERN_YEAR}"
+    rf" ?{_KNUM}{{1,3}} ?月 ?{_KNUM}{{1,3}} ?日"
 )
 _WESTERN_DATE = (
     rf"(?:(?:1[89]|20)\d{{2}}|[一][九八][〇一二三四五六七八九]{{2}}|二〇[〇一二三四五六七八九]{{2}}) ?年"
@@ -456,7 +472,7 @@ _NOT_A_TOWN = re.compile(r"(?:番号|番|号|第|問|条|項|期|回|版|年度|
 _AREA_END_IN_TOWN = re.compile(rf"(?:{_PREFECTURE})|[市区町村郡]")
 _BUILDING_CHARS = rf"{_KANJI}{_KATAKANA}A-Za-z○◯●・&'ヶヵ"
 _TAIL = re.compile(
-    rf" ?(?P<building>(?:第\d{{1,2}})?[{_BUILDING_CHARS}]{{1,30}}(?:\d{{1,2}}(?:号館|番館|号棟|棟))?)?"
+    rf" ?(?P<building>(?:第\d{{1,3}}|[{_BUILDING_CHARS}]){{1,30}}(?:\d{{1,2}}(?:号館|番館|号棟|棟))?)?"
     rf" ?(?P<room>[A-Z]?-?\d{{1,4}}(?P<unit>号室|号|F|階)?(?![\dA-Za-z@._\-]))?"
 )
 _BUILDING_WORDS = re.compile(
@@ -523,11 +539,13 @@ _NAME = (
 _NAME_END = r"""(?= ?(?:です|でございます|と申します|といいます|と言います|さん|様|君|で[、,。 ]|[。、,.()」』"'\]}\n]|$| ))"""
 _NAME_AFTER_CUE = re.compile(
     # a separator is required: 氏名等, 名義使用承認願 are words, not a cue followed by a name
-    rf"(?:お?名前|氏名|フルネーム|名義人?|申請者名|契約者名|(?<![A-Za-z])[Nn]ame)(?: ?(?:は|が|:|=) ?| )"
+    rf"(?:お?名前|氏名|フルネーム|名義人?|申請者名|契約者名|(?<![A-Za-z])[Nn]ame)(?:\([^)]{{1,6}}\))?"
+    r"(?: ?(?:は|が|:|=)[ 、]?| )?(?<=[はが:= 、)])"
     rf"(?P<name>(?:{_NAME})(?: ?\([ァ-ヺーぁ-ゖ ・]{{2,20}}\))?){_NAME_END}"  # with its reading, if given
 )
 _INTRODUCED_NAME = (
-    rf"(?P<name>{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?: ?[ァ-ヺー]{{1,8}})?)"
+    rf"(?P<name>(?:{_NAME_KANJI}{{1,4}}(?: ?{_NAME_KANJI}{{1,4}})?|[ァ-ヺー]{{2,8}}(?: ?[ァ-ヺー]{{1,8}})?)"
+    r"(?: ?\([ァ-ヺーぁ-ゖ ・]{2,20}\))?)"  # with its reading, if given
 )
 # 〜と申します introduces a person; 〜といいます also defines terms (法定免除といいます), so it needs 私は/僕は.
 _NAME_INTRODUCED = re.compile(rf"(?<![{_KANJI}ァ-ヺー\d]){_INTRODUCED_NAME}(?= ?(?:と申します|と申す者))")
@@ -621,6 +639,7 @@ class Redactor:
             *self._detect_numbers(text),
             *self._detect_kanji_numbers(text),
             *_emails(text),
+            *_bank_accounts(text),
             *_birth_dates(text),
             *_addresses(text),
             *_names(text),

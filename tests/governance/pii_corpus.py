@@ -285,6 +285,17 @@ def card_sample(rnd: random.Random) -> Sample:
     return _embed(rnd, "card_number", CARD_TEMPLATES, raw, (raw, number))
 
 
+# --- bank accounts --------------------------------------------------------------------------------------------
+
+BANK_TEMPLATES = ["振込先の口座番号は{}です。", "口座番号：{}", "口座 {} に返金してください", "口座番号 普通 {}",
+                  "還付金の振込口座は普通預金 {} です"]
+
+
+def bank_account_sample(rnd: random.Random) -> Sample:
+    raw = vary_width(rnd, digits(rnd, 7))
+    return _embed(rnd, "bank_account", BANK_TEMPLATES, raw, (raw,))
+
+
 # --- dates of birth ---------------------------------------------------------------------------------------------
 
 _ERAS = [("昭和", 1926, 64), ("平成", 1989, 31), ("令和", 2019, 7)]
@@ -359,6 +370,7 @@ POSITIVE_GENERATORS: dict[str, Callable[[random.Random], Sample]] = {
     "postal_code": postal_sample,
     "address": address_sample,
     "card_number": card_sample,
+    "bank_account": bank_account_sample,
     "birth_date": birth_date_sample,
     "name": name_sample,
 }
@@ -515,6 +527,14 @@ TRICKY_CASES: list[tuple[str, str]] = [
     ("私は山田といいます。これを法定免除といいます。", "私は〔氏名〕といいます。これを法定免除といいます。"),
     ("氏名 住所 電話番号 を記入", "氏名 住所 電話番号 を記入"),
     ("3.14159265358979、バージョン1.0.3", "3.14159265358979、バージョン1.0.3"),
+    ("S60年4月1日生まれです", "〔生年月日〕生まれです"),
+    ("生年月日：昭和60(1985)年4月1日", "生年月日：〔生年月日〕"),
+    ("大阪市北区梅田1丁目1番3号 大阪駅前第3ビル 15階", "大阪市北区〔住所〕"),
+    ("名前は、山田太郎です", "名前は、〔氏名〕です"),
+    ("氏名（カナ）ヤマダタロウ", "氏名（カナ）〔氏名〕"),
+    ("山田太郎(やまだたろう)と申します", "〔氏名〕と申します"),
+    ("口座番号 1234567", "口座番号 〔口座番号〕"),
+    ("口座番号を教えてください。PS4.1.2のアップデート", "口座番号を教えてください。PS4.1.2のアップデート"),
     # numbers side by side: each is judged on its own shape
     ("受付番号242-7849 東京都新宿区", "受付番号242-7849 東京都新宿区"),
     ("さいたま市浦和区 部品番号895-4334の在庫", "さいたま市浦和区 部品番号895-4334の在庫"),
