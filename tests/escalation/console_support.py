@@ -17,8 +17,9 @@ from madoguchi.services import Services
 from madoguchi.storage import Database, append_message, create_operator, open_conversation
 
 PASSWORD = "correct horse battery"
-SOURCES = [{"doc_id": "setagaya-garbage-12", "title": "粗大ごみの出し方", "url": "https://www.city.setagaya.lg.jp/sodai",
-            "score": 0.71, "as_of": "2014", "source": "世田谷区 ごみ分別辞典", "citation": "粗大ごみ 第2項"}]
+SOURCES = [{"doc_id": "setagaya-garbage-12", "title": "粗大ごみの出し方",
+            "url": "https://www.city.setagaya.lg.jp/sodai", "score": 0.71, "as_of": "2014",
+            "source": "世田谷区 ごみ分別辞典", "citation": "粗大ごみ 第2項"}]
 DRAFT = "粗大ごみは事前申込制です。粗大ごみ受付センターにお申し込みください。"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -46,7 +47,8 @@ def make_operator(db: Database, username: str, tenants: list[str], role: str = "
 def make_escalation(services: Services, tenant: str = "tokyo", *, channel: str = "web", address: str = "resident-1",
                     question: str = "粗大ごみの出し方を教えてください", reason: str = "requested", risk: str | None = None,
                     sla: dict[str, float] | None = None, meta: dict[str, Any] | None = None) -> tuple[str, str]:
-    """A conversation with a resident question and the assistant's hand-over; returns (escalation id, conversation id)."""
+    """A conversation with a resident's question and the assistant's hand-over; returns (escalation id,
+    conversation id)."""
     with services.db.transaction() as conn:
         conversation = open_conversation(conn, tenant=tenant, channel=channel, resident_address=address)
         append_message(conn, conversation_id=conversation.id, tenant=tenant, role="resident", text=question)
@@ -74,7 +76,7 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     return csrf_token(response.text)
 
 
-# -- a live server and a headless browser (browser tests) ---------------------------------------------------------------
+# -- a live server and a headless browser (browser tests) ----------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -14,7 +13,6 @@ from madoguchi.storage import list_audit, list_messages, utcnow
 from madoguchi.storage.schema import escalations, outbox
 from tests.escalation.console_support import make_escalation, make_services
 
-JST = ZoneInfo("Asia/Tokyo")
 OVERDUE = {"first_response_minutes": -1, "resolution_minutes": 60}
 
 
