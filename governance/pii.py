@@ -600,7 +600,7 @@ class Redactor:
         if not text:
             return []
         norm = _normalise(text)
-        found = [m for m in self._detect(norm.text) if not self._is_kept(norm.text[m[1]:m[2]])]
+        found = [m for m in self._detect(norm.text) if not self._is_kept(m[0], norm.text[m[1]:m[2]])]
         spans = [Match(kind, *_to_original(norm, start, end)) for kind, start, end in found if end > start]
         return _merge(spans)
 
@@ -660,13 +660,13 @@ class Redactor:
         barriers += [(s, e) for _k, s, e in postal]
         return [*_phones(shaped, self.redact_free_dial), *postal, *_number_chunks(text, barriers)]
 
-    def _is_kept(self, fragment: str) -> bool:
+    def _is_kept(self, kind: str, fragment: str) -> bool:
         """A kept number matches by its digits; a kept address also covers its specific part (西新宿2-8-1 of
         東京都新宿区西新宿2-8-1), since only that part is ever a match."""
         if not self._keep:
             return False
         key = _keep_key(fragment)
-        return key in self._keep or (not key.isdigit() and any(key in kept for kept in self._keep))
+        return key in self._keep or (kind == "address" and any(key in kept for kept in self._keep))
 
 
 def _keep_key(value: str) -> str:
