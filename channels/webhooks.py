@@ -108,17 +108,27 @@ async def voice_call(tenant: str, request: Request, services: Services = Depends
     return twiml(flow.start())
 
 
+async def _or_transfer(flow: VoiceFlow, answer: Any) -> Response:
+    """The caller is on the line: if anything fails after the request was verified, hand the call to a person
+    rather than let Twilio read out its "application error"."""
+    try:
+        return twiml(await answer)
+    except Exception:  # noqa: BLE001 - any failure: a person takes the call
+        log.exception("call flow failed for %s; transferring", flow.tenant)
+        return twiml(flow.script.transfer())
+
+
 @router.post("/twilio/voice/{tenant}/gather")
 async def voice_gather(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
-    return twiml(await flow.gather(event, query))
+    return await _or_transfer(flow, flow.gather(event, query))
 
 
 @router.post("/twilio/voice/{tenant}/poll")
 async def voice_poll(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     hold = int(query["hold"]) if query.get("hold", "").isdigit() else 1
-    return twiml(await flow.poll(event, hold))
+    return await _or_transfer(flow, flow.poll(event, hold))
 
 
 @router.post("/twilio/voice/{tenant}/noinput")

@@ -160,6 +160,14 @@ class TestCallFlow:
         last = post(client, redirect)
         assert last.find("Hangup") is not None
 
+    def test_a_failure_after_verification_transfers_instead_of_an_error(self, client, services, monkeypatch):
+        def broken(*args, **kwargs):
+            raise RuntimeError("database unreachable")
+
+        monkeypatch.setattr("channels.voice_flow.VoiceFlow._record", broken)
+        root = ask(client, "粗大ごみの出し方")
+        assert root.find("Dial").text == OPERATOR
+
     def test_status_callback_is_acknowledged_with_empty_twiml(self, client, services):
         root = post(client, f"{BASE}/status", CallStatus="completed")
         assert list(root) == []
