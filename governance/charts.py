@@ -55,7 +55,7 @@ def _legend(keys: list[str], colours: dict[str, str], x: float, y: float) -> str
     for key in keys:
         parts.append(f'<rect x="{offset:.0f}" y="{y - 9}" width="9" height="9" fill="{colours[key]}"/>'
                      f'<text x="{offset + 12:.0f}" y="{y}" font-size="10">{escape(key)}</text>')
-        offset += 24 + 7 * len(key)
+        offset += 24 + sum(12 if ord(ch) > 0x2E7F else 7 for ch in key)  # CJK glyphs are twice as wide
     return "".join(parts)
 
 

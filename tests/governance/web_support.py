@@ -21,13 +21,19 @@ def app_client(services) -> TestClient:
     return TestClient(app)
 
 
-def sign_in(client: TestClient, services, username: str, role: str, tenants: list[str]) -> str:
-    """Create the operator, put a session cookie on the client; returns the session's CSRF token."""
+def staff_session(app, services, username: str, role: str, tenants: list[str]) -> tuple[str, str]:
+    """Create the operator and a console session for it; returns (session cookie value, CSRF token)."""
     with services.db.transaction() as conn:
         create_operator(conn, username=username, password_hash=password_hash(), display_name=f"{username}さん",
                         role=role, tenants=tenants)
         row = get_operator(conn, username)
-    signer: SessionSigner = client.app.state.console_signer
+    signer: SessionSigner = app.state.console_signer
     cookie = signer.issue(row)
+    return cookie, signer.csrf_token(signer.read(cookie)["sid"])
+
+
+def sign_in(client: TestClient, services, username: str, role: str, tenants: list[str]) -> str:
+    """Sign the client in (session cookie); returns the session's CSRF token."""
+    cookie, csrf = staff_session(client.app, services, username, role, tenants)
     client.cookies.set(SESSION_COOKIE, cookie)
-    return signer.csrf_token(signer.read(cookie)["sid"])
+    return csrf
