@@ -45,6 +45,7 @@ def merge_escalation_meta(conn: Connection, escalation_id: str, extra: dict[str,
 
 def record_events(services: Any, events: list[Any]) -> list[bool]:
     """Record inbound events in one transaction (True: new, False: a redelivery) and wake the inbox worker."""
+    from channels.notify import notify_inbox
     from channels.runtime import runtime_for
     from madoguchi.storage import record_inbound
 
@@ -52,6 +53,8 @@ def record_events(services: Any, events: list[Any]) -> list[bool]:
         return []
     with services.db.transaction() as conn:
         fresh = [record_inbound(conn, event) for event in events]
+        if any(fresh):
+            notify_inbox(conn, services.db)  # workers in other processes (PostgreSQL)
     if any(fresh):
         runtime_for(services).nudge_worker()
     return fresh

@@ -78,6 +78,7 @@ def _resolve(future: asyncio.Future) -> None:
 class ChannelRuntime:
     settings: ChannelSettings = field(default_factory=ChannelSettings)
     inbox_wakeup: threading.Event = field(default_factory=threading.Event)
+    inbox_listening: threading.Event = field(default_factory=threading.Event)  # PostgreSQL LISTEN is active
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     turn_waiters: TurnWaiters = field(default_factory=TurnWaiters)
     email_gateway: Any = None  # channels.email_gateway.EmailGateway once started

@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.base import InboundEvent, OutboundMessage
 from channels.inbox import inbound_by_external_id, inbound_by_id, outbox_by_key, reply_key
+from channels.notify import notify_inbox
 from channels.runtime import runtime_for
 from channels.speech import for_the_ear
 from channels.voice import VoiceAdapter, caller_reply, link_sms_text, with_step
@@ -116,6 +117,8 @@ class VoiceFlow:
         with self.services.db.transaction() as conn:
             fresh = record_inbound(conn, event)
             inbound_id = inbound_by_external_id(conn, event.channel, event.external_id).id
+            if fresh:
+                notify_inbox(conn, self.services.db)
         if fresh:
             self.runtime.nudge_worker()
         return inbound_id

@@ -107,9 +107,13 @@ def _mail_meta(event: InboundEvent) -> dict[str, Any]:
 
 
 def start_workers(services: Any, stop: threading.Event, count: int | None = None) -> list[threading.Thread]:
+    from channels.notify import start_inbox_listener
+
     runtime = runtime_for(services)
     count = runtime.settings.inbox_workers if count is None else count
-    threads = []
+    if count <= 0:
+        return []
+    threads = start_inbox_listener(services, stop)
     for i in range(count):
         worker = InboxWorker(services, f"inbox-{os.getpid()}-{i + 1}", runtime=runtime)
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"madoguchi-inbox-{i + 1}", daemon=True)

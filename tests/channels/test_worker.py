@@ -88,6 +88,29 @@ class TestInboxWorker:
             thread.join(timeout=10)
 
 
+def test_a_worker_in_another_process_is_woken_by_postgres_notify(tmp_path):
+    if reason := postgres_unavailable():
+        pytest.skip(reason)
+    from channels.inbox import record_events
+    from channels.worker import start_workers
+
+    with temporary_database("postgresql", tmp_path) as db:
+        web = make_services(db, tmp_path)  # records, with no worker of its own
+        elsewhere = make_services(db, tmp_path)  # another runtime: only a NOTIFY can wake it in time
+        elsewhere._channel_runtime.settings.worker_poll_s = 3600
+        stop = threading.Event()
+        threads = start_workers(elsewhere, stop, 1)
+        try:
+            wait_until(elsewhere._channel_runtime.inbox_listening.is_set, 10, "LISTEN")
+            record_events(web, [line_event(1)])
+            wait_until(lambda: counts(db)["turns"] == 1, 10, "the turn in the other process")
+        finally:
+            stop.set()
+            elsewhere._channel_runtime.nudge_worker()
+            for thread in threads:
+                thread.join(timeout=10)
+
+
 class TestOutboxSender:
     @pytest.fixture
     def line_api(self):
