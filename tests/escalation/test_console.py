@@ -392,3 +392,38 @@ class TestSupervisor:
         assert "sato" in load and "<td>1</td>" in load
         breached = page.split('id="breached"')[1].split("</table>")[0]
         assert late in breached and fresh not in breached
+
+
+def test_two_operators_pressing_claim_together_one_wins(app, services):
+    """Both press 「担当する」 on the same escalation at once: one holds it, the other is told it is taken."""
+    import threading
+
+    escalation_id, _ = make_escalation(services)
+    names = ["sato", "tanaka", "suzuki", "yamada"]
+    clients, tokens = [], []
+    for name in names:
+        make_operator(services.db, name, ["tokyo"])
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        tokens.append(sign_in(client, name))
+    start, pages = threading.Barrier(len(names)), {}
+
+    def press(index):
+        start.wait()
+        pages[names[index]] = clients[index].post(f"/console/escalations/{escalation_id}/claim",
+                                                  data={"csrf_token": tokens[index]}).text
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.__exit__(None, None, None)
+    holder = escalation_row(services, escalation_id).claimed_by
+    assert holder in names
+    assert 'id="reply-form"' in pages[holder]
+    assert all("ほかの担当者" in page for name, page in pages.items() if name != holder)
+    claims = [r for r in audit_actions(services) if r == "escalation.claim"]
+    assert len(claims) == 1
