@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
 
 from channels.base import PayloadError, SignatureError
 from escalation.console.auth import (
@@ -42,9 +43,13 @@ from madoguchi.storage import (
     add_note, append_audit, get_conversation, get_operator, get_operator_by_id, list_messages, list_notes,
     list_operators, operator_tenant_ids, utcnow,
 )
+from madoguchi.storage.schema import audit_log
 
 log = logging.getLogger(__name__)
 
+MAX_FAILED_SIGN_INS = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKED_MESSAGE = "サインインの失敗が続いたため、しばらくお待ちください（15分後に再試行できます）。"
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -183,6 +188,9 @@ async def login(request: Request, services: Services = Depends(get_services),
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
     if not signer.csrf_matches(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE, "")):
         raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
+    if recent_failures(services, username) >= MAX_FAILED_SIGN_INS:
+        audit_sign_in(services, username, "console.login_locked")
+        return _login_form(request, services, signer, LOCKED_MESSAGE, 429)
     with services.db.read() as conn:
         row = get_operator(conn, username)
     if row is None or not row.active:
@@ -190,8 +198,7 @@ async def login(request: Request, services: Services = Depends(get_services),
         ok = False
     else:
         ok = verify_password(password, row.password_hash)
-    with services.db.transaction() as conn:
-        append_audit(conn, actor=username or "?", action="console.login" if ok else "console.login_failed")
+    audit_sign_in(services, username, "console.login" if ok else "console.login_failed")
     if not ok:
         return _login_form(request, services, signer, "ユーザー名またはパスワードが違います。", 401)
     response = RedirectResponse("/console", status_code=303)
@@ -199,6 +206,21 @@ async def login(request: Request, services: Services = Depends(get_services),
                         samesite="lax", secure=_cookie_secure(services), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
+
+
+def audit_sign_in(services: Services, username: str, action: str) -> None:
+    with services.db.transaction() as conn:
+        append_audit(conn, actor=username or "?", action=action)
+
+
+def recent_failures(services: Services, username: str) -> int:
+    """Failed sign-ins for this username in the last FAILURE_WINDOW (password guessing slows to a crawl)."""
+    # Sign-in rows carry no tenant: (tenant IS NULL, at > …) is a range of the audit log's (tenant, at) index.
+    query = select(func.count()).select_from(audit_log).where(
+        audit_log.c.tenant.is_(None), audit_log.c.at > utcnow() - FAILURE_WINDOW,
+        audit_log.c.actor == (username or "?"), audit_log.c.action == "console.login_failed")
+    with services.db.read() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 @router.post("/console/logout")

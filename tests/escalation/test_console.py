@@ -94,6 +94,18 @@ class TestSignIn:
         assert SESSION_COOKIE not in client.cookies
         assert "console.login_failed" in audit_actions(services, "sato")
 
+    def test_repeated_failures_lock_the_username_for_a_while(self, client, services, sato):
+        for _ in range(5):
+            form = client.get("/console/login")
+            client.post("/console/login", data={"username": "sato", "password": "guess",
+                                                "csrf_token": csrf_token(form.text)})
+        form = client.get("/console/login")
+        response = client.post("/console/login", data={"username": "sato", "password": PASSWORD,
+                                                       "csrf_token": csrf_token(form.text)})
+        assert response.status_code == 429 and "しばらくお待ちください" in response.text
+        assert SESSION_COOKIE not in client.cookies
+        assert "console.login_locked" in audit_actions(services, "sato")
+
     def test_unknown_user_gets_the_same_answer(self, client):
         form = client.get("/console/login")
         response = client.post("/console/login", data={"username": "nobody", "password": PASSWORD,
