@@ -25,6 +25,7 @@
     ui: config.ui, // strings of the latest reply's language
     pollTimer: null,
     pollFailures: 0,
+    restoring: false,
   };
 
   // ---- session (a random token, never personal data) ----
@@ -128,9 +129,13 @@
       state.shown[id] = true;
     }
     els.log.appendChild(article);
-    var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    article.scrollIntoView({block: "nearest", behavior: reduce ? "auto" : "smooth"});
+    if (!state.restoring) scrollTo(article, "smooth");
     return article;
+  }
+
+  function scrollTo(article, behavior) {
+    var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    article.scrollIntoView({block: "nearest", behavior: reduce ? "auto" : behavior});
   }
 
   function bubble(role, who, text, language) {
@@ -161,9 +166,9 @@
       } else {
         item.appendChild(el("span", "title", source.title));
       }
+      if (source.as_of) item.appendChild(el("span", "as-of", asOfText(ui, source.as_of)));
       if (source.source) item.appendChild(el("span", "origin", source.source));
       if (!source.url && source.citation) item.appendChild(el("span", "citation", source.citation));
-      if (source.as_of) item.appendChild(el("span", "as-of", asOfText(ui, source.as_of)));
       list.appendChild(item);
     });
     section.appendChild(list);
@@ -238,11 +243,20 @@
     return !!year && line.length < 40 && line.indexOf(year) !== -1;
   }
 
+  // The numbered choice lines of a clarification become buttons; the text keeps its other sentences.
+  function withoutChoiceLines(text, choices) {
+    if (!choices || !choices.length) return text;
+    var listed = {};
+    choices.forEach(function (choice) { listed[choice.n + ". " + choice.title] = true; });
+    return String(text).split("\n").filter(function (line) { return !listed[line.trim()]; }).join("\n");
+  }
+
   // One renderer for a fresh reply (POST) and a stored assistant message (GET transcript).
   function renderAssistant(message, ui) {
     var sources = citedSources(message);
     var text = message.answer !== undefined ? message.answer : message.text;
-    var article = bubble("assistant", ui.assistant, withoutCitationLines(text, sources), message.language);
+    text = withoutChoiceLines(withoutCitationLines(text, sources), message.choices);
+    var article = bubble("assistant", ui.assistant, text, message.language);
     if (message.outcome) article.dataset.outcome = message.outcome;
     if (sources.length) article.appendChild(sourcesBlock(sources, ui));
     if (message.choices && message.choices.length) article.appendChild(choicesBlock(message.choices, ui));
@@ -430,11 +444,27 @@
     els.input.focus();
   }
 
+  // After a reload the transcript comes back at once, scrolled to its end without animation.
   function restore() {
     if (!state.conversationId) return Promise.resolve();
-    return poll();
+    state.restoring = true;
+    return poll().then(function () {
+      state.restoring = false;
+      var last = els.log.lastElementChild;
+      if (last && last.dataset.id) scrollTo(last, "auto");
+    });
   }
 
+  // New messages scroll into view above the sticky question box, not behind it.
+  function trackComposerHeight() {
+    var set = function () {
+      document.documentElement.style.setProperty("--composer-height", els.form.offsetHeight + "px");
+    };
+    set();
+    if (window.ResizeObserver) new ResizeObserver(set).observe(els.form);
+  }
+
+  trackComposerHeight();
   els.form.addEventListener("submit", onSubmit);
   els.input.addEventListener("keydown", onKeyDown);
   els.person.addEventListener("click", onPerson);
