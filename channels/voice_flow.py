@@ -45,7 +45,6 @@ CLARIFY = "clarify"
 DB_RECHECK_S = 0.5  # how often a waiting request re-reads the database (a worker in another process)
 SOLVED = "お役に立てて何よりです。お電話ありがとうございました。失礼いたします。"
 NO_INPUT_GOODBYE = "お声が確認できませんでしたので、お電話を終了します。"
-NOT_READY = "申し訳ありません。お調べするのに時間がかかっております。"
 
 
 class VoiceFlow:

@@ -53,7 +53,10 @@ def channel_adapter(services: Services, tenant: str, channel: str) -> Any:
     adapter = built.get(channel) if built is not None else None
     if adapter is None:
         reason = (built.off.get(channel) if built is not None else None) or "not configured"
-        raise HTTPException(404, f"the {channel} channel is off for {tenant}: {reason}")
+        log.info("%s webhook for %s refused: channel off (%s)", channel, tenant, reason)
+        # The public answer names no setting: which secrets are missing is for the start-up log, not the internet.
+        public = "disabled in config" if reason.startswith("disabled") else "not configured"
+        raise HTTPException(404, f"the {channel} channel is off for {tenant}: {public}")
     return adapter
 
 
