@@ -52,7 +52,8 @@ def page_config(tenant: Tenant) -> dict[str, Any]:
         "tenant": tenant.id, "api": f"/api/v1/t/{tenant.id}", "token_header": TOKEN_HEADER,
         "max_chars": MAX_TEXT_CHARS, "poll_ms": POLL_SECONDS * 1000,
         "ui": reply_strings("ja"), "page": {key: strings("ja")[key] for key in (
-            "sending", "error_send", "error_empty", "error_too_long", "error_server", "operator_joined")},
+            "sending", "error_send", "error_empty", "error_too_long", "error_server", "operator_joined",
+            "erase_confirm", "erased")},
     }
 
 

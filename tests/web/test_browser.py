@@ -262,6 +262,24 @@ class TestPageBehaviour:
         assert after and after != before
         page.close()
 
+    def test_erasing_the_conversation_removes_its_texts(self, browser, fake_live):
+        from playwright.sync_api import expect
+
+        from madoguchi.storage import get_conversation
+
+        page = browser.new_page()
+        page.goto(f"{fake_live.base_url}/t/{TENANT}/")
+        _ask(page, "児童手当")
+        expect(page.locator(".message.assistant[data-outcome='answered']")).to_have_count(1)
+        conversation_id = page.evaluate(f"JSON.parse(localStorage.getItem('madoguchi:{TENANT}')).conversationId")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#erase-button")
+        expect(page.locator("#status")).to_have_text("会話の記録を消去しました。")
+        expect(page.locator("#log .message:not(.welcome)")).to_have_count(0)
+        with fake_live.services.db.read() as conn:
+            assert get_conversation(conn, conversation_id).deleted
+        page.close()
+
     def test_the_phone_layout(self, browser, fake_live):
         from playwright.sync_api import expect
 

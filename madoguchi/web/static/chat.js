@@ -14,6 +14,7 @@
     send: document.getElementById("send-button"),
     person: document.getElementById("person-button"),
     reset: document.getElementById("reset-button"),
+    erase: document.getElementById("erase-button"),
   };
 
   var state = {
@@ -444,6 +445,18 @@
     els.input.focus();
   }
 
+  // The resident's own deletion request: the server erases the texts at once (governance owns what that means).
+  function onErase() {
+    if (!state.conversationId) { onReset(); return; }
+    if (!window.confirm(config.page.erase_confirm)) return;
+    request("DELETE", "/conversations/" + encodeURIComponent(state.conversationId))
+      .then(function () {
+        onReset();
+        setStatus(config.page.erased);
+      })
+      .catch(function (error) { setStatus(errorText(error), true); });
+  }
+
   // After a reload the transcript comes back at once, scrolled to its end without animation.
   function restore() {
     if (!state.conversationId) return Promise.resolve();
@@ -469,6 +482,7 @@
   els.input.addEventListener("keydown", onKeyDown);
   els.person.addEventListener("click", onPerson);
   els.reset.addEventListener("click", onReset);
+  els.erase.addEventListener("click", onErase);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
 
   loadSession();
