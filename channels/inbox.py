@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
-from madoguchi.storage.schema import escalations, inbound_events, outbox
+from madoguchi.storage.schema import escalations, inbound_events, messages, outbox
 
 
 def inbound_by_external_id(conn: Connection, channel: str, external_id: str) -> Row | None:
@@ -24,6 +24,17 @@ def inbound_by_id(conn: Connection, inbound_id: int) -> Row | None:
 
 def outbox_by_key(conn: Connection, idempotency_key: str) -> Row | None:
     return conn.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
+
+
+def latest_inbound_of(conn: Connection, conversation_id: str) -> int | None:
+    """The inbound event of the resident's latest message in a conversation (dialogue meta "inbound_event_id")."""
+    query = (select(messages.c.meta).where(messages.c.conversation_id == conversation_id,
+                                           messages.c.role == "resident")
+             .order_by(messages.c.id.desc()).limit(20))
+    for meta in conn.execute(query).scalars():
+        if isinstance(meta, dict) and isinstance(meta.get("inbound_event_id"), int):
+            return meta["inbound_event_id"]
+    return None
 
 
 def reply_key(inbound_id: int) -> str:

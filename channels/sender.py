@@ -15,7 +15,8 @@ spoken reply of a phone call (Twilio hears it in the TwiML; only rows with meta 
 A reply to an inbound event (key "reply:<inbound id>") takes what the channel needs from that event when the
 dialogue did not put it in the message: LINE's reply token and the time LINE received the event (the adapter
 replies only while the token is fresh, else pushes with a retry key), and for e-mail the thread headers
-(subject, In-Reply-To, References), the reply address and a short quote of the question.
+(subject, In-Reply-To, References), the reply address and a short quote of the question. An operator's e-mail
+reply (key "operator:<message id>") is threaded under the resident's latest message in the conversation.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from channels.base import OutboundMessage
-from channels.inbox import inbound_by_id, inbound_id_of_reply
+from channels.inbox import inbound_by_id, inbound_id_of_reply, latest_inbound_of
 from channels.runtime import ChannelRuntime, runtime_for
 from madoguchi.storage import claim_outbox_batch, mark_send_failed, mark_sent, outbound_message_from_row
 
@@ -68,7 +69,7 @@ class OutboxSender:
     def deliver(self, row: Any) -> bool:
         """Send one leased row and record the result; True when it was delivered (or needed no delivery)."""
         try:
-            self._send(outbound_message_from_row(row))
+            self._send(outbound_message_from_row(row), row.conversation_id)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             permanent = isinstance(exc, PermanentSendError) or is_permanent(exc)
             log.warning("outbox %s (%s/%s) not sent%s: %s", row.id, row.tenant, row.channel,
@@ -81,11 +82,11 @@ class OutboxSender:
                 log.warning("outbox %s was sent after its lease ran out", row.id)
         return True
 
-    def _send(self, message: OutboundMessage) -> None:
+    def _send(self, message: OutboundMessage, conversation_id: str | None = None) -> None:
         if not needs_provider(message):
             return
         adapter = self._adapter(message)
-        adapter.send(self._with_reply_context(message))
+        adapter.send(self._with_reply_context(message, conversation_id))
 
     def _adapter(self, message: OutboundMessage) -> Any:
         built = self.services.channels.get(message.tenant)
@@ -94,14 +95,19 @@ class OutboxSender:
             raise PermanentSendError(f"channel {message.channel} is off for tenant {message.tenant}")
         return adapter
 
-    def _with_reply_context(self, message: OutboundMessage) -> OutboundMessage:
-        inbound_id = inbound_id_of_reply(message.idempotency_key)
-        if inbound_id is None or message.channel not in ("line", "email"):
+    def _with_reply_context(self, message: OutboundMessage, conversation_id: str | None = None) -> OutboundMessage:
+        if message.channel not in ("line", "email"):
             return message
+        if message.idempotency_key.startswith("operator:"):  # a person wrote it: not an automatic reply (RFC 3834)
+            message = replace(message, meta={**message.meta, "operator": True})
         with self.services.db.read() as conn:
-            row = inbound_by_id(conn, inbound_id)
+            inbound_id = inbound_id_of_reply(message.idempotency_key)
+            if inbound_id is None and message.channel == "email" and conversation_id:
+                # An operator's reply to mail: thread it under the resident's latest message.
+                inbound_id = latest_inbound_of(conn, conversation_id)
+            row = inbound_by_id(conn, inbound_id) if inbound_id is not None else None
         if row is None or not isinstance(row.payload, dict) or "channel" not in row.payload:
-            return message  # erased or unknown: send as the dialogue wrote it
+            return message  # erased or unknown: send as written
         return add_reply_context(message, row.payload)
 
 

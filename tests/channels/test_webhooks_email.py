@@ -103,6 +103,21 @@ class TestSmtpEndpoint:
         assert escalation.meta["email"]["from"] == "hanako@example.jp"
 
 
+    def test_an_operator_reply_goes_out_in_the_thread_as_a_person(self, db, tmp_path, sink):
+        from escalation.replies import send_operator_reply
+
+        services = email_services(db, tmp_path, sink)
+        with running_loops(services):
+            send_to_gateway(services, utf8_mail("難問です。", message_id="<hard2@example.jp>"))
+            wait_until(lambda: sink.received, what="the holding reply")
+            claim = services.queue.claim(["tokyo"], "sato")
+            send_operator_reply(services, claim.token, "sato", "担当の佐藤です。確認してご連絡します。")
+            wait_until(lambda: len(sink.received) == 2, what="the operator's reply")
+        operator_reply = replies(sink)[1]
+        assert operator_reply["In-Reply-To"] == "<hard2@example.jp>" and operator_reply["Auto-Submitted"] is None
+        assert "担当の佐藤です" in operator_reply.get_content() and sink.received[1][1] == ["hanako@example.jp"]
+
+
 def test_imap_mailbox_is_polled_answered_and_marked_seen(db, tmp_path, sink):
     with ImapDouble() as mailbox:
         uid = mailbox.deliver(utf8_mail("粗大ごみの出し方", message_id="<imap1@example.jp>"))
