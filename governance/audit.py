@@ -6,8 +6,9 @@ took. The dialogue calls `record_turn_with_audit` inside its turn transaction:
                                      question=text, result=turn_result, inbound_event_id=event_id)
 
 It writes the `turns` row (the working record the dashboard aggregates) and an `audit_log` row (action "turn",
-target the turn id, detail["conversation"] the conversation), which the database refuses to update or delete. `madoguchi explain` reads the audit
-rows, so an explanation shows what was decided at the time, thresholds included, whatever changed since.
+target the turn id, detail["conversation"] the conversation), which the database refuses to update or delete.
+`madoguchi explain` reads the audit rows, so an explanation shows what was decided at the time, thresholds
+included, whatever changed since.
 """
 from __future__ import annotations
 

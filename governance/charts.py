@@ -5,7 +5,7 @@ Labels go through markupsafe escaping; callers pass only aggregates and redacted
 from __future__ import annotations
 
 from collections import Counter
-from typing import Mapping
+from collections.abc import Mapping
 
 from markupsafe import Markup, escape
 

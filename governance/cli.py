@@ -54,7 +54,7 @@ def cmd_export_insight(args: argparse.Namespace) -> int:
     if args.csv:
         sys.stdout.write(insight_csv(insight))
     else:
-        rows = [dict(zip(("section", "day", "key", "value"), row)) for row in insight_rows(insight)]
+        rows = [dict(zip(("section", "day", "key", "value"), row, strict=True)) for row in insight_rows(insight)]
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     return 0
 

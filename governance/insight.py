@@ -171,7 +171,7 @@ def _embed(texts: list[str]) -> np.ndarray:
         with _VECTORS_LOCK:
             if len(_VECTORS) > 20_000:
                 _VECTORS.clear()
-            _VECTORS.update(zip(missing, vectors))
+            _VECTORS.update(zip(missing, vectors, strict=True))
     with _VECTORS_LOCK:
         return np.stack([_VECTORS[text] for text in texts])
 

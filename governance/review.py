@@ -358,4 +358,5 @@ def dismiss(db: Any, tenant: Tenant, *, reviewer: str, turn_id: str) -> None:
 def corrections_overview(db: Any, tenant: str) -> dict[str, list[Any]]:
     """Active curated answers and open outdated flags, for the review page."""
     with db.read() as conn:
-        return {"curated": repo.active_curated_answers(conn, tenant), "outdated": repo.open_outdated_flags(conn, tenant)}
+        return {"curated": repo.active_curated_answers(conn, tenant),
+                "outdated": repo.open_outdated_flags(conn, tenant)}

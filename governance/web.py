@@ -13,7 +13,7 @@ here. Another tenant's page answers 404 as if it did not exist.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, time, timezone
+from datetime import datetime, time, UTC
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def _expiry(expires_on: str | None) -> datetime | None:
     if not expires_on:
         return None
     day = datetime.strptime(expires_on, "%Y-%m-%d").date()
-    return datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 @router.post("/t/{tenant_id}/review/curated")

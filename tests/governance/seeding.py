@@ -144,7 +144,7 @@ def _seed_feedback_and_sla(services: Services, run: SeededRun) -> None:
     """Two hand-overs answered on time, one late; two helpful ratings and one unhelpful with a phone number."""
     with services.db.transaction() as conn:
         rows = list(conn.execute(escalations.select().order_by(escalations.c.created_at)))
-        for row, minutes in zip(rows, (5, 10, 40)):
+        for row, minutes in zip(rows, (5, 10, 40), strict=False):
             conn.execute(update(escalations).where(escalations.c.id == row.id).values(
                 first_response_at=row.created_at + timedelta(minutes=minutes)))
         for label, rating, comment in (("answered-1", "helpful", None), ("answered-2", "helpful", "助かりました"),
