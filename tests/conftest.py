@@ -30,9 +30,10 @@ def localgovfaq_dir(shared_dir: Path) -> Path:
 
 
 # --- a real knowledge base, built once per machine -------------------------------------------------------------
-# Tests that need real answers share one index of the real data (../shared), built into var/test-cache and kept
-# between runs: the embedding cache there makes a rebuild of unchanged data take seconds, not minutes.
-TEST_CACHE_DIR = PROJECT_ROOT / "var" / "test-cache"
+# Tests that need real answers share one index of the real data (../shared), kept between runs outside the
+# checkout (~/.cache/madoguchi/test-cache, or MADOGUCHI_TEST_CACHE): the embedding cache there is keyed by content
+# hash, so every clone on this machine reuses it and a rebuild of unchanged data takes seconds, not minutes.
+TEST_CACHE_DIR = Path(os.environ.get("MADOGUCHI_TEST_CACHE", Path.home() / ".cache" / "madoguchi" / "test-cache"))
 
 
 def _ensure_index(settings, tenant_id: str) -> None:
