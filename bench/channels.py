@@ -167,7 +167,8 @@ def summary(name: str, results: list[tuple[int, float]]) -> dict[str, object]:
 def twilio_request(call: int) -> tuple[str, bytes, dict[str, str]]:
     path = "/webhooks/twilio/voice/tokyo/gather?step=1"
     params = {"CallSid": f"CA{call:032d}", "AccountSid": TWILIO_SID, "From": f"+8190{call:08d}",
-              "To": "+81353207725", "CallStatus": "in-progress", "SpeechResult": "粗大ごみの出し方", "Confidence": "0.9"}
+              "To": "+81353207725", "CallStatus": "in-progress", "SpeechResult": "粗大ごみの出し方",
+              "Confidence": "0.9"}
     signature = RequestValidator(TWILIO_AUTH).compute_signature(PUBLIC_BASE + path, params)
     return path, urlencode(params).encode(), {"X-Twilio-Signature": signature,
                                               "Content-Type": "application/x-www-form-urlencoded"}

@@ -147,7 +147,7 @@ class VoiceFlow:
                     return False
                 try:
                     await asyncio.wait_for(asyncio.shield(woken), min(remaining, DB_RECHECK_S))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 woken = self.runtime.turn_waiters.register(inbound_id)  # the next wake-up, if this one was early
         finally:

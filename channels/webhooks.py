@@ -25,7 +25,7 @@ import hmac
 import logging
 import os
 import threading
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -40,6 +40,7 @@ from madoguchi.services import Services, get_services
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/webhooks", tags=["channels"])
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 TWIML = "application/xml"
 SIGNATURE_HEADERS = {"line": "X-Line-Signature", "voice": "X-Twilio-Signature"}
@@ -80,7 +81,7 @@ def parse_or_reject(adapter: Any, raw: bytes, headers: Any, **kwargs: Any) -> li
 # -- LINE --------------------------------------------------------------------------------------------------------
 
 @router.post("/line/{tenant}")
-async def line_webhook(tenant: str, request: Request, services: Services = Depends(get_services)) -> dict[str, int]:
+async def line_webhook(tenant: str, request: Request, services: ServicesDep) -> dict[str, int]:
     adapter = channel_adapter(services, tenant, "line")
     raw = await request.body()
     verify_or_reject(adapter, "line", raw, request.headers)
@@ -106,7 +107,7 @@ async def _voice_request(tenant: str, request: Request, services: Services) -> t
 
 
 @router.post("/twilio/voice/{tenant}")
-async def voice_call(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
+async def voice_call(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, _event, _query = await _voice_request(tenant, request, services)
     return twiml(flow.start())
 
@@ -122,27 +123,27 @@ async def _or_transfer(flow: VoiceFlow, answer: Any) -> Response:
 
 
 @router.post("/twilio/voice/{tenant}/gather")
-async def voice_gather(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
+async def voice_gather(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     return await _or_transfer(flow, flow.gather(event, query))
 
 
 @router.post("/twilio/voice/{tenant}/poll")
-async def voice_poll(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
+async def voice_poll(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     hold = int(query["hold"]) if query.get("hold", "").isdigit() else 1
     return await _or_transfer(flow, flow.poll(event, hold))
 
 
 @router.post("/twilio/voice/{tenant}/noinput")
-async def voice_no_input(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
+async def voice_no_input(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     step = int(event.meta["step"]) if str(event.meta.get("step", "")).isdigit() else 1
     return twiml(flow.no_input(step, again=query.get("again") == "1"))
 
 
 @router.post("/twilio/voice/{tenant}/status")
-async def voice_status(tenant: str, request: Request, services: Services = Depends(get_services)) -> Response:
+async def voice_status(tenant: str, request: Request, services: ServicesDep) -> Response:
     _flow, event, _query = await _voice_request(tenant, request, services)
     log.info("call %s ended: %s", event.meta.get("call_sid"), event.meta.get("call_status"))
     return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response />")
@@ -156,8 +157,7 @@ def inbound_mail_token(tenant: str) -> str | None:
 
 
 @router.post("/email/{tenant}")
-async def email_webhook(tenant: str, request: Request,
-                        services: Services = Depends(get_services)) -> dict[str, int]:
+async def email_webhook(tenant: str, request: Request, services: ServicesDep) -> dict[str, int]:
     adapter = channel_adapter(services, tenant, "email")
     token = inbound_mail_token(tenant)
     if token is None:

@@ -99,7 +99,8 @@ class TestSmtpEndpoint:
             wait_until(lambda: sink.received, what="the holding reply")
         (escalation,) = escalation_rows(db)
         assert escalation.state == "queued" and escalation.reason == "low_confidence"
-        assert escalation.meta["email"]["body"].startswith("難問です。") and "長い説明" in escalation.meta["email"]["body"]
+        whole = escalation.meta["email"]["body"]
+        assert whole.startswith("難問です。") and "長い説明" in whole
         assert escalation.meta["email"]["from"] == "hanako@example.jp"
 
 

@@ -78,8 +78,8 @@ def services(tmp_path, twilio_api, engine, request):
     adapter = VoiceAdapter("tokyo", TWILIO_SID, TWILIO_AUTH, public_base_url=PUBLIC_BASE, sms_from="+815012345678",
                            script=script, api_base_url=twilio_api.url)
     with temporary_database("sqlite", tmp_path) as db:
-        yield make_services(db, tmp_path, engine=engine, channels={"tokyo": tenant_channels("tokyo", {"voice": adapter})},
-                            settings=loop_settings(voice_wait_s=wait))
+        channels = {"tokyo": tenant_channels("tokyo", {"voice": adapter})}
+        yield make_services(db, tmp_path, engine=engine, channels=channels, settings=loop_settings(voice_wait_s=wait))
 
 
 @pytest.fixture
