@@ -27,7 +27,7 @@ class ChannelSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", extra="ignore")
 
     inbox_workers: int = 2  # threads running turns (each claims one event at a time)
-    outbox_senders: int = 1
+    outbox_senders: int = 2  # two, so one slow provider (an SMTP timeout) does not hold every other reply
     worker_poll_s: float = 0.5  # how often idle loops look for rows recorded by other processes
     inbox_lease_s: float = 120.0  # a turn not finished by then is handed to another worker
     outbox_lease_s: float = 60.0

@@ -217,3 +217,13 @@ def test_a_thousand_identical_deliveries_give_one_event_one_turn_one_reply(kind,
         assert statuses == [200] * 1000
         assert counts(db) == {"inbound": 1, "turns": 1, "outbox": 1, "escalations": 0}
         assert len(engine.calls) == 1 and len(line_api.delivered) == 1
+
+
+def test_the_app_starts_the_channel_loops_with_its_lifespan(services, line_api, db):
+    """create_app(services) with its background loops (as `madoguchi serve` runs it): a webhook is answered."""
+    token = line_api.issue_reply_token()
+    body = webhook(text_event("粗大ごみの出し方", reply_token=token))
+    with TestClient(create_app(services)) as app_client:
+        assert app_client.post(PATH, content=body, headers=signed(body)).status_code == 200
+        wait_until(lambda: line_api.delivered, what="the reply sent by the app's own loops")
+    assert line_api.delivered[0]["replyToken"] == token
