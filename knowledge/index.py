@@ -152,8 +152,8 @@ class TenantIndex:
     # --- persistence ------------------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / ".tmp"
-        tmp.mkdir(exist_ok=True)
+        # A private scratch directory: two processes saving the same index must not write into each other's files.
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
         with (tmp / "documents.jsonl").open("w", encoding="utf-8") as out:
             for doc, full, title in zip(self.docs, self.tokens_full, self.tokens_title):
                 out.write(json.dumps({"doc": doc.to_dict(), "full": full, "title": title}, ensure_ascii=False) + "\n")
@@ -161,8 +161,9 @@ class TenantIndex:
         np.save(tmp / "body_vectors.npy", self.body_vectors)
         np.save(tmp / "title_query_vectors.npy", self.title_query_vectors)
         (tmp / "manifest.json").write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        # Swap files in only when all are written, so a reader never sees half an index.
-        for item in tmp.iterdir():
+        # Swap files in only when all are written (manifest last: readers key on it), so a reader never sees
+        # half an index.
+        for item in sorted(tmp.iterdir(), key=lambda p: p.name == "manifest.json"):
             item.replace(directory / item.name)
         tmp.rmdir()
 

@@ -37,11 +37,17 @@ TEST_CACHE_DIR = Path(os.environ.get("MADOGUCHI_TEST_CACHE", Path.home() / ".cac
 
 
 def _ensure_index(settings, tenant_id: str) -> None:
-    """Re-ingest every session (seconds when nothing changed) so tests never run on a stale index."""
+    """Re-ingest every session (seconds when nothing changed) so tests never run on a stale index. A file lock
+    keeps two test runs on one machine from building the same index at once."""
+    import fcntl
+
     from config.tenancy import get_tenant
     from knowledge.ingestion import ingest_tenant
 
-    ingest_tenant(get_tenant(tenant_id), settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / f".ingest-{tenant_id}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ingest_tenant(get_tenant(tenant_id), settings)
 
 
 @pytest.fixture(scope="session")
