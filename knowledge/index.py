@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import json
 import time
 from dataclasses import dataclass, field
