@@ -7,9 +7,9 @@ confidence model learns from them.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -196,6 +196,9 @@ def _register_area_commands(sub: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    from governance.logging import install_redacting_logging
+
+    install_redacting_logging()  # personal data never reaches a log line, whatever logs it
     args = build_parser().parse_args(argv)
     return args.func(args)
 
