@@ -40,6 +40,9 @@ def _background_starters() -> list[Any]:
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from governance.logging import install_redacting_logging
+
+        install_redacting_logging()  # after the server configured its handlers, so they are covered too
         stop = threading.Event()
         app.state.stop = stop
         threads = []
