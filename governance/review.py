@@ -174,12 +174,25 @@ def _still_valid(row: Any) -> bool:
     return row.expires_at is None or row.expires_at > utcnow()
 
 
+# A curated answer's question never changes (answers are retired, not edited): its vector is kept by id, so a
+# cache reload embeds only what is new.
+_QUESTION_VECTORS: dict[str, np.ndarray] = {}
+
+
+def _question_vectors(rows: list[Any], embedder: Any) -> np.ndarray:
+    missing = [row for row in rows if row.id not in _QUESTION_VECTORS]
+    if missing:
+        _QUESTION_VECTORS.update(zip([row.id for row in missing],
+                                     embedder.embed_queries([row.question for row in missing]), strict=True))
+    return np.stack([_QUESTION_VECTORS[row.id] for row in rows])
+
+
 def _most_similar(entry: _TenantCorrections, question: str, query_vector: np.ndarray | None) -> CuratedAnswer | None:
     from knowledge.embedder import get_embedder
 
     embedder = get_embedder()
     if entry.vectors is None:
-        entry.vectors = embedder.embed_queries([row.question for row in entry.curated])
+        entry.vectors = _question_vectors(entry.curated, embedder)
     vector = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
     scores = entry.vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
     best = int(np.argmax(scores))
