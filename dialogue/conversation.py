@@ -17,11 +17,10 @@ from sqlalchemy import Connection, Row, and_, or_, select
 
 from channels.base import InboundEvent, OutboundMessage
 from dialogue.turn import ConversationMemory, Outcome, TurnResult
-from dialogue.versions import config_version, template_version
-from governance.pii import redact
+from governance.audit import record_turn_with_audit
 from madoguchi.storage import (
-    append_audit, append_message, enqueue_outbox, inbound_event_from_row, list_messages, mark_inbound_done,
-    open_conversation, record_feedback, record_turn, turn_for_inbound, utcnow,
+    append_message, enqueue_outbox, inbound_event_from_row, list_messages, mark_inbound_done, open_conversation,
+    record_feedback, turn_for_inbound, utcnow,
 )
 from madoguchi.storage._lease import lease_batch
 from madoguchi.storage.schema import inbound_events
@@ -200,20 +199,13 @@ def _store_feedback(conn: Connection, event: InboundEvent, conversation_id: str)
 def _store_turn(conn: Connection, services: Any, row: Row, event: InboundEvent, conversation_id: str,
                 result: TurnResult, processed: ProcessedTurn) -> None:
     sources = [s.to_dict() for s in result.sources]
-    redacted = redact(event.text)
-    turn_id = record_turn(
-        conn, tenant=event.tenant, conversation_id=conversation_id, outcome=result.outcome,
-        inbound_event_id=row.id, reason=result.reason, confidence=result.confidence, risk=result.risk,
-        intent=result.intent, language=result.language, sources=sources, timings=result.timings_ms,
-        index_version=_index_version(services, event.tenant), config_version=config_version(event.tenant),
-        redacted_question=redacted, channel=event.channel, template=result.template,
-        template_version=template_version(event.tenant),
+    # The turns row and its append-only audit row: redacted question, outcome, thresholds, sources with as-of
+    # dates, index/config/template versions, timings.
+    turn_id = record_turn_with_audit(
+        conn, tenant=services.tenant(event.tenant), conversation_id=conversation_id, channel=event.channel,
+        question=event.text, result=result, inbound_event_id=row.id,
+        index_version=_index_version(services, event.tenant), settings=services.settings,
     )
-    append_audit(conn, actor="assistant", action="turn", tenant=event.tenant, target=turn_id, detail={
-        "conversation": conversation_id, "channel": event.channel, "outcome": result.outcome.value,
-        "reason": result.reason.value if result.reason else None, "confidence": round(result.confidence, 4),
-        "question": redacted, "sources": [{"doc_id": s["doc_id"], "as_of": s["as_of"]} for s in sources[:3]],
-    })
     processed.turn_id, processed.result = turn_id, result
     processed.reply_message_id = append_message(
         conn, conversation_id=conversation_id, tenant=event.tenant, role="assistant", text=result.answer,

@@ -34,6 +34,7 @@ class Retrieval:
     terms: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
     documents: list[Any] = field(default_factory=list)  # haystack Documents, for Haystack-native consumers
+    vector: Any = None  # the query's dense vector (reused, e.g. to match curated answers without re-embedding)
 
 
 class KnowledgeBase:
@@ -86,6 +87,7 @@ class KnowledgeBase:
             confidence=out["confidence"]["confidence"], confidence_top3=out["confidence"]["confidence_top3"],
             features=out["confidence"]["features"], index_version=out["retrieve"]["index_version"],
             terms=out["analyze"]["terms"], timings_ms=timings, documents=out["documents"]["documents"],
+            vector=out["analyze"]["vector"],
         )
 
 

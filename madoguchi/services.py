@@ -49,6 +49,9 @@ def build_services(settings: Settings | None = None, *, db: Any = None, engine: 
     if db is None:
         db = Database(settings.effective_database_url)
         db.migrate()
+    from governance.review import bind_database
+
+    bind_database(db)  # staff corrections are read from this service's database
     if channels is None:
         channels = build_channels(list(tenants.values()), settings=settings)
         log_channel_status(channels)

@@ -15,7 +15,7 @@ class StepDeps:
     composers: dict[str, Composer] = field(default_factory=dict)
     risk_policies: dict[str, RiskPolicy] = field(default_factory=dict)
     # Staff corrections (governance.review): curated answers and documents flagged outdated.
-    curated_answer_for: Callable[[str, str], Any] = lambda tenant, question: None
+    curated_answer_for: Callable[..., Any] = lambda tenant, question, query_vector=None: None
     outdated_doc_ids: Callable[[str], set] = lambda tenant: set()
     is_open: Callable[[Any], bool | None] = lambda tenant: None  # office hours (None = unknown)
     max_input_chars: int = 1000

@@ -11,10 +11,6 @@ from knowledge.service import IndexMissing
 
 
 def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
-    curated = deps.curated_answer_for(ctx.tenant.id, ctx.query) if ctx.chosen_doc_id is None else None
-    if curated is not None:
-        ctx.notes["curated"] = curated
-        return
     started = time.perf_counter()
     try:
         ctx.retrieval = deps.kb.retrieve(ctx.tenant.id, ctx.query, top_k=10)
@@ -25,9 +21,23 @@ def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
     if outdated:
         ctx.retrieval.hits = [h for h in ctx.retrieval.hits if h.doc.doc_id not in outdated]
     ctx.timings_ms.update({f"retrieve.{k}": v for k, v in ctx.retrieval.timings_ms.items()})
+    if ctx.chosen_doc_id is None:
+        _apply_curated(ctx, deps)
     if ctx.chosen_doc_id is not None:
         _put_chosen_first(ctx, deps)
     ctx.timings_ms["retrieve.wall"] = (time.perf_counter() - started) * 1e3
+
+
+def _apply_curated(ctx: TurnContext, deps: StepDeps) -> None:
+    """A reviewer's correction wins: their own answer text, or the document they marked as the right one."""
+    curated = deps.curated_answer_for(ctx.tenant.id, ctx.query, query_vector=ctx.retrieval.vector)
+    if curated is None:
+        return
+    if getattr(curated, "answer", None):
+        ctx.notes["curated"] = curated
+    elif getattr(curated, "doc_id", None):
+        ctx.chosen_doc_id = curated.doc_id
+        ctx.notes["curated_source"] = curated.id
 
 
 def _put_chosen_first(ctx: TurnContext, deps: StepDeps) -> None:

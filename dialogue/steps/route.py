@@ -85,9 +85,10 @@ def _clarify(ctx: TurnContext, deps: StepDeps, hits: list[Hit], sources: list[So
 
 
 def _answer_curated(ctx: TurnContext, deps: StepDeps, curated: Any) -> None:
-    source = Source(doc_id=f"curated:{curated.id}", title=curated.source_title, url=curated.url, score=1.0,
-                    as_of=getattr(curated, "as_of", None), source="curated")
-    text = deps.composer(ctx.tenant).render("answer", ctx.language, text=curated.text, source=source)
+    as_of = curated.updated_at.date().isoformat() if getattr(curated, "updated_at", None) else None
+    source = Source(doc_id=f"curated:{curated.id}", title=curated.source_title, url=curated.source_url, score=1.0,
+                    as_of=as_of, source="curated")
+    text = deps.composer(ctx.tenant).render("answer", ctx.language, text=curated.answer, source=source)
     ctx.result = TurnResult(
         outcome=Outcome.ANSWERED, answer=text, confidence=1.0, sources=[source], language=ctx.language,
         intent=ctx.intent, risk=ctx.risk.tier if ctx.risk is not None else None, template="answer",
