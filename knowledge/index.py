@@ -47,6 +47,11 @@ class Hit:
     terms: list[str] | None = None  # the document's lexical terms (for query-term coverage)
     title_terms: list[str] | None = None
 
+    def __deepcopy__(self, memo: dict) -> "Hit":
+        # Haystack deep-copies every component input; a hit is passed along, not shared, so copying its document
+        # and term lists on every step would only cost time (≈6 ms a query).
+        return self
+
 
 @dataclass
 class SearchResult:
