@@ -8,23 +8,28 @@ concurrency 1 and ≥ 40 turns/s on 2 cores.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# bench/ holds a queue.py: take the folder off sys.path before anything imports the standard library's `queue`.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from typing import Callable  # noqa: E402
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
@@ -67,7 +72,8 @@ def elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1e3
 
 
-def engine_turns(tenant: str, data_dir: Path) -> Callable[[str], float]:
+def engine_turns(tenant: str, data_dir: Path, step_ms: dict[str, list[float]]) -> Callable[[str], float]:
+    """Turns through the engine in process; each turn's own step timings are collected into `step_ms`."""
     from config.settings import Settings
     from dialogue.engine import DialogueEngine
 
@@ -75,10 +81,20 @@ def engine_turns(tenant: str, data_dir: Path) -> Callable[[str], float]:
 
     def turn(question: str) -> float:
         started = time.perf_counter()
-        engine.run_turn(tenant, question)
-        return elapsed_ms(started)
+        result = engine.run_turn(tenant, question)
+        latency = elapsed_ms(started)
+        for step, ms in result.timings_ms.items():
+            step_ms.setdefault(step, []).append(ms)
+        return latency
 
     return turn
+
+
+def report_steps(step_ms: dict[str, list[float]]) -> None:
+    """Where a turn's time goes (mean per step over every measured turn), slowest first."""
+    print("\nmean ms per step: " + ", ".join(
+        f"{step} {statistics.fmean(values):.1f}" for step, values in
+        sorted(step_ms.items(), key=lambda item: -statistics.fmean(item[1])) if step != "total"))
 
 
 def _free_port() -> int:
@@ -161,14 +177,22 @@ def report(label: str, rows: list[dict[str, float]]) -> None:
 def run(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
     questions = load_questions(args.shared_dir, args.turns)
     results: dict[str, list[dict[str, float]]] = {}
-    turn = engine_turns(args.tenant, args.data_dir)
+    step_ms: dict[str, list[float]] = {}
+    turn = engine_turns(args.tenant, args.data_dir, step_ms)
     for question in questions[:WARM_UP_TURNS]:
         turn(question)
+    step_ms.clear()
     results["engine"] = [measure(turn, questions, c) for c in args.concurrency]
-    report(f"engine.run_turn in process ({args.tenant}, {os.cpu_count()} cores)", results["engine"])
+    # Other work on the machine skews every figure: say how busy it was.
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    report(f"engine.run_turn in process ({args.tenant}, {os.cpu_count()} cores, load average {load})",
+           results["engine"])
+    report_steps(step_ms)
     if args.http:
         results["http"] = run_http(args, questions)
-        report("HTTP API (uvicorn, SQLite; record_inbound + process_event + reply)", results["http"])
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        report(f"HTTP API (uvicorn, SQLite; record_inbound + process_event + reply; load average {load})",
+               results["http"])
     return results
 
 
