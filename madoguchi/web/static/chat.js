@@ -134,9 +134,12 @@
     return article;
   }
 
+  // A long answer is shown from its first line (read from the top); a short one just comes into view.
   function scrollTo(article, behavior) {
     var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    article.scrollIntoView({block: "nearest", behavior: reduce ? "auto" : behavior});
+    var room = window.innerHeight - els.form.offsetHeight;
+    var block = article.offsetHeight > room ? "start" : "nearest";
+    article.scrollIntoView({block: block, behavior: reduce ? "auto" : behavior});
   }
 
   function bubble(role, who, text, language) {
