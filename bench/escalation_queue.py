@@ -1,8 +1,8 @@
 """Escalation-queue benchmark: N escalations, M concurrent operators claiming and resolving, then a claimer
 killed with SIGKILL and the time until its escalation is claimed again.
 
-    .venv/bin/python bench/queue.py                       # PostgreSQL at 127.0.0.1:5432/test, 5,000 x 20
-    .venv/bin/python bench/queue.py --url sqlite:///var/bench-queue.db --escalations 1000
+    .venv/bin/python bench/escalation_queue.py                       # PostgreSQL at 127.0.0.1:5432/test, 5,000 x 20
+    .venv/bin/python bench/escalation_queue.py --url sqlite:///var/bench-queue.db --escalations 1000
 Runs in a throw-away schema (PostgreSQL) or file (SQLite). Prints claims/s, claim latency, double claims (must be
 0) and the SIGKILL re-claim delay against the stale interval.
 """
