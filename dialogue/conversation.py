@@ -191,8 +191,11 @@ def _resident_meta(row: Row, event: InboundEvent) -> dict[str, Any]:
 
 def _store_feedback(conn: Connection, event: InboundEvent, conversation_id: str) -> None:
     helpful = event.meta.get("helpful")
+    ref = event.meta.get("ref") or ""
+    # A rating of an answer names its turn; the question after an operator resolved names the escalation.
+    turn_id = None if ref.startswith("escalation:") or not ref else ref
     record_feedback(conn, tenant=event.tenant, conversation_id=conversation_id,
-                    rating="helpful" if helpful else "unhelpful", turn_id=event.meta.get("ref"),
+                    rating="helpful" if helpful else "unhelpful", turn_id=turn_id,
                     comment=event.meta.get("comment"))
 
 

@@ -44,6 +44,27 @@ def send_operator_reply(services: Any, token: str, operator: str, text: str) -> 
         return message_id
 
 
+def ask_for_satisfaction(services: Any, escalation_id: str) -> int | None:
+    """After an operator resolves a conversation, one short satisfaction question (解決した / 解決しない) goes to the
+    resident on their channel; the answer comes back as feedback on `escalation:<id>`. Sent once per escalation."""
+    from dialogue.compose import Composer
+
+    feedback_ref = f"escalation:{escalation_id}"
+    with services.db.transaction() as conn:
+        escalation = conn.execute(select(escalations).where(escalations.c.id == escalation_id)).first()
+        conversation = get_conversation(conn, escalation.conversation_id) if escalation is not None else None
+        if conversation is None or conversation.deleted:
+            return None
+        text = Composer(services.tenant(conversation.tenant)).render("satisfaction", conversation.language or "ja")
+        key = f"satisfaction:{escalation_id}"
+        if conversation.channel != "web" and not enqueue_outbox(conn, OutboundMessage(
+                channel=conversation.channel, tenant=conversation.tenant, recipient=conversation.resident_address,
+                text=text, idempotency_key=key, meta={"feedback_ref": feedback_ref}), conversation_id=conversation.id):
+            return None  # asked before
+        return append_message(conn, conversation_id=conversation.id, tenant=conversation.tenant, role="assistant",
+                              text=text, meta={"kind": "satisfaction", "feedback_ref": feedback_ref})
+
+
 def _held_escalation(conn: Connection, token: str, operator: str) -> Row:
     """The escalation the token holds; a token held by someone else is stale for `operator` (the raise rolls the
     transaction back, record_reply's audit row included)."""

@@ -35,7 +35,7 @@ from escalation.console.auth import (
 )
 from escalation.notify import SlackNotifier, handle_claim_press, interaction_payload, slack_adapters
 from escalation.queue import HELD_STATES, StaleClaim
-from escalation.replies import send_operator_reply
+from escalation.replies import ask_for_satisfaction, send_operator_reply
 from escalation.settings import get_escalation_settings
 from escalation.sla import SlaWatcher
 from madoguchi.services import Services, get_services
@@ -420,6 +420,7 @@ async def resolve(escalation_id: str, request: Request, services: Services = Dep
         return _back(escalation_id, "invalid")
     if not services.queue.resolve(form.get("claim_token", ""), reason[:500]):
         return _back(escalation_id, "stale")
+    ask_for_satisfaction(services, escalation_id)
     return RedirectResponse("/console", status_code=303)
 
 

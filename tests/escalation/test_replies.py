@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from escalation.queue import StaleClaim
-from escalation.replies import send_operator_reply
+from escalation.replies import ask_for_satisfaction, send_operator_reply
 from madoguchi.storage import list_audit, list_messages
 from madoguchi.storage.schema import outbox
 from tests.escalation.console_support import make_escalation, make_services
@@ -74,3 +74,16 @@ def test_empty_or_overlong_text_is_refused(services, text):
     claim = services.queue.claim(["tokyo"], "sato")
     with pytest.raises(ValueError):
         send_operator_reply(services, claim.token, "sato", text)
+
+
+def test_resolving_asks_the_resident_once_how_it_went(services):
+    escalation_id, conversation_id = make_escalation(services, channel="line", address="U1")
+    claim = services.queue.claim(["tokyo"], "sato")
+    assert services.queue.resolve(claim.token, "answered by phone")
+    message_id = ask_for_satisfaction(services, escalation_id)
+    last = transcript(services, conversation_id)[-1]
+    assert last.id == message_id and last.meta == {"kind": "satisfaction", "feedback_ref": f"escalation:{escalation_id}"}
+    (row,) = outbox_rows(services)
+    assert row.idempotency_key == f"satisfaction:{escalation_id}"
+    assert row.payload["meta"]["feedback_ref"] == f"escalation:{escalation_id}"  # LINE shows 解決した / 解決しない
+    assert ask_for_satisfaction(services, escalation_id) is None and len(outbox_rows(services)) == 1
