@@ -2,7 +2,8 @@
 so the first answer to a message and its replay are the same by construction."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Row, select
 

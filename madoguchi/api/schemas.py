@@ -58,7 +58,7 @@ class ConversationOut(BaseModel):
     conversation_id: str
     tenant: str
     state: str
-    resident_token: str = Field(description=f"send it back in the X-Resident-Token header; keep it secret")
+    resident_token: str = Field(description="send it back in the X-Resident-Token header; keep it secret")
 
 
 class ReplyOut(BaseModel):

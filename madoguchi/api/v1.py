@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from sqlalchemy import Row, select
@@ -19,18 +19,37 @@ from config.tenancy import Tenant
 from madoguchi.api import replies
 from madoguchi.api.errors import POLITE_ERROR, PoliteErrorRoute
 from madoguchi.api.residents import (
-    TOKEN_HEADER, external_id_for, is_well_formed, new_resident_token, sender_for,
+    TOKEN_HEADER,
+    external_id_for,
+    is_well_formed,
+    new_resident_token,
+    sender_for,
 )
 from madoguchi.api.schemas import (
-    AskIn, AskOut, ConversationOut, ErrorOut, FeedbackIn, FeedbackOut, MessageIn, ReplyOut, TranscriptOut,
+    AskIn,
+    AskOut,
+    ConversationOut,
+    ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    MessageIn,
+    ReplyOut,
+    TranscriptOut,
 )
 from madoguchi.services import Services, get_services
 from madoguchi.storage import (
-    get_conversation, list_messages, mark_inbound_failed, open_conversation, record_feedback, record_inbound,
+    get_conversation,
+    list_messages,
+    mark_inbound_failed,
+    open_conversation,
+    record_feedback,
+    record_inbound,
 )
 from madoguchi.storage.schema import inbound_events, turns
 from madoguchi.storage.types import utcnow
 
+ServicesDep = Annotated[Services, Depends(get_services)]
+ResidentToken = Annotated[str | None, Header(alias=TOKEN_HEADER, description="the token from starting a conversation")]
 log = logging.getLogger(__name__)
 
 WEB_CHANNEL = "web"
@@ -65,8 +84,8 @@ def owned_conversation(conn: Any, tenant: Tenant, conversation_id: str, sender: 
 
 
 @router.post("/t/{tenant_id}/conversations", status_code=201, response_model=ConversationOut)
-def start_conversation(tenant_id: str, services: Services = Depends(get_services),
-                       token: str | None = Header(None, alias=TOKEN_HEADER)) -> ConversationOut:
+def start_conversation(tenant_id: str, services: ServicesDep,
+                       token: ResidentToken = None) -> ConversationOut:
     """Start (or, with an existing token, resume) the session's conversation. Returns its id and the token."""
     tenant = tenant_or_404(services, tenant_id)
     if token is not None and not is_well_formed(token):
@@ -80,8 +99,8 @@ def start_conversation(tenant_id: str, services: Services = Depends(get_services
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=ReplyOut,
              responses={503: {"model": ErrorOut}})
-def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services: Services = Depends(get_services),
-                 token: str | None = Header(None, alias=TOKEN_HEADER)) -> ReplyOut:
+def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services: ServicesDep,
+                 token: ResidentToken = None) -> ReplyOut:
     """Send the resident's message and get the assistant's reply (or silence while an operator holds the
     conversation). Resending the same client_message_id returns the same reply."""
     tenant = tenant_or_404(services, tenant_id)
@@ -156,9 +175,9 @@ def _inbound_status(services: Services, inbound_id: int) -> str:
 
 
 @router.get("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=TranscriptOut)
-def get_messages(tenant_id: str, conversation_id: str, after: int = Query(0, ge=0, description="last id seen"),
-                 services: Services = Depends(get_services),
-                 token: str | None = Header(None, alias=TOKEN_HEADER)) -> TranscriptOut:
+def get_messages(tenant_id: str, conversation_id: str, services: ServicesDep,
+                 after: Annotated[int, Query(ge=0, description="the last message id the page has")] = 0,
+                 token: ResidentToken = None) -> TranscriptOut:
     """The transcript after message `after`: how operator replies reach the page without a reload."""
     tenant = tenant_or_404(services, tenant_id)
     sender = resident_sender(services, token)
@@ -170,9 +189,8 @@ def get_messages(tenant_id: str, conversation_id: str, after: int = Query(0, ge=
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/feedback", status_code=201,
              response_model=FeedbackOut)
-def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn,
-                  services: Services = Depends(get_services),
-                  token: str | None = Header(None, alias=TOKEN_HEADER)) -> FeedbackOut:
+def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn, services: ServicesDep,
+                  token: ResidentToken = None) -> FeedbackOut:
     """Helpful / not helpful for one answer of this conversation."""
     tenant = tenant_or_404(services, tenant_id)
     sender = resident_sender(services, token)
@@ -193,7 +211,7 @@ def _turn_of_conversation(conn: Any, turn_id: str, conversation_id: str) -> Row:
 
 
 @router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
-def ask(tenant_id: str, body: AskIn, services: Services = Depends(get_services)) -> AskOut:
+def ask(tenant_id: str, body: AskIn, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts."""
     from knowledge.service import IndexMissing
 

@@ -6,7 +6,7 @@ configuration travels in a JSON block, not inline script, so a strict Content-Se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,6 +19,7 @@ from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.services import Services, get_services
 from madoguchi.web.i18n import reply_strings, strings
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
@@ -58,7 +59,7 @@ def page_config(tenant: Tenant) -> dict[str, Any]:
 
 
 @router.get("/")
-def home(services: Services = Depends(get_services)) -> Response:
+def home(services: ServicesDep) -> Response:
     return RedirectResponse(f"/t/{services.settings.default_tenant}/", status_code=307)
 
 
@@ -68,7 +69,7 @@ def tenant_without_slash(tenant_id: str) -> Response:
 
 
 @router.get("/t/{tenant_id}/", response_class=HTMLResponse)
-def chat_page(request: Request, tenant_id: str, services: Services = Depends(get_services)) -> Response:
+def chat_page(request: Request, tenant_id: str, services: ServicesDep) -> Response:
     tenant = services.tenants.get(tenant_id)
     if tenant is None:
         return not_found_page(request, tenant_id)

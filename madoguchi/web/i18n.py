@@ -55,7 +55,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "page_title": "{tenant} enquiry chat",
         "heading": "{tenant} enquiries",
-        "intro": "Answers come from the city's official information. When unsure, or if you ask, we connect you to staff.",
+        "intro": "Answers come from the city's official information. When unsure, or if you ask, "
+                 "we connect you to staff.",
         "log_label": "Conversation",
         "input_label": "Your question",
         "input_hint": "Enter to send, Shift+Enter for a new line (up to {max_chars} characters)",
@@ -123,7 +124,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "error_too_long": "请输入 {max_chars} 个字符以内。",
         "error_server": "抱歉，目前无法回答。请稍后再试。",
         "notice_heading": "关于保存的信息",
-        "notice": "为了确认回答并转接工作人员，本对话内容将保存{days}天，之后删除。请勿输入姓名、地址、电话号码、个人编号等个人信息。",
+        "notice": "为了确认回答并转接工作人员，本对话内容将保存{days}天，之后删除。"
+                  "请勿输入姓名、地址、电话号码、个人编号等个人信息。",
         "notice_link": "详细信息（信息的处理）",
         "new_conversation": "开始新的对话",
         "erase_conversation": "删除此对话",

@@ -32,7 +32,8 @@ class FakeEngine:
         if text.strip() in ("1", "2"):
             return self._answer(BULKY_WASTE if text.strip() == "1" else HOUSEHOLD_WASTE)
         if "ごみ" in text:
-            return TurnResult(outcome=Outcome.CLARIFY, answer="いくつか候補が見つかりました。\n1. 粗大ごみの出し方\n2. 家庭ごみの分別",
+            return TurnResult(outcome=Outcome.CLARIFY,
+                              answer="いくつか候補が見つかりました。\n1. 粗大ごみの出し方\n2. 家庭ごみの分別",
                               confidence=0.4, sources=[BULKY_WASTE, HOUSEHOLD_WASTE],
                               choices=[{"n": 1, "doc_id": "faq-40", "title": "粗大ごみの出し方"},
                                        {"n": 2, "doc_id": "faq-41", "title": "家庭ごみの分別"}])
@@ -45,5 +46,6 @@ class FakeEngine:
 
     @staticmethod
     def _answer(source: Source, language: str = "ja") -> TurnResult:
-        return TurnResult(outcome=Outcome.ANSWERED, answer=f"{source.title}についてのご案内です。\n出典: {source.title}",
-                          confidence=0.93, sources=[source], language=language, intent="question")
+        answer = f"{source.title}についてのご案内です。\n出典: {source.title}"
+        return TurnResult(outcome=Outcome.ANSWERED, answer=answer, confidence=0.93, sources=[source],
+                          language=language, intent="question")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -32,7 +33,8 @@ ANSWERED_CANDIDATES = (
 )
 CLARIFY_CANDIDATES = (  # LocalgovFAQ dev-split queries with several close entries
     "印鑑証明書が欲しいのですが何が必要でしょうか？", "年金の免除申請はどうすればいいのでしょうか？",
-    "市民農園は在学・在勤者は利用できないのですか", "海外から引っ越してきて、犬を飼っているのですが登録はどのようにすればいいですか？",
+    "市民農園は在学・在勤者は利用できないのですか",
+    "海外から引っ越してきて、犬を飼っているのですが登録はどのようにすればいいですか？",
 )
 STEP_TIMEOUT_MS = 30_000  # the engine's first turns load models; the machine may be busy
 
