@@ -168,9 +168,9 @@ def _resident_journey(page: Any, live: LiveServer, answered: str, clarify: str, 
     page.wait_for_timeout(600)  # let the smooth scroll to the new message finish before the picture
     page.screenshot(path=str(screenshot))
 
-    shown = page.locator("#log .message:not(.welcome)").count()
+    shown = page.locator("#log .message:not(.welcome) .text").all_inner_texts()
     page.reload()
-    expect(page.locator("#log .message:not(.welcome)")).to_have_count(shown)
+    expect(page.locator("#log .message:not(.welcome) .text")).to_have_text(shown)
     expect(page.locator(".message.operator")).to_have_count(1)
 
 

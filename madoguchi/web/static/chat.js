@@ -27,6 +27,7 @@
     pollTimer: null,
     pollFailures: 0,
     restoring: false,
+    lastChoices: [], // of the latest assistant message rendered from the transcript
   };
 
   // ---- session (a random token, never personal data) ----
@@ -268,10 +269,18 @@
     return article;
   }
 
+  // A reply of just a number picked a choice of the message before: show it as the page showed it when sent.
+  function choiceLabel(text, choices) {
+    var picked = /^\s*(\d+)\s*$/.exec(text || "");
+    var choice = picked && (choices || []).filter(function (c) { return String(c.n) === picked[1]; })[0];
+    return choice ? choice.n + ". " + choice.title : text;
+  }
+
   function renderTranscriptMessage(message, strings) {
     if (state.shown[message.id]) return;
     var ui = uiFor(message.language, strings);
     if (message.role === "assistant") {
+      state.lastChoices = message.choices || [];
       addMessage(renderAssistant(message, ui), message.id);
     } else if (message.role === "operator") {
       addMessage(bubble("operator", ui.operator, message.text, message.language), message.id);
@@ -279,7 +288,7 @@
     } else if (message.role === "system") {
       addMessage(bubble("system", ui.system, message.text, message.language), message.id);
     } else {
-      addMessage(bubble("resident", ui.you, message.text), message.id);
+      addMessage(bubble("resident", ui.you, choiceLabel(message.text, state.lastChoices)), message.id);
     }
   }
 
