@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+from madoguchi.storage import Database
+from madoguchi.storage.testing import (
+    empty_all_tables, migrated_sqlite_template, postgres_unavailable, sqlite_copy, temporary_postgres,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -12,6 +18,40 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("MADOGUCHI_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
 POSTGRES_URL = os.environ.get("MADOGUCHI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+# --- storage on both back ends -------------------------------------------------------------------------------
+# The `db` fixture: every test that takes it runs on SQLite and on PostgreSQL. PostgreSQL: one freshly migrated
+# schema per test run (dropped at the end), emptied before each test. SQLite: a migrated template file, copied for
+# each test. Both are much faster than migrating per test.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def postgres_test_db() -> Iterator[Database]:
+    if reason := postgres_unavailable(POSTGRES_URL):
+        pytest.skip(reason)
+    database = temporary_postgres(POSTGRES_URL)
+    yield database
+    database.drop_schema()
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "postgresql":
+        database = request.getfixturevalue("postgres_test_db")
+        empty_all_tables(database)
+        yield database
+        return
+    database = sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(scope="session")
