@@ -31,6 +31,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choice_sent": "「{title}」を選びました",
         "helpful": "役に立った",
         "not_helpful": "役に立たなかった",
+        "about_answer": "この回答について",
         "feedback_question": "この回答は役に立ちましたか？",
         "feedback_thanks": "ご意見ありがとうございます。",
         "sending": "送信しています…",
@@ -73,6 +74,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choice_sent": "You chose “{title}”",
         "helpful": "Helpful",
         "not_helpful": "Not helpful",
+        "about_answer": "How was this answered?",
         "feedback_question": "Was this answer helpful?",
         "feedback_thanks": "Thank you for your feedback.",
         "sending": "Sending…",
@@ -114,6 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choice_sent": "您选择了“{title}”",
         "helpful": "有帮助",
         "not_helpful": "没有帮助",
+        "about_answer": "关于此回答",
         "feedback_question": "这个回答对您有帮助吗？",
         "feedback_thanks": "感谢您的反馈。",
         "sending": "正在发送…",
@@ -155,6 +158,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "choice_sent": "“{title}”을(를) 선택했습니다",
         "helpful": "도움이 됨",
         "not_helpful": "도움이 안 됨",
+        "about_answer": "이 답변에 대하여",
         "feedback_question": "이 답변이 도움이 되었나요?",
         "feedback_thanks": "의견 감사합니다.",
         "sending": "전송 중…",
@@ -181,7 +185,7 @@ STRINGS: dict[str, dict[str, str]] = {
 # The strings a reply carries to the page (the rest belong to the page shell).
 REPLY_KEYS = (
     "you", "assistant", "operator", "system", "sources", "as_of", "choices", "choice_sent", "helpful",
-    "not_helpful", "feedback_question", "feedback_thanks", "waiting_operator", "talk_to_person",
+    "not_helpful", "about_answer", "feedback_question", "feedback_thanks", "waiting_operator", "talk_to_person",
     "talk_to_person_text",
 )
 

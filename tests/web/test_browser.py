@@ -3,6 +3,7 @@ ask, see the cited answer, rate it, pick a clarification choice, ask for a perso
 without reloading, and find the transcript again after a reload. Screenshots go to /tmp for a human look."""
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -143,6 +144,8 @@ def _resident_journey(page: Any, live: LiveServer, answered: str, clarify: str, 
     expect(first.locator(".sources h3")).to_have_text("出典")
     expect(first.locator(".sources li")).to_have_count(1)
     expect(first.locator(".sources .as-of")).to_contain_text("時点の情報")
+    expect(first.locator("a.about-answer")).to_have_text("この回答について")
+    expect(first.locator("a.about-answer")).to_have_attribute("href", re.compile(r"/t/amagasaki/transparency\?turn="))
     expect(page.locator("#message-input")).to_be_focused()
 
     first.locator(".feedback-button.helpful").click()

@@ -266,7 +266,16 @@
     if (sources.length) article.appendChild(sourcesBlock(sources, ui));
     if (message.choices && message.choices.length) article.appendChild(choicesBlock(message.choices, ui));
     if (message.outcome === "answered" && message.turn_id) article.appendChild(feedbackBlock(message.turn_id, ui));
+    if (message.turn_id) article.appendChild(aboutLink(message.turn_id, ui));
     return article;
+  }
+
+  // "How was this answered?": the transparency page explains this turn (outcome, confidence, sources, dates).
+  function aboutLink(turnId, ui) {
+    var link = el("a", "about-answer", ui.about_answer);
+    link.href = "/t/" + encodeURIComponent(config.tenant) + "/transparency?turn=" + encodeURIComponent(turnId) +
+      "#turn-" + encodeURIComponent(turnId);
+    return link;
   }
 
   // A reply of just a number picked a choice of the message before: show it as the page showed it when sent.
