@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Headless Chromium for the browser tests comes from Debian (a test tool's own browser download cannot work here).
+# Headless Chromium for the browser tests comes from Debian (a test tool's own browser download cannot work here),
+# with a Japanese font so screenshots show text rather than boxes.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi ipa; } || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-ipafont-gothic >/dev/null) \
 	  || echo "chromium could not be installed: browser tests will be skipped"; }
 
 run: install

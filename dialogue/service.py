@@ -14,8 +14,19 @@ def get_engine() -> DialogueEngine:
     global _engine
     with _lock:
         if _engine is None:
+            _bind_corrections_database()
             _engine = DialogueEngine()
         return _engine
+
+
+def _bind_corrections_database() -> None:
+    """Staff corrections (curated answers, outdated flags) come from the service's own database, migrated."""
+    from governance.review import bind_database
+    from madoguchi.storage import get_database
+
+    db = get_database()
+    db.migrate()
+    bind_database(db)
 
 
 def answer_once(tenant_id: str, question: str) -> dict[str, Any]:

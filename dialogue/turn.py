@@ -107,6 +107,7 @@ class TurnContext:
     intent_confidence: float = 0.0
     risk: Any = None  # dialogue.risk.RiskAssessment
     query: str = ""  # what goes to retrieval (the question, completed from the conversation for follow-ups)
+    query_vector: Any = None  # the dense vector of `text`, computed once and shared by intents and retrieval
     chosen_doc_id: str | None = None  # a clarification choice the resident picked
     retrieval: Any = None  # knowledge.service.Retrieval
     result: TurnResult | None = None

@@ -7,7 +7,7 @@ dialogue/. `build_retrieval_pipeline` wires them into a haystack Pipeline.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 from haystack import Document, Pipeline, component
@@ -24,18 +24,19 @@ IndexProvider = Callable[[str], TenantIndex]
 
 @component
 class QueryAnalyzer:
-    """Query → lexical terms (Japanese lemmas) and a dense query vector."""
+    """Query → lexical terms (Japanese lemmas) and a dense query vector (unless the caller brings one)."""
 
     def __init__(self, tokenizer: JapaneseTokenizer, embedder: Embedder) -> None:
         self.tokenizer = tokenizer
         self.embedder = embedder
 
     @component.output_types(terms=list, vector=np.ndarray, timings=dict)
-    def run(self, query: str) -> dict[str, Any]:
+    def run(self, query: str, vector: Optional[np.ndarray] = None) -> dict[str, Any]:
         started = time.perf_counter()
         terms = self.tokenizer.tokenize(query)
         tokenized = time.perf_counter()
-        vector = self.embedder.embed_queries([query])[0]
+        if vector is None:
+            vector = self.embedder.embed_queries([query])[0]
         return {
             "terms": terms,
             "vector": vector,

@@ -72,11 +72,12 @@ class KnowledgeBase:
     def has_index(self, tenant: str) -> bool:
         return (tenant_index_dir(self.settings, tenant) / "manifest.json").exists()
 
-    def retrieve(self, tenant: str, query: str, top_k: int = 10) -> Retrieval:
+    def retrieve(self, tenant: str, query: str, top_k: int = 10, vector: Any = None) -> Retrieval:
+        """`vector`: the query's embedding when the caller already has it (the turn embeds once)."""
         started = time.perf_counter()
         self.index(tenant)  # raise IndexMissing before the pipeline wraps it
         out = self.pipeline.run(
-            {"analyze": {"query": query}, "retrieve": {"tenant": tenant, "depth": max(self.rerank_depth, top_k)},
+            {"analyze": {"query": query, "vector": vector}, "retrieve": {"tenant": tenant, "depth": max(self.rerank_depth, top_k)},
              "rerank": {"top_k": top_k}},
             include_outputs_from={"analyze", "retrieve", "confidence"},
         )

@@ -13,7 +13,8 @@ from knowledge.service import IndexMissing
 def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
     started = time.perf_counter()
     try:
-        ctx.retrieval = deps.kb.retrieve(ctx.tenant.id, ctx.query, top_k=10)
+        vector = ctx.query_vector if ctx.query == ctx.text else None  # a completed follow-up is embedded anew
+        ctx.retrieval = deps.kb.retrieve(ctx.tenant.id, ctx.query, top_k=10, vector=vector)
     except IndexMissing:
         ctx.notes["index_missing"] = True  # still being built (first start) or never ingested: a person answers
         return

@@ -49,7 +49,9 @@ def _choice_by_words(text: str, choices: list[dict]) -> dict | None:
 def classify_intent(ctx: TurnContext, deps: StepDeps) -> None:
     if ctx.chosen_doc_id is not None:
         return
-    prediction = deps.classifier.classify(ctx.text)
+    # One embedding per turn: the intent classifier and retrieval share the question's vector.
+    ctx.query_vector = deps.kb.embedder.embed_queries([ctx.text])[0]
+    prediction = deps.classifier.classify_embedded(ctx.text, ctx.query_vector)
     ctx.intent, ctx.intent_confidence = prediction.intent, prediction.confidence
     if ctx.intent in SMALLTALK:
         reply(ctx, deps, Outcome.SMALLTALK, ctx.intent)
