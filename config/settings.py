@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # One thread per embedding: turns run concurrently, and a native engine spinning on both cores next to other
     # work made a turn take seconds instead of ~20 ms (measured by bench/dialogue.py).
     embed_threads: int | None = 1
+    # Ingestion embeds batches: one text per core is fastest (None = all cores). The native engine takes its thread
+    # count once per process, so this applies where ingestion creates the process's embedder (`madoguchi ingest`).
+    ingest_threads: int | None = None
     log_level: str = "INFO"
 
     @property

@@ -75,7 +75,7 @@ def ingest_tenant(
     docs = load_documents(tenant, settings.shared_dir, report)
     report.seconds_loading = time.perf_counter() - started
     search = load_search_config()
-    embedder = get_embedder(settings.embedder, settings.embed_threads)
+    embedder = get_embedder(settings.embedder, settings.ingest_threads)
     cache = embedding_cache(settings, embedder.name, embedder.dim)
     try:
         index, report.build = build_index(
