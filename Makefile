@@ -39,6 +39,7 @@ eval: install
 
 bench: install
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/dialogue.py
 
 clean:
 	rm -rf $(VENV) var
