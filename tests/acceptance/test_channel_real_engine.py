@@ -24,6 +24,7 @@ from governance import review
 from madoguchi.app import create_app
 from madoguchi.storage.testing import temporary_database
 from tests.channels.fakes import FakeLineApi, FakeTwilioApi, line_signature
+from tests.localgovfaq import faq_questions
 from tests.channels.test_email import SmtpSink
 from tests.channels.wiring import (
     LINE_SECRET, LINE_TOKEN, PUBLIC_BASE, TWILIO_AUTH, TWILIO_SID, escalation_rows, loop_settings, make_services,
@@ -34,10 +35,7 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 TENANT = "amagasaki"
 CITY = "soudan@city.amagasaki.example.jp"
-ANSWERED_CANDIDATES = (  # real LocalgovFAQ questions
-    "郵送で税の証明書を取得したい。", "戸籍謄本（抄本）を郵送してもらうことはできますか？",
-    "介護保険サービスの利用手続について教えてほしいのですが？",
-)
+ANSWERED_FAQ_IDS = ("10", "19", "9")  # corpus entries asked with their own question (read from ../shared by id)
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +48,12 @@ def corrections(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def question(dialogue_engine, corrections) -> str:
+def question(dialogue_engine, corrections, localgovfaq_dir) -> str:
     """An answered question when the engine answers one (it depends on the calibration of the moment), else the
     first: the channels must carry whatever the engine decided. Also warms the engine up."""
-    outcomes = {c: dialogue_engine.run_turn(TENANT, c).outcome.value for c in ANSWERED_CANDIDATES}
-    return next((c for c, outcome in outcomes.items() if outcome == "answered"), ANSWERED_CANDIDATES[0])
+    candidates = faq_questions(localgovfaq_dir, ANSWERED_FAQ_IDS)
+    outcomes = {c: dialogue_engine.run_turn(TENANT, c).outcome.value for c in candidates}
+    return next((c for c, outcome in outcomes.items() if outcome == "answered"), candidates[0])
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tests.escalation.console_support import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unavailable() or "")]
 
-QUESTION = "児童手当の申請方法を教えてください"
+QUESTION = "児童手当はどうやって申請すればいいですか"
 OPERATOR_REPLY = "担当の佐藤です。児童手当は子育て支援課の窓口でも申請できます。"
 
 

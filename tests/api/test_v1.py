@@ -54,7 +54,7 @@ class TestConversations:
 class TestMessages:
     def test_an_answer_comes_with_its_sources_ids_and_interface_strings(self, client, session):
         conversation_id, headers = session
-        response = send(client, conversation_id, headers, "児童手当の申請方法を教えてください")
+        response = send(client, conversation_id, headers, "児童手当はどうやって申請すればいいですか")
         assert response.status_code == 200
         reply = response.json()
         assert reply["outcome"] == "answered" and reply["conversation_id"] == conversation_id
