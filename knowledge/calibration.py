@@ -42,7 +42,7 @@ def collect_candidates(kb: KnowledgeBase, tenant: str, queries: Sequence[EvalQue
     return out
 
 
-def _fit_reranker(cands: Sequence[Candidates], l2: float) -> Reranker:
+def fit_reranker(cands: Sequence[Candidates], l2: float) -> Reranker:
     x = np.vstack([c.features for c in cands if len(c.hits)])
     y = np.concatenate([(c.labels > 0).astype(float) for c in cands if len(c.hits)])
     return Reranker(fit_logistic(x, y, l2=l2))
@@ -58,7 +58,7 @@ def out_of_fold_rankings(cands: Sequence[Candidates], l2: float) -> list[list[Hi
     folds = np.arange(len(cands)) % FOLDS
     result: list[list[Hit]] = [[] for _ in cands]
     for fold in range(FOLDS):
-        model = _fit_reranker([c for c, f in zip(cands, folds) if f != fold], l2)
+        model = fit_reranker([c for c, f in zip(cands, folds) if f != fold], l2)
         for i in np.where(folds == fold)[0]:
             result[i] = _reranked(cands[i], model)
     return result

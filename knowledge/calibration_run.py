@@ -10,8 +10,8 @@ from config.settings import get_settings
 from config.tenancy import Tenant, load_tenants
 from dialogue.policy import Thresholds
 from knowledge.calibration import (
-    _fit_reranker, choose_answer_threshold, choose_clarify_threshold, collect_candidates,
-    confidence_training_set, fit_confidence, out_of_fold_confidence, out_of_fold_rankings,
+    choose_answer_threshold, choose_clarify_threshold, collect_candidates,
+    confidence_training_set, fit_confidence, fit_reranker, out_of_fold_confidence, out_of_fold_rankings,
 )
 from knowledge.evaluation import evaluate, read_queries
 from knowledge.policy_eval import policy_metrics, risk_coverage
@@ -37,7 +37,7 @@ def run_calibration(
 
     meta = {"trained_on": queries_path.name, "tenant": tenant.id, "queries": len(queries),
             "index_version": kb.index(tenant.id).version}
-    reranker = _fit_reranker(cands, RERANK_L2)
+    reranker = fit_reranker(cands, RERANK_L2)
     reranker.save(meta=meta)
     fit_confidence(x, top1, top3, CONFIDENCE_L2, meta).save()
     for tenant_id in write_tenants or [tenant.id]:
