@@ -108,13 +108,14 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services
     with services.db.read() as conn:
         owned_conversation(conn, tenant, conversation_id, sender)
     external_id = external_id_for(sender, body.client_message_id)
-    recorded = _record_message(services, tenant, sender, external_id, body)
+    _record_message(services, tenant, sender, external_id, body)  # False for a resubmission: it is processed once
     processed = _process(services, external_id)
     with services.db.read() as conn:
         reply = replies.stored_reply(conn, processed.inbound_event_id,
                                      processed.conversation_id or conversation_id)
     reply.client_message_id = body.client_message_id
-    reply.replayed = not recorded or processed.replayed
+    # Whichever request ran the turn reports it; every other copy (resubmitted or concurrent) is a replay.
+    reply.replayed = processed.replayed
     return reply
 
 
