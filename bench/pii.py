@@ -29,6 +29,7 @@ from tests.governance.pii_corpus import (  # noqa: E402
     NEGATIVE_GENERATORS,
     POSITIVE_GENERATORS,
     TRICKY_CASES,
+    run_together_text,
 )
 
 SHARED = Path(os.environ.get("MADOGUCHI_SHARED_DIR", ROOT.parent / "shared"))
@@ -62,17 +63,7 @@ def run_together_line(n: int, rnd: random.Random) -> str:
     """2–4 items (personal or ordinary) joined by a space, 、 or 。: numbers of different items side by side."""
     leaked = 0
     for _ in range(n):
-        joiner = rnd.choice([" ", "　", "、", "。", "\n"])
-        text, must_cover = "", []
-        for index in range(rnd.randint(2, 4)):
-            text += joiner if index else ""
-            if rnd.random() < 0.35:
-                text += NEGATIVE_GENERATORS[rnd.choice(list(NEGATIVE_GENERATORS))](rnd)
-                continue
-            sample = POSITIVE_GENERATORS[rnd.choice(list(POSITIVE_GENERATORS))](rnd)
-            at = len(text) + sample.text.index(sample.secrets[0])
-            must_cover += range(at, at + len(sample.secrets[0]))
-            text += sample.text
+        text, must_cover = run_together_text(rnd, joiners=(" ", "　", "、", "。", "\n"))
         covered = {i for m in find_pii(text) for i in range(m.start, m.end)}
         leaked += any(i not in covered for i in must_cover)
     return f"run-together sentences: {leaked}/{n} texts with any character of personal data left ({leaked / n:.2%})"

@@ -558,3 +558,20 @@ KNOWN_MISSES: list[str] = [
     "名前はやまだたろうです",  # a name in hiragana
     "81-90-1234-5678",  # country code without +
 ]
+
+
+def run_together_text(rnd: random.Random, joiners: tuple[str, ...] = (" ", "　", "、")) -> tuple[str, list[int]]:
+    """2–4 items (personal or ordinary) joined by a space or a comma, so numbers of different items sit side by
+    side. Returns the text and the positions of every character of personal data in it."""
+    joiner = rnd.choice(joiners)
+    text, must_cover = "", []
+    for index in range(rnd.randint(2, 4)):
+        text += joiner if index else ""
+        if rnd.random() < 0.35:
+            text += NEGATIVE_GENERATORS[rnd.choice(list(NEGATIVE_GENERATORS))](rnd)
+            continue
+        sample = POSITIVE_GENERATORS[rnd.choice(list(POSITIVE_GENERATORS))](rnd)
+        at = len(text) + sample.text.index(sample.secrets[0])
+        must_cover += range(at, at + len(sample.secrets[0]))
+        text += sample.text
+    return text, must_cover

@@ -28,6 +28,7 @@ from tests.governance.pii_corpus import (
     POSITIVE_GENERATORS,
     TRICKY_CASES,
     free_dial_text,
+    run_together_text,
 )
 
 MAIN = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,17 +103,7 @@ def test_personal_data_next_to_ordinary_numbers_never_leaks(rnd: random.Random) 
     """Sentences run together with only a space: numbers of different items sit side by side (a receipt number,
     then a card number). Borders may blur (a neighbouring word may go too) but no character of personal data may
     survive: every one of them lies inside a reported span."""
-    joiner = rnd.choice([" ", "　", "、"])
-    text, must_cover = "", []
-    for index in range(rnd.randint(2, 4)):
-        text += joiner if index else ""
-        if rnd.random() < 0.35:
-            text += NEGATIVE_GENERATORS[rnd.choice(list(NEGATIVE_GENERATORS))](rnd)
-            continue
-        sample = POSITIVE_GENERATORS[rnd.choice(list(POSITIVE_GENERATORS))](rnd)
-        raw_at = len(text) + sample.text.index(sample.secrets[0])
-        must_cover += range(raw_at, raw_at + len(sample.secrets[0]))
-        text += sample.text
+    text, must_cover = run_together_text(rnd)
     covered = {i for m in find_pii(text) for i in range(m.start, m.end)}
     assert not [text[i] for i in must_cover if i not in covered]
 
