@@ -12,9 +12,10 @@ environment; tests attach their own with `attach_runtime(services, ChannelSettin
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -110,3 +111,18 @@ def attach_runtime(services: Any, settings: ChannelSettings | None = None) -> Ch
     runtime = ChannelRuntime(settings=settings or ChannelSettings())
     setattr(services, _ATTRIBUTE, runtime)
     return runtime
+
+
+def poll_until_stopped(stop: threading.Event, wakeup: threading.Event, run_once: Callable[[], int],
+                       poll_s: float, label: str) -> None:
+    """The loop of a background worker: do a batch, and when there was nothing to do, sleep until nudged or until
+    the next poll. A failure (a database hiccup) is logged and the loop goes on."""
+    while not stop.is_set():
+        wakeup.clear()
+        try:
+            handled = run_once()
+        except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
+            logging.getLogger(__name__).exception("%s: claiming failed", label)
+            handled = 0
+        if not handled:
+            wakeup.wait(poll_s)

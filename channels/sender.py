@@ -29,7 +29,7 @@ from typing import Any
 
 from channels.base import OutboundMessage
 from channels.inbox import inbound_by_id, inbound_id_of_reply, latest_inbound_of
-from channels.runtime import ChannelRuntime, runtime_for
+from channels.runtime import ChannelRuntime, poll_until_stopped, runtime_for
 from madoguchi.storage import claim_outbox_batch, mark_send_failed, mark_sent, outbound_message_from_row
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,8 @@ class OutboxSender:
         self.runtime = runtime or runtime_for(services)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self.runtime.outbox_wakeup.clear()
-            try:
-                handled = self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-                log.exception("outbox sender %s: claiming failed", self.name)
-                handled = 0
-            if not handled:
-                self.runtime.outbox_wakeup.wait(self.runtime.settings.worker_poll_s)
+        poll_until_stopped(stop, self.runtime.outbox_wakeup, self.run_once, self.runtime.settings.worker_poll_s,
+                           f"outbox sender {self.name}")
 
     def run_once(self) -> int:
         with self.services.db.transaction() as conn:

@@ -25,7 +25,7 @@ from typing import Any
 
 from channels.base import InboundEvent
 from channels.inbox import merge_escalation_meta
-from channels.runtime import ChannelRuntime, runtime_for
+from channels.runtime import ChannelRuntime, poll_until_stopped, runtime_for
 from madoguchi.storage import claim_inbound_batch, inbound_event_from_row, mark_inbound_failed
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,8 @@ class InboxWorker:
         return self._process or self.runtime.process or default_process()
 
     def run(self, stop: threading.Event) -> None:
-        settings = self.runtime.settings
-        while not stop.is_set():
-            self.runtime.inbox_wakeup.clear()
-            try:
-                handled = self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
-                log.exception("inbox worker %s: claiming failed", self.name)
-                handled = 0
-            if not handled:
-                self.runtime.inbox_wakeup.wait(settings.worker_poll_s)
+        poll_until_stopped(stop, self.runtime.inbox_wakeup, self.run_once, self.runtime.settings.worker_poll_s,
+                           f"inbox worker {self.name}")
 
     def run_once(self) -> int:
         with self.services.db.transaction() as conn:
