@@ -7,8 +7,10 @@ from typing import Any
 from dialogue.compose import shorten
 from dialogue.records import Slots, official_text
 from dialogue.steps.deps import StepDeps
-from dialogue.turn import Outcome, Source, TurnContext, TurnResult
+from dialogue.steps.replies import escalate
+from dialogue.turn import EscalationReason, Outcome, Source, TurnContext, TurnResult
 from knowledge.documents import SourceDocument
+from knowledge.freshness import freshness_of, sensitive_policy
 from knowledge.index import Hit
 
 DISCLAIMER_TIERS = {"life", "health", "property", "deadline"}
@@ -24,10 +26,12 @@ def sources_of(hits: list[Hit]) -> list[Source]:
 
 
 def official_answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, slots: Slots | None = None) -> str:
-    """The reply text for `doc`: the resident's answer, and the operator's draft when a person answers."""
+    """The reply text for `doc`: the resident's answer, and the operator's draft when a person answers. Past the
+    source's review date it says plainly that the information may be out of date."""
     composer = deps.composer(ctx.tenant)
     text = official_text(doc, composer, slots)
-    parts = [composer.render("answer", ctx.language, text=text, source=source_of(doc))]
+    stale = freshness_of(ctx.tenant, doc, ctx.text).stale
+    parts = [composer.render("answer", ctx.language, text=text, source=source_of(doc), stale=stale)]
     if ctx.language != "ja":
         parts.insert(0, composer.render("japanese_source_note", ctx.language))
     if ctx.risk is not None and ctx.risk.tier in DISCLAIMER_TIERS:
@@ -43,6 +47,16 @@ def quoted_text(doc: SourceDocument, deps: StepDeps, tenant: Any, slots: Slots |
 def answer_with(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, confidence: float,
                 sources: list[Source], slots: Slots | None = None) -> TurnResult:
     slots = slots or Slots()
+    freshness = freshness_of(ctx.tenant, doc, ctx.text)
+    if freshness.stale:
+        ctx.notes["stale_since"] = freshness.review_by.isoformat()
+    if freshness.stale and freshness.sensitive and sensitive_policy(ctx.tenant) == "escalate":
+        # An old rule about money, eligibility or a deadline is not given as the current answer: a person checks.
+        draft = official_answer(ctx, deps, doc, slots)
+        result = escalate(ctx, deps, EscalationReason.OUTDATED)
+        result.confidence, result.sources = confidence, sources
+        ctx.notes["draft"] = draft
+        return result
     ctx.result = TurnResult(
         outcome=Outcome.ANSWERED, answer=official_answer(ctx, deps, doc, slots), language=ctx.language,
         intent=ctx.intent, risk=ctx.risk.tier if ctx.risk is not None else None, template="answer",

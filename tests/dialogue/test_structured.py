@@ -82,10 +82,20 @@ def test_stockpile_amounts_are_multiplied_out_for_the_household(dialogue_engine)
     assert "4人分では、1日12L、3日分で36L" in result.answer and "分類:" not in result.answer
 
 
+def warned(tenant_id="tokyo"):
+    """The tenant answering stale content about money with a warning instead of handing it over."""
+    from dataclasses import replace
+
+    from config.tenancy import get_tenant
+
+    tenant = get_tenant(tenant_id)
+    return replace(tenant, raw={**tenant.raw, "freshness": {**tenant.raw.get("freshness", {}), "sensitive": "warn"}})
+
+
 def test_a_follow_up_asking_where_to_apply_answers_that_field(dialogue_engine):
-    first = ask(dialogue_engine, "高額療養費について教えて")
-    assert first.outcome is Outcome.ANSWERED
-    result = ask(dialogue_engine, "申請先はどこですか？", after(first))
+    first = ask(dialogue_engine, "高額療養費について教えて", tenant=warned())
+    assert first.outcome is Outcome.ANSWERED and "変わっている可能性" in first.answer
+    result = ask(dialogue_engine, "申請先はどこですか？", after(first), tenant=warned())
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == first.sources[0].doc_id
     assert result.answer != first.answer and result.answer.startswith("高額療養費の申請の方法:")
 
@@ -94,3 +104,21 @@ def test_a_follow_up_asking_where_to_apply_answers_that_field(dialogue_engine):
                                         ("water for 5 people", 5), ("水の備蓄", None)])
 def test_household_size(text, size):
     assert household_size(text) == size
+
+
+def test_an_old_rule_about_an_allowance_is_not_given_as_current(dialogue_engine, knowledge_base):
+    # 「児童手当は何歳まで」: the only source is of 2022 and the rule has changed since; a person answers.
+    hits = knowledge_base.retrieve("tokyo", "児童手当は何歳まで", top_k=3).hits
+    target = next(h.doc for h in hits if h.doc.title.endswith(": 児童手当"))
+    memory = ConversationMemory(last_question="児童手当は何歳まで", last_outcome="clarify",
+                                last_choices=[{"n": 1, "doc_id": target.doc_id, "title": target.title}])
+    result = ask(dialogue_engine, "1", memory)
+    assert result.outcome is Outcome.ESCALATED and result.reason.value == "outdated"
+    assert "中学校卒業まで" not in result.answer and "古く" in result.answer
+    assert "変わっている可能性" in result.notes["draft"]
+
+
+def test_an_old_garbage_answer_says_it_may_be_out_of_date_and_links_the_page(dialogue_engine):
+    result = ask(dialogue_engine, "八王子市でストローは何ごみですか")
+    assert "2015年時点のもので、現在は変わっている可能性があります" in result.answer
+    assert "https://www.city.hachioji.tokyo.jp/" in result.answer
