@@ -71,6 +71,16 @@ class Question:
     folded: str
     bounds: set[int] = field(default_factory=set)
 
+    def without(self, names: Iterable[str]) -> "Question":
+        """The question with these municipality names blanked out (offsets kept), so that an area named like its
+        ward (世田谷区's area 「世田谷1～4」) is found only where the question names the area, not the ward."""
+        folded = self.folded
+        for name in names:
+            for key in municipality_keys(name):
+                folded = re.sub(re.escape(key) + r"(?![0-9一二三四五六七八九十])", lambda m: "□" * len(m.group(0)),
+                                folded)
+        return Question(self.text, folded, self.bounds)
+
     def spans(self, key: str) -> Iterable[int]:
         """Start offsets where `key` stands as whole words."""
         start = self.folded.find(key)
@@ -153,6 +163,7 @@ class StructuredCatalogue:
 
     def areas_in(self, question: Question, municipality: str | None = None) -> tuple[list[Entry], int | None]:
         """Collection areas named in the question and the 丁目 it gives (None when it gives none)."""
+        question = question.without(self.municipalities)
         areas = [a for a in _longest(question, self.areas) if municipality in (None, a.municipality)]
         if not areas:
             return [], None

@@ -47,6 +47,11 @@ def quoted_text(doc: SourceDocument, deps: StepDeps, tenant: Any, slots: Slots |
 def answer_with(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, confidence: float,
                 sources: list[Source], slots: Slots | None = None) -> TurnResult:
     slots = slots or Slots()
+    if doc.kind == "hazard_map" and not (doc.meta or {}).get("links"):
+        # The record only says that no map is listed: that is no answer, a person can find one.
+        result = escalate(ctx, deps, EscalationReason.NO_CONTENT)
+        result.confidence, result.sources = confidence, sources
+        return result
     freshness = freshness_of(ctx.tenant, doc, ctx.text)
     if freshness.stale:
         ctx.notes["stale_since"] = freshness.review_by.isoformat()

@@ -122,3 +122,17 @@ def test_an_old_garbage_answer_says_it_may_be_out_of_date_and_links_the_page(dia
     result = ask(dialogue_engine, "八王子市でストローは何ごみですか")
     assert "2015年時点のもので、現在は変わっている可能性があります" in result.answer
     assert "https://www.city.hachioji.tokyo.jp/" in result.answer
+
+
+@pytest.mark.parametrize("text", ["世田谷区に住んでいます。犬のふんはどうしたらいいですか", "世田谷区の洪水ハザードマップはどこで見られますか"])
+def test_a_ward_named_like_one_of_its_areas_is_not_taken_for_the_area(dialogue_engine, text):
+    # 世田谷区 has an area called 「世田谷1～4」: naming the ward is not asking for that area's collection days.
+    result = ask(dialogue_engine, text)
+    assert not (result.sources and result.sources[0].doc_id == "setagaya-garbage:area:世田谷1～4")
+    area = ask(dialogue_engine, "世田谷区世田谷2丁目の燃えるごみの日")
+    assert area.sources[0].doc_id == "setagaya-garbage:area:世田谷1～4"
+
+
+def test_a_hazard_map_record_without_links_is_handed_over(dialogue_engine):
+    result = ask(dialogue_engine, "青ヶ島村のハザードマップを教えてください")
+    assert result.outcome is not Outcome.ANSWERED
