@@ -5,7 +5,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from config.settings import Settings
 from config.tenancy import Tenant
@@ -54,12 +54,15 @@ def embedding_cache(settings: Settings, embedder_name: str, dim: int) -> Embeddi
     return EmbeddingCache(settings.index_dir / "embedding-cache" / f"{safe}.sqlite", dim)
 
 
-def load_documents(tenant: Tenant, shared_dir: Path, report: IngestReport) -> list[SourceDocument]:
+def load_documents(tenant: Tenant, shared_dir: Path, report: IngestReport, data_dir: Path | None = None,
+                   skip: Callable[[Any], bool] = lambda spec: False) -> list[SourceDocument]:
     docs: list[SourceDocument] = []
     for spec in tenant.sources:
+        if skip(spec):
+            continue
         name = spec.options.get("name", spec.path)
         count = 0
-        for item in load_source(spec, tenant.id, shared_dir):
+        for item in load_source(spec, tenant.id, shared_dir, data_dir):
             if isinstance(item, IngestProblem):
                 report.problems.append(item)
                 log.warning("ingest problem: %s", item)
@@ -82,7 +85,7 @@ def ingest_tenant(
 ) -> IngestReport:
     report = IngestReport(tenant.id)
     started = time.perf_counter()
-    docs = load_documents(tenant, settings.shared_dir, report)
+    docs = load_documents(tenant, settings.shared_dir, report, settings.data_dir)
     report.seconds_loading = time.perf_counter() - started
     report.stale_sources = stale_sources(tenant, _kinds_per_source(docs))
     for stale in report.stale_sources:

@@ -23,18 +23,20 @@ def _routers() -> list[Any]:
     from channels.webhooks import router as webhooks
     from escalation.console.routes import router as console
     from governance.web import router as governance
+    from madoguchi.api.rasa_rest import router as rasa_rest
     from madoguchi.api.v1 import router as api_v1
     from madoguchi.web.chat import router as chat
 
-    return [api_v1, webhooks, console, governance, chat]
+    return [api_v1, rasa_rest, webhooks, console, governance, chat]
 
 
 def _background_starters() -> list[Any]:
     from channels.webhooks import start_background as channel_loops
     from escalation.console.routes import start_background as escalation_loops
     from governance.web import start_background as governance_loops
+    from madoguchi.content_sync import start_background as website_sync_loop
 
-    return [channel_loops, escalation_loops, governance_loops]
+    return [channel_loops, escalation_loops, governance_loops, website_sync_loop]
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
