@@ -33,8 +33,9 @@ def _background_starters() -> list[Any]:
     from channels.webhooks import start_background as channel_loops
     from escalation.console.routes import start_background as escalation_loops
     from governance.web import start_background as governance_loops
+    from madoguchi.content_sync import start_background as website_sync_loop
 
-    return [channel_loops, escalation_loops, governance_loops]
+    return [channel_loops, escalation_loops, governance_loops, website_sync_loop]
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:

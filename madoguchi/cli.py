@@ -1,4 +1,4 @@
-"""`madoguchi` command line: serve, ingest, ask, eval, calibrate."""
+"""`madoguchi` command line: serve, ingest, sync, ask, eval, calibrate."""
 from __future__ import annotations
 
 import argparse
@@ -54,6 +54,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     summary = report.to_dict()
     summary["problems"] = len(report.problems)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
+
+
+class SyncProgress:
+    """One line per page that is new, changed, removed or failed; a counter line for the unchanged ones."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def __call__(self, source: str, outcome: Any, done: int) -> None:
+        if outcome.status != "unchanged" or self.verbose:
+            reason = f" ({outcome.reason})" if outcome.reason else ""
+            print(f"\r  {outcome.status:<9} {outcome.url}{reason}", file=sys.stderr, flush=True)
+        else:
+            print(f"\r  {done} pages checked", end="", file=sys.stderr, flush=True)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from knowledge.sync import website_sources
+    from madoguchi.content_sync import run_sync
+    from madoguchi.storage import Database
+
+    tenant, settings = _tenant(args.tenant), _settings()
+    if not website_sources(tenant):
+        raise SystemExit(f"error: tenant {tenant.id} has no website source (loader: website) to sync")
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    print(f"syncing {tenant.id} ({tenant.display_name})", file=sys.stderr)
+    report, flagged = run_sync(tenant, settings, db, progress=None if args.quiet else SyncProgress(args.verbose))
+    print("", file=sys.stderr)
+    for name, summary in report.sources.items():
+        print(f"  {name}: fetched {summary['fetched']} ({summary['not_modified']} not modified), "
+              f"new {summary['new']}, changed {summary['changed']}, removed {summary['removed']}, "
+              f"failed {summary['failed']}", file=sys.stderr)
+        for failure in summary["failures"]:
+            print(f"    failed: {failure['url']}: {failure['reason']}", file=sys.stderr)
+    print(f"  index: {'rebuilt' if report.rebuilt else 'unchanged'}, {report.embedded_new} texts embedded; "
+          f"{len(flagged)} curated answers flagged for review", file=sys.stderr)
+    print(json.dumps({**report.to_dict(), "curated_flagged_for_review": flagged}, ensure_ascii=False, indent=1))
     return 0
 
 
@@ -186,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--tenant", required=True)
     ingest.add_argument("--quiet", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
+
+    sync = sub.add_parser("sync", help="re-crawl the tenant's websites and update its index with what changed")
+    sync.add_argument("--tenant", required=True)
+    sync.add_argument("--quiet", action="store_true")
+    sync.add_argument("--verbose", action="store_true", help="a line for every page, unchanged ones too")
+    sync.set_defaults(func=cmd_sync)
 
     ask = sub.add_parser("ask", help="ask the assistant")
     ask.add_argument("--tenant", required=True)
