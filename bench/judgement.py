@@ -64,13 +64,12 @@ def memory_after(result: Any) -> ConversationMemory:
                               last_doc_id=sources[0].doc_id if result.outcome.value == "answered" and sources else None)
 
 
-def ask(engine: Any, tenant: str, row: dict) -> Any:
-    """The row's question, after the turns that precede it in its conversation (a follow-up's context)."""
+def ask(engine: Any, tenant: str, query: Any) -> Any:
+    """The question, after the resident's earlier messages of its conversation (a follow-up's setting)."""
     memory = ConversationMemory()
-    for earlier in row.get("context") or row.get("previous") or []:
-        text = earlier if isinstance(earlier, str) else earlier.get("question", "")
-        memory = memory_after(engine.run_turn(tenant, text, memory))
-    return engine.run_turn(tenant, row.get("question") or row.get("query"), memory)
+    for earlier in query.context:
+        memory = memory_after(engine.run_turn(tenant, earlier, memory))
+    return engine.run_turn(tenant, query.text, memory)
 
 
 def previous_policy_reply(engine: Any, tenant: str, result: Any, reply: dict) -> dict:
@@ -101,7 +100,7 @@ def run_tenant(engine: Any, tenant: str, path: Path, split: str | None, baseline
     replies, previous = {}, {}
     started = time.perf_counter()
     for row, query in zip(rows, queries):
-        result = ask(engine, tenant, row)
+        result = ask(engine, tenant, query)
         reply = result.to_dict()
         replies[query.id] = reply
         previous[query.id] = previous_policy_reply(engine, tenant, result, reply)

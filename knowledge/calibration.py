@@ -78,8 +78,10 @@ def current_rankings(cands: Sequence[Candidates], reranker: Reranker) -> list[li
 
 def answer_outcomes(c: Candidates, ranking: Sequence[Hit]) -> tuple[float, float]:
     """(the top hit answers, the choices a clarification would offer contain an answer), as 0/1."""
-    top1 = bool(ranking) and c.query.relevant.get(ranking[0].doc.doc_id, 0) == 2
-    choices = any(c.query.relevant.get(h.doc.doc_id, 0) == 2 for h in clarify_choices(ranking))
+    top1 = bool(ranking) and c.query.relevant.get(ranking[0].doc.doc_id, 0) == 2 and c.query.expect != "clarify"
+    # A question to clarify (a slot is missing) is served when the choices lead to one of its records.
+    needed = 1 if c.query.expect == "clarify" else 2
+    choices = any(c.query.relevant.get(h.doc.doc_id, 0) >= needed for h in clarify_choices(ranking))
     return float(top1), float(choices)
 
 

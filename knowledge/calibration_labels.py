@@ -21,13 +21,19 @@ EVIDENCE_GRADE = 2  # the evidence row answers the question
 
 
 def labelled_row(row: dict[str, Any], docs: Sequence[SourceDocument]) -> EvalQuery:
-    text = row.get("question") or row.get("query") or ""
+    """One line: its question (the last of `turns` when the line is a conversation), graded documents and what
+    the right behaviour is (`expect`: a clarify or hand-over line's evidence only says which records it is about)."""
+    turns = [str(t) for t in row.get("turns") or []]
+    text = turns[-1] if turns else (row.get("question") or row.get("query") or "")
     relevant = {str(k): int(v) for k, v in (row.get("relevant") or {}).items()}
+    expect = row.get("expect")
     evidence = row.get("evidence")
-    if evidence:
+    if evidence and expect in (None, "answer"):
         for doc_id in resolve(evidence, docs):
             relevant[doc_id] = max(relevant.get(doc_id, 0), EVIDENCE_GRADE)
-    return EvalQuery(str(row.get("id")), text, relevant)
+    elif evidence and expect == "clarify":
+        relevant = {doc_id: 1 for doc_id in resolve(evidence, docs)}  # the records the choices lead to
+    return EvalQuery(str(row.get("id")), text, relevant, expect, tuple(turns[:-1]))
 
 
 def read_labelled(path: Path, docs: Sequence[SourceDocument], split: str | None = None) -> list[EvalQuery]:

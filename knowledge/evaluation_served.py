@@ -5,7 +5,10 @@ with intents, risk, follow-ups, curated answers and the answer policy.
 - served: an answer whose first source answers the question (grade 2), or a clarification whose choices hold one;
 - wrong: an answer whose first source does not answer it (including questions the documents cannot answer);
 - handed over: escalated for any reason; other outcomes (smalltalk, declined, blocked) are counted apart;
-- no-answer questions (no grade-2 document) handled: escalated or clarified, never answered.
+- no-answer questions (no grade-2 document, or a set's `expect: handover`) handled: escalated or clarified.
+
+A set that says what it expects (the Tokyo residents' set: answer, clarify, handover) is scored by it: a question
+to clarify is served by a clarification and answered wrong by a guess.
 """
 from __future__ import annotations
 
@@ -16,11 +19,18 @@ from knowledge.evaluation import EvalQuery
 
 
 def _answers(reply: Mapping[str, Any], query: EvalQuery) -> bool:
+    """A question the set expects to be clarified (a slot is missing) is not answered right by a guess."""
     sources = reply.get("sources") or []
+    if query.expect not in (None, "answer"):
+        return False
     return bool(sources) and query.relevant.get(str(sources[0].get("doc_id")), 0) == 2
 
 
 def _choices_answer(reply: Mapping[str, Any], query: EvalQuery) -> bool:
+    """Choices that hold an answer; for a question the set expects to be clarified, any clarification that
+    asks (its choices may be slot values, such as the wards, rather than documents)."""
+    if query.expect == "clarify":
+        return True
     return any(query.relevant.get(str(c.get("doc_id")), 0) == 2 for c in reply.get("choices") or [])
 
 
@@ -34,7 +44,7 @@ def served_figures(replies: Mapping[str, Mapping[str, Any]], queries: Sequence[E
     clarified = [(q, r) for q, r in scored if r["outcome"] == "clarify"]
     right = sum(_answers(r, q) for q, r in answered)
     clarified_right = sum(_choices_answer(r, q) for q, r in clarified)
-    no_answer = [(q, r) for q, r in scored if not q.answerable]
+    no_answer = [(q, r) for q, r in scored if not q.answerable and q.expect != "clarify"]
     share = lambda part, whole: round(part / whole, 4) if whole else None  # noqa: E731
     return {
         "questions": n,

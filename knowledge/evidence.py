@@ -72,6 +72,12 @@ def matches(doc: SourceDocument, evidence: Mapping[str, Any]) -> bool:
         wanted = str(evidence[key])
         if not any(values.get(f) == wanted for f in fields):
             return False
+    if evidence.get("lines") is not None:  # a span of a text document: the passages it overlaps
+        named = True
+        first, last = (int(n) for n in evidence["lines"])
+        start, end = doc.meta.get("line_start"), doc.meta.get("line_end")
+        if not (isinstance(start, int) and isinstance(end, int) and start <= last and first <= end):
+            return False
     for key in LINE_KEYS:
         if evidence.get(key) is None:
             continue

@@ -129,7 +129,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.evaluation_run import run_evaluation
 
     _tenant(args.tenant)
-    result = run_evaluation(args.tenant, Path(args.queries))
+    result = run_evaluation(args.tenant, Path(args.queries), args.split)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     _print_table(result)
     return 0
@@ -146,6 +146,8 @@ def _print_table(result: dict) -> None:
                     "no_grade2_escalated_or_clarified"):
             value = policy[key]
             print(f"{key:<33} {value if value is None else round(value, 4)}", file=sys.stderr)
+        print(f"risk–coverage of {result['tenant']} (answer the most confident share of its questions)",
+              file=sys.stderr)
         print("coverage  precision  min_confidence", file=sys.stderr)
         for row in result["risk_coverage"]["table"]:
             print(f"{row['coverage']:<9} {row['precision']:<10} {row['min_confidence']}", file=sys.stderr)
@@ -183,7 +185,8 @@ def _calibration_labels(args: argparse.Namespace, tenant: Any, kb: Any) -> Any:
     index = kb.index(tenant.id)
     labels = Labels()
     if args.queries:
-        labels.labelled = read_labelled(Path(args.queries), index.docs, args.split)
+        # A follow-up is judged by the dialogue with its conversation; retrieval alone cannot calibrate on it.
+        labels.labelled = [q for q in read_labelled(Path(args.queries), index.docs, args.split) if not q.context]
     if not args.no_marks:
         from madoguchi.storage import get_database
 
@@ -242,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="retrieval and hand-over metrics on labelled queries")
     evaluate.add_argument("--tenant", required=True)
     evaluate.add_argument("--queries", required=True)
+    evaluate.add_argument("--split", help="use only the lines of this split (e.g. report) of --queries")
     evaluate.set_defaults(func=cmd_eval)
 
     calibrate = sub.add_parser(

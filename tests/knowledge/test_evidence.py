@@ -55,3 +55,9 @@ def test_every_templated_tokyo_evidence_row_is_exactly_one_document_of_the_real_
     # The document named is the one that holds the gold answer.
     assert sum(str(row["gold_answer"]) in by_id[ids[0]].body + by_id[ids[0]].title
                for row, ids in zip(rows, resolved)) / len(rows) >= 0.8  # the rest differ in layout only
+
+
+def test_a_span_of_lines_names_the_passages_it_overlaps():
+    passages = [doc(f"ai:{a}", "AI戦略", "…", citation=f"tokyo-ai.txt lines {a}–{b}",
+                    meta={"file": "tokyo-ai.txt", "line_start": a, "line_end": b}) for a, b in ((1, 10), (11, 20), (21, 30))]
+    assert resolve({"file": "seed/tokyo-ai.txt", "lines": [15, 24]}, passages) == ["ai:11", "ai:21"]

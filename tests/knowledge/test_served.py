@@ -32,3 +32,25 @@ def test_only_questions_with_a_reply_are_scored_and_nothing_answered_has_no_prec
     figures = served_figures({"d": _reply("escalated", reason="risk")}, QUERIES)
     assert figures["questions"] == 1 and figures["answered_precision"] is None
     assert figures["no_answer_handed_over_or_clarified"] == 1.0
+
+
+def test_a_set_that_says_what_it_expects_is_scored_by_it():
+    from knowledge.calibration_labels import labelled_row
+    from tests.knowledge.helpers import doc
+
+    docs = [doc("setagaya:pet", "世田谷区: ペットボトル", "資源", citation="tokyo-setagaya-5374-garbage/target.csv:9",
+                meta={"file": "tokyo-setagaya-5374-garbage/target.csv", "item": "ペットボトル"})]
+    ref = {"file": "tokyo-setagaya-5374-garbage/target.csv", "row_name": "ペットボトル"}
+    ask = labelled_row({"id": "c", "turns": ["ペットボトルは何ごみ？"], "expect": "clarify", "evidence": [ref]}, docs)
+    follow = labelled_row({"id": "f", "turns": ["ペットボトルは何ごみ？", "世田谷区です"], "expect": "answer",
+                           "evidence": [ref]}, docs)
+    away = labelled_row({"id": "h", "turns": ["私の住民税はいくら？"], "expect": "handover", "evidence": []}, docs)
+    assert follow.text == "世田谷区です" and follow.context == ("ペットボトルは何ごみ？",) and follow.answerable
+    assert not ask.answerable and ask.relevant == {"setagaya:pet": 1}
+    replies = {"c": _reply("answered", "setagaya:pet"), "f": _reply("answered", "setagaya:pet"),
+               "h": _reply("clarify", choices=["setagaya:pet"])}
+    figures = served_figures(replies, [ask, follow, away])
+    assert figures["counts"]["answered_right"] == 1 and figures["counts"]["wrong"] == 1  # a guessed ward
+    assert figures["no_answer_questions"] == 1 and figures["no_answer_handed_over_or_clarified"] == 1.0
+    slots = served_figures({"c": {"outcome": "clarify", "choices": [{"n": 1, "title": "世田谷区"}]}}, [ask])
+    assert slots["served"] == 1.0  # a clarification that asks for the missing ward serves it
