@@ -39,7 +39,8 @@ def test_a_message_gets_rasa_shaped_replies_through_the_durable_path(client, ser
 
 def test_choices_are_buttons_whose_payload_picks_them(client, services):
     (reply,) = client.post(URL, json={"sender": "u1", "message": "ごみの出し方"}).json()
-    assert reply["buttons"] == [{"title": "粗大ごみの出し方", "payload": "1"}, {"title": "家庭ごみの分別", "payload": "2"}]
+    assert reply["buttons"] == [{"title": "粗大ごみの出し方", "payload": "1"},
+                                {"title": "家庭ごみの分別", "payload": "2"}]
     (picked,) = client.post(URL, json={"sender": "u1", "message": reply["buttons"][0]["payload"]}).json()
     assert "粗大ごみ" in picked["text"] or picked["text"]
     assert len(rows(services, conversations, channel="rest")) == 1  # one conversation per sender

@@ -46,7 +46,8 @@ def test_curated_answers_citing_a_removed_page_are_flagged(db, tmp_path, site):
     assert inkan_url in rows[by_doc].review_reason and rows[by_url].review_flagged_at is not None
     assert rows[unrelated].review_reason is None
     with db.read() as conn:
-        audited = [row for row in list_audit(conn, tenants=[tenant.id]) if row.action == "review.flag_curated_for_review"]
+        audited = [row for row in list_audit(conn, tenants=[tenant.id])
+                   if row.action == "review.flag_curated_for_review"]
     assert sorted(row.target for row in audited) == sorted([by_doc, by_url])
 
 
