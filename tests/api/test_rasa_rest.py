@@ -77,3 +77,13 @@ def test_default_tenant_route_health_and_bad_requests(client):
     assert client.post("/t/nowhere/webhooks/rest/webhook", json={"sender": "u", "message": "x"}).status_code == 404
     assert client.post(URL, json={"sender": "u", "message": "   "}).status_code == 422
     assert client.post(URL, json={"message": "no sender"}).status_code == 422
+
+
+def test_a_failure_is_a_polite_json_error_that_echoes_nothing(client, services):
+    response = client.post(URL, json={"sender": "u5", "message": "故障のテスト 090-1234-5678"})
+    assert response.status_code == 500 and "090-1234-5678" not in response.text
+    assert response.json()["detail"]
+    (event,) = rows(services, inbound_events, channel="rest")
+    assert event.status in ("received", "failed")  # given back to be retried, never lost
+    invalid = client.post(URL, json={"sender": "u5", "message": "x" * 5000})
+    assert invalid.status_code == 422 and "xxxx" not in invalid.text
