@@ -9,7 +9,7 @@ storage's max attempts, at once for errors a retry cannot fix: the channel is of
 A sender that dies mid-send leaves the row leased; after the lease it is sent again with the same key, which the
 adapters pass to the provider (LINE X-Line-Retry-Key, the e-mail Message-ID) or remember themselves.
 
-Rows that need no provider call are marked sent at once: "web" (the chat page reads the transcript) and the
+Rows that need no provider call are marked sent at once: "web" and "rest" (their clients pull) and the
 spoken reply of a phone call (Twilio hears it in the TwiML; only rows with meta deliver="sms" go out by SMS).
 
 A reply to an inbound event (key "reply:<inbound id>") takes what the channel needs from that event when the
@@ -104,8 +104,13 @@ class OutboxSender:
         return add_reply_context(message, row.payload)
 
 
+# Channels whose clients pull their messages: the web chat reads its transcript, a Rasa REST client gets what is
+# new with its next response.
+PULLED_CHANNELS = ("web", "rest")
+
+
 def needs_provider(message: OutboundMessage) -> bool:
-    if message.channel == "web":
+    if message.channel in PULLED_CHANNELS:
         return False
     if message.channel == "voice":
         return message.meta.get("deliver") == "sms"

@@ -26,7 +26,8 @@ def _default_deps(settings: Settings, kb: Any) -> StepDeps:
 
     kb = kb or KnowledgeBase(settings)
     classifier = IntentClassifier(embedder=kb.embedder, cache_dir=settings.data_dir / "cache" / "intents")
-    deps = StepDeps(kb=kb, classifier=classifier)
+    deps = StepDeps(kb=kb, classifier=classifier,
+                    tenant_nlu_path=lambda tenant: settings.tenants_dir / tenant.id / "nlu.yml")
     _wire_optional_governance(deps)
     return deps
 

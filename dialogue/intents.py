@@ -148,17 +148,21 @@ class IntentClassifier:
         k: int = DEFAULT_K,
         margin: float = DEFAULT_MARGIN,
         use_patterns: bool = True,
+        extra_nlu_paths: Sequence[Path] = (),
     ) -> None:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.nlu_path = Path(nlu_path or DEFAULT_NLU_PATH)
-        self.examples = load_nlu_examples(self.nlu_path)
+        # A tenant's own examples (e.g. imported from its Rasa assistant by `madoguchi import-rasa`) add to these.
+        self.extra_paths = [Path(p) for p in extra_nlu_paths if Path(p).exists()]
+        self.examples = [e for path in [self.nlu_path, *self.extra_paths] for e in load_nlu_examples(path)]
         self._check_examples()
         self.k, self.margin, self.use_patterns = k, margin, use_patterns
         self._embedder = embedder or _default_embedder()
         self._labels = np.array([e.intent for e in self.examples])
         self._intents = tuple(i for i in INTENTS if i in set(self._labels))
-        self._vectors = self._example_vectors(cache_dir or get_settings().data_dir / "cache" / "intents")
+        self.cache_dir = cache_dir or get_settings().data_dir / "cache" / "intents"
+        self._vectors = self._example_vectors(self.cache_dir)
         self._words = self._intent_words()
 
     def _check_examples(self) -> None:
@@ -170,7 +174,7 @@ class IntentClassifier:
 
     def _example_vectors(self, cache_dir: Path) -> np.ndarray:
         cache = ExampleVectorCache(cache_dir)
-        key = cache.key(self.nlu_path.read_bytes(), self._embedder.name)
+        key = cache.key(b"\0".join(p.read_bytes() for p in [self.nlu_path, *self.extra_paths]), self._embedder.name)
         vectors = cache.load(key, len(self.examples), self._embedder.dim)
         if vectors is None:
             log.info("embedding %d intent examples (cache miss %s)", len(self.examples), key)

@@ -23,10 +23,11 @@ def _routers() -> list[Any]:
     from channels.webhooks import router as webhooks
     from escalation.console.routes import router as console
     from governance.web import router as governance
+    from madoguchi.api.rasa_rest import router as rasa_rest
     from madoguchi.api.v1 import router as api_v1
     from madoguchi.web.chat import router as chat
 
-    return [api_v1, webhooks, console, governance, chat]
+    return [api_v1, rasa_rest, webhooks, console, governance, chat]
 
 
 def _background_starters() -> list[Any]:

@@ -1,4 +1,4 @@
-"""`madoguchi` command line: serve, ingest, sync, ask, eval, calibrate."""
+"""`madoguchi` command line: serve, ingest, sync, import-rasa, ask, eval, calibrate."""
 from __future__ import annotations
 
 import argparse
@@ -93,6 +93,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
     print(f"  index: {'rebuilt' if report.rebuilt else 'unchanged'}, {report.embedded_new} texts embedded; "
           f"{len(flagged)} curated answers flagged for review", file=sys.stderr)
     print(json.dumps({**report.to_dict(), "curated_flagged_for_review": flagged}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_import_rasa(args: argparse.Namespace) -> int:
+    from madoguchi.rasa_import import import_rasa
+    from madoguchi.storage import Database
+
+    tenant, settings = _tenant(args.tenant), _settings()
+    path = Path(args.path)
+    if not path.exists():
+        raise SystemExit(f"error: no Rasa project at {path}")
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    report = import_rasa(path, tenant, db, settings.tenants_dir, source_title=args.source_title,
+                         source_url=args.source_url, dry_run=args.dry_run)
+    for intent, added in report.intents.items():
+        print(f"  intent {intent}: {added} new examples", file=sys.stderr)
+    print(f"  curated answers: {len(report.curated)} new, {report.skipped_existing} already there", file=sys.stderr)
+    for item in report.not_mapped:
+        what = item.get("intent") or item.get("response") or item.get("file")
+        print(f"  not mapped: {what}: {item['reason']}", file=sys.stderr)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     return 0
 
 
@@ -234,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--quiet", action="store_true")
     sync.add_argument("--verbose", action="store_true", help="a line for every page, unchanged ones too")
     sync.set_defaults(func=cmd_sync)
+
+    rasa = sub.add_parser("import-rasa", help="import a Rasa project's intents and FAQ responses (nlu.yml, domain.yml)")
+    rasa.add_argument("--tenant", required=True)
+    rasa.add_argument("path", help="the Rasa project directory (or one YAML file)")
+    rasa.add_argument("--source-title", help="the source residents see on imported answers "
+                                             "(default: '<display name> よくある質問')")
+    rasa.add_argument("--source-url", help="the page residents are pointed to for imported answers")
+    rasa.add_argument("--dry-run", action="store_true", help="report what would be imported, write nothing")
+    rasa.set_defaults(func=cmd_import_rasa)
 
     ask = sub.add_parser("ask", help="ask the assistant")
     ask.add_argument("--tenant", required=True)

@@ -19,6 +19,22 @@ class StepDeps:
     outdated_doc_ids: Callable[[str], set] = lambda tenant: set()
     is_open: Callable[[Any], bool | None] = lambda tenant: None  # office hours (None = unknown)
     max_input_chars: int = 1000
+    # Tenants with intent examples of their own (config/tenants/<id>/nlu.yml) get a classifier of their own.
+    tenant_classifiers: dict[str, Any] = field(default_factory=dict)
+    tenant_nlu_path: Callable[[Any], Any] = lambda tenant: None
+
+    def classifier_for(self, tenant: Any) -> Any:
+        path = self.tenant_nlu_path(tenant)
+        if path is None or not path.exists():
+            return self.classifier
+        if tenant.id not in self.tenant_classifiers:
+            from dialogue.intents import IntentClassifier
+
+            base = self.classifier
+            self.tenant_classifiers[tenant.id] = IntentClassifier(
+                base.nlu_path, embedder=base._embedder, cache_dir=base.cache_dir, k=base.k, margin=base.margin,
+                use_patterns=base.use_patterns, extra_nlu_paths=[path])
+        return self.tenant_classifiers[tenant.id]
 
     def composer(self, tenant: Any) -> Composer:
         if tenant.id not in self.composers:

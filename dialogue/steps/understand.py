@@ -77,7 +77,7 @@ def classify_intent(ctx: TurnContext, deps: StepDeps) -> None:
         return
     # One embedding per turn: the intent classifier and retrieval share the question's vector.
     ctx.query_vector = deps.kb.embedder.embed_queries([ctx.text])[0]
-    prediction = deps.classifier.classify_embedded(ctx.text, ctx.query_vector)
+    prediction = deps.classifier_for(ctx.tenant).classify_embedded(ctx.text, ctx.query_vector)
     ctx.intent, ctx.intent_confidence = prediction.intent, prediction.confidence
     if ctx.intent in SMALLTALK:
         reply(ctx, deps, Outcome.SMALLTALK, ctx.intent)
