@@ -22,9 +22,10 @@ import sqlite3
 import time
 import urllib.robotparser
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
@@ -55,7 +56,7 @@ class SiteConfig:
     follow_links: bool = True
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "SiteConfig":
+    def from_options(cls, options: dict[str, Any]) -> SiteConfig:
         starts = options.get("start_url") or options.get("start_urls") or ()
         starts = (starts,) if isinstance(starts, str) else tuple(starts)
         sitemap = options.get("sitemap")

@@ -65,7 +65,7 @@ def validation_detail(error: RequestValidationError) -> str:
 
 
 def polite_error_response(request: Request) -> Response:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith("/api/") or request.url.path.endswith("/webhooks/rest/webhook"):
         return JSONResponse({"detail": POLITE_ERROR}, status_code=500)
     return HTMLResponse(f"<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>エラー</title>"
                         f"<p>{POLITE_ERROR}</p></html>", status_code=500)

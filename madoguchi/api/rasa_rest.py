@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from channels.base import InboundEvent
 from config.tenancy import Tenant
+from madoguchi.api.errors import PoliteErrorRoute
 from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.services import Services, get_services
 from madoguchi.storage import list_messages, mark_inbound_failed, record_inbound, turn_for_inbound
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 REST_CHANNEL = "rest"
 WORKER = "rasa-rest"
 ServicesDep = Annotated[Services, Depends(get_services)]
-router = APIRouter(tags=["Rasa REST channel"])
+router = APIRouter(tags=["Rasa REST channel"], route_class=PoliteErrorRoute)
 
 
 class RasaMessageIn(BaseModel):

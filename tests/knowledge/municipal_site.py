@@ -80,7 +80,7 @@ def page_html(path: str, title: str, main: str) -> str:
     section = "/" + path.strip("/").split("/")[0] + "/"
     section_title = SECTION_INDEXES.get(section, ("", []))[0]
     nav = "".join(f'<li><a href="{href}">{label}</a></li>' for href, label in
-                  zip(("/kurashi/", "/kosodate/", "/kenko/", "/private/staff.html"), NAV_LABELS))
+                  zip(("/kurashi/", "/kosodate/", "/kenko/", "/private/staff.html"), NAV_LABELS, strict=True))
     crumbs = f'<a href="/">ホーム</a> &gt; <a href="{section}">{section_title}</a> &gt; {title}'
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>{title} | ○○市</title></head>
@@ -161,7 +161,8 @@ class MunicipalSite:
         added = []
         for k in range(count):
             path = f"/kurashi/more/p{k:04d}.html"
-            main = (f"<p>更新日：2024年6月{1 + k % 28}日</p><h2>手続き{k}の概要</h2><p>手続き{k}は市民課で受け付けます。"
+            main = (f"<p>更新日：2024年6月{1 + k % 28}日</p><h2>手続き{k}の概要</h2>"
+                    f"<p>手続き{k}は市民課で受け付けます。"
                     f"必要な書類は申請書と本人確認書類です。受付時間は平日の午前8時30分から午後5時までです。</p>"
                     f"<h2>手続き{k}の手数料</h2><p>手数料は{100 + k}円です。郵送でも申請できます。</p>")
             self.resources[path] = Resource(page_html(path, f"手続き{k}", main).encode(), "text/html; charset=utf-8",

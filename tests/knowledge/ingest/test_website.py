@@ -10,7 +10,13 @@ from knowledge.ingest.base import load_source
 from knowledge.ingest.website import PageExtractor, crawl_site
 from tests.knowledge.ingest.conftest import split
 from tests.knowledge.municipal_site import (
-    COPYRIGHT, FOOTER_TEXT, NAV_LABELS, Resource, serve_site, sitemap_xml, website_options,
+    COPYRIGHT,
+    FOOTER_TEXT,
+    NAV_LABELS,
+    Resource,
+    serve_site,
+    sitemap_xml,
+    website_options,
 )
 
 
@@ -93,7 +99,9 @@ def test_requests_are_paced_and_crawl_delay_raises_the_pace(site, tmp_path):
     result = crawler.crawl()
     crawler.close()
     assert result.requests > 5 and len(waits) == result.requests - 1
-    assert all(1.9 < wait <= 2.0 for wait in waits)  # robots.txt asks for 2 s between requests
+    # robots.txt asks for 2 s between requests (the configured 0.5 s would wait less than that): each wait is 2 s
+    # less the time since the previous request ended (the page's extraction ran in between).
+    assert all(1.0 < wait <= 2.0 for wait in waits)
 
 
 def test_a_sitemap_is_a_start(site, tmp_path):
