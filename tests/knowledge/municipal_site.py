@@ -129,6 +129,7 @@ class MunicipalSite:
     resources: dict[str, Resource] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    gzip_paths: set[str] = field(default_factory=set)  # served with Content-Encoding: gzip (body stored compressed)
 
     @property
     def base_url(self) -> str:
@@ -199,6 +200,8 @@ def _handler(site: MunicipalSite) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Last-Modified", formatdate(resource.last_modified, usegmt=True))
             body = resource.body if resource and status == 200 else (b"" if status == 304 else b"not found")
             self.send_header("Content-Type", resource.content_type if resource else "text/plain")
+            if resource and self.path in site.gzip_paths:
+                self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
