@@ -18,7 +18,8 @@ from dialogue.compose import Composer, UnknownTemplate, shorten
 from knowledge.documents import SourceDocument
 from knowledge.structured import area_label
 
-RECORD_KINDS = ("garbage_item", "garbage_days", "stockpile", "service", "hazard_map")
+RECORD_KINDS = ("garbage_item", "garbage_days", "stockpile", "service", "hazard_map", "evacuation_sites")
+MAX_SITES_LISTED = 5
 # What a follow-up asks for, and the fields of a 行政サービス情報 record that answer it.
 FIELD_LABELS = {"利用•申請方法": "申請の方法", "お問い合わせ先": "お問い合わせ先", "対象者": "対象となる方",
                 "支援内容": "内容", "受付開始日": "受付開始日", "受付終了日": "受付終了日", "概要": "概要"}
@@ -47,7 +48,10 @@ class Slots:
     members: dict[str, int] = field(default_factory=dict)  # the household by 東京備蓄ナビ's age groups
     unknown: int = 0  # members whose age group the question does not say
     days: int | None = None  # the period asked for (「3日分」, 「一週間」)
-    hazard: str | None = None  # the hazard a hazard-map question names (洪水, 津波 …)
+    hazard: str | None = None  # the hazard a hazard-map or evacuation question names (洪水, 津波 …)
+    site: str | None = None  # an evacuation site the question names
+    area: str | None = None  # a place the question names (「三軒茶屋あたり」), matched in the sites' addresses
+    shelter_list: str | None = None  # which evacuation list: emergency (避難場所) or evacuation (避難所)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v}
@@ -82,6 +86,8 @@ def _record_text(doc: SourceDocument, composer: Composer, slots: Slots, today: d
         context.update(days=meta.get("days_text") or {}, closure=_current_closure(meta.get("closure"), today))
     elif doc.kind == "stockpile":
         context.update(_stockpile_context(meta, slots))
+    elif doc.kind == "evacuation_sites":
+        context.update(_evacuation_context(meta, slots))
     elif doc.kind == "hazard_map":
         links = meta.get("links") or {}
         asked = {k: v for k, v in links.items() if slots.hazard and slots.hazard in k}
@@ -150,6 +156,28 @@ def _stockpile_context(meta: dict[str, Any], slots: Slots) -> dict[str, Any]:
         "high": _amount(per_day * days["high"], unit) if days.get("high") else None,
         "asked": _amount(per_day * context["asked_days"], unit) if context["asked_days"] else None,
     }
+    return context
+
+
+def _evacuation_context(meta: dict[str, Any], slots: Slots) -> dict[str, Any]:
+    """A named site in either list (and whether it is designated for the hazard asked), or the sites of one list:
+    near the place asked, or designated for the hazard asked, or all of them (the first few, and how many)."""
+    emergency, evacuation = meta.get("emergency"), meta.get("evacuation")
+    context: dict[str, Any] = {"hazard": slots.hazard, "site": None, "listed": None, "list": None, "total": 0}
+    if slots.site:
+        context["site"] = {
+            "name": slots.site,
+            "emergency": next((s for s in emergency or [] if s["name"] == slots.site), None),
+            "evacuation": next((s for s in evacuation or [] if s["name"] == slots.site), None),
+        }
+        return context
+    wanted = "emergency" if slots.hazard else (slots.shelter_list or "evacuation")
+    sites = meta.get(wanted) or []
+    if slots.hazard:
+        sites = [s for s in sites if slots.hazard in s["hazards"]]
+    if slots.area:
+        sites = [s for s in sites if slots.area in unicodedata.normalize("NFKC", s["address"])]
+    context.update(list=wanted, total=len(sites), listed=sites[:MAX_SITES_LISTED], area=slots.area)
     return context
 
 

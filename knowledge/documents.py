@@ -26,7 +26,7 @@ class SourceDocument:
     licence: str | None = None
     attribution: str | None = None
     as_of: str | None = None
-    kind: str = "passage"  # faq | garbage_item | garbage_days | stockpile | hazard_map | service | passage
+    kind: str = "passage"  # faq | garbage_item | garbage_days | stockpile | hazard_map | evacuation_sites | service | passage
     meta: dict[str, Any] = field(default_factory=dict)
 
     def content_hash(self) -> str:

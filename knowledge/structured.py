@@ -158,6 +158,8 @@ class StructuredCatalogue:
         self.categories: dict[str, set[str]] = {}  # municipality → its collection categories
         self.municipalities: set[str] = set()
         self.hazard_maps: dict[str, str] = {}  # municipality → its hazard-map record
+        self.evacuation: dict[str, str] = {}  # municipality → its evacuation-sites record
+        self.sites: list[Entry] = []  # evacuation sites by name (both lists of a municipality: one entry per name)
         for doc in docs:
             self._add(doc)
         # 「せたがや区」, 「はちおうじ」: a municipality is also written in kana.
@@ -170,6 +172,10 @@ class StructuredCatalogue:
             self.municipalities.add(municipality)
         if doc.kind == "hazard_map" and municipality:
             self.hazard_maps[municipality] = doc.doc_id
+        if doc.kind == "evacuation_sites" and municipality:
+            self.evacuation[municipality] = doc.doc_id
+            names = {s["name"] for key in ("emergency", "evacuation") for s in meta.get(key) or []}
+            self.sites += [Entry(doc.doc_id, name, municipality, (fold(name),)) for name in sorted(names)]
         if doc.kind == "garbage_item" and meta.get("item"):
             self.items.append(Entry(doc.doc_id, meta["item"], municipality, self._keys(meta["item"])))
         elif doc.kind == "garbage_days" and meta.get("area"):
@@ -259,6 +265,9 @@ class StructuredCatalogue:
             return specific
         return [] if joined and len(key) < 2 else found
 
+    def sites_in(self, question: Question, municipality: str | None = None) -> list[Entry]:
+        return _longest(question, [s for s in self.sites if municipality in (None, s.municipality)])
+
     def stockpile_in(self, question: Question) -> list[Entry]:
         return _longest(question, self.stockpile)
 
@@ -295,6 +304,29 @@ class StructuredCatalogue:
         return max(named, key=len) if named else None
 
 
+    # --- what the glossary (knowledge/glossary.py) translates into ---------------------------------------------
+    def item_names(self) -> list[str]:
+        """The garbage items' names as the catalogue's keys read them (before a bracket, each of 「A・B」)."""
+        names = set()
+        for entry in self.items:
+            base = _BRACKETED.sub("", entry.name).strip() or entry.name
+            names.update(part for part in re.split(r"[・/／]", base) if len(part) >= 1)
+        return sorted(names)
+
+    def place_readings(self) -> dict[str, str]:
+        """Municipalities (by the reading of their name without 区/市/町/村) and collection areas, in kana."""
+        readings = {}
+        for name in self.municipalities:
+            stem = re.sub(r"[区市町村]$", "", name)
+            reading = self._reading(stem) if stem else ""
+            if reading:
+                readings[name] = reading
+        for area in self.areas:
+            reading = self._reading(area.keys[0])
+            if len(reading) >= 3:
+                readings.setdefault(area.keys[0], reading)
+        return readings
+
     def names(self, question: Question, doc: SourceDocument) -> bool:
         """Whether the question names the record's own slots (its item and municipality, its area, its stockpile item,
         its municipality's hazard map): a record found by similarity alone is no answer to a question about
@@ -309,13 +341,18 @@ class StructuredCatalogue:
             return any(e.doc_id == doc.doc_id for e in self.areas_in(question)[0])
         if doc.kind == "stockpile":
             return any(e.doc_id == doc.doc_id for e in self.stockpile_in(question))
+        if doc.kind == "evacuation_sites":
+            return (bool(EVACUATION_WORDS.search(question.text))
+                    and self.municipality_in(question, self.evacuation) == meta.get("municipality"))
         if doc.kind == "hazard_map":  # 「板橋区の指定避難所」 is not asking for its hazard map
             return (bool(HAZARD_MAP_WORDS.search(question.text))
                     and self.municipality_in(question, self.hazard_maps) == meta.get("municipality"))
         return True
 
 
-SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map")
+SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map", "evacuation_sites")
+EVACUATION_WORDS = re.compile(r"避難所|避難場所|避難先|避難でき|避難して|避難する|ひなんじょ|逃げ|evacuat|shelter|refuge|"
+                              r"避难|疏散|庇护所|대피|피난", re.I)
 HAZARD_MAP_WORDS = re.compile(r"ハザードマップ|はざーどまっぷ|防災マップ|浸水想定|hazard\s*map|灾害地图|风险地图|危险地图|"
                               r"해저드\s*맵|재해\s*지도|위험\s*지도", re.I)
 

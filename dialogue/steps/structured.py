@@ -6,6 +6,7 @@ which area) the resident is asked for it, with choices taken from the data. Anyt
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from dialogue.records import Slots, stockpile_days
@@ -14,9 +15,10 @@ from dialogue.steps.deps import StepDeps
 from dialogue.steps.replies import escalate, reply
 from dialogue.turn import EscalationReason, Outcome, TurnContext
 from knowledge.documents import SourceDocument
+from knowledge.glossary import glossary_for
 from knowledge.service import IndexMissing
 from knowledge.structured import (
-    HAZARD_MAP_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold, household_of,
+    EVACUATION_WORDS, HAZARD_MAP_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold, household_of,
 )
 
 MAX_CHOICES = 6
@@ -49,7 +51,35 @@ HAZARDS = (
     ("高潮", re.compile(r"高潮|storm surge|风暴潮|해일|고조", re.I)),
     ("火山", re.compile(r"火山|噴火|volcan|화산", re.I)),
 )
+# The hazards of the GSI emergency list, as its flags name them (knowledge/ingest/gsi_evacuation.py).
+EVACUATION_HAZARDS = (
+    ("洪水", re.compile(r"洪水|大雨|氾濫|水害|flood|홍수", re.I)),
+    ("地震", re.compile(r"地震|earthquake|지진", re.I)),
+    ("津波", re.compile(r"津波|tsunami|海啸|쓰나미", re.I)),
+    ("大規模な火事", re.compile(r"火事|火災|fire|火灾|화재", re.I)),
+    ("土砂災害", re.compile(r"土砂|がけ崩れ|崖崩れ|土石流|地滑り|landslide|泥石流|산사태", re.I)),
+    ("高潮", re.compile(r"高潮|storm surge|风暴潮", re.I)),
+    ("内水氾濫", re.compile(r"内水|浸水|inland flood|内涝", re.I)),
+    ("火山", re.compile(r"火山|噴火|volcan|화산", re.I)),
+)
+_EMERGENCY_WORDS = re.compile(r"避難場所|緊急|逃げ|一時|emergency|evacuation area|紧急|避难场所|대피\s*장소|긴급", re.I)
 _FAMILY_WITHOUT_SIZE = re.compile(r"家族の分|家族分|家族で|家族の|うちの家族|for my family|for the family|家人|가족")
+
+
+def gloss_question(ctx: TurnContext, deps: StepDeps) -> None:
+    """A question in English, Chinese or Korean gets the Japanese names of the records it speaks of (umbrella → 傘,
+    目黑区 → 目黒区, 세타가야구 → 世田谷区): the structured answers read them, and retrieval searches with them."""
+    if ctx.language == "ja" or ctx.chosen_doc_id is not None or ctx.result is not None:
+        return
+    try:
+        index = deps.kb.index(ctx.tenant.id)
+    except IndexMissing:
+        return
+    glossed = glossary_for(catalogue_for(index), (index.tenant, index.version)).gloss(ctx.text, ctx.language)
+    if glossed != ctx.text:
+        ctx.notes["glossed"] = glossed
+        if ctx.query == ctx.text:
+            ctx.query = glossed
 
 
 def answer_structured(ctx: TurnContext, deps: StepDeps) -> None:
@@ -62,7 +92,7 @@ def answer_structured(ctx: TurnContext, deps: StepDeps) -> None:
     catalogue = catalogue_for(index)
     question = catalogue.question(_with_pending_slot(ctx, catalogue))
     last = index.document(ctx.memory.last_doc_id) if ctx.memory.last_doc_id else None
-    for resolve in (_hazard_map, _collection_days, _stockpile, _garbage_item, _field_follow_up):
+    for resolve in (_evacuation_sites, _hazard_map, _collection_days, _stockpile, _garbage_item, _field_follow_up):
         if resolve(ctx, deps, index, catalogue, question, last):
             ctx.notes["structured"] = resolve.__name__.lstrip("_")
             return
@@ -82,6 +112,53 @@ def _with_pending_slot(ctx: TurnContext, catalogue: StructuredCatalogue) -> str:
 
 
 # --- the resolvers: each answers, asks, or returns False -----------------------------------------------------
+
+def _evacuation_sites(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
+    """「目黒区の駒場小学校は洪水のときも避難できますか」, 「世田谷区の洪水のときの避難場所は」, 「三軒茶屋あたりの避難所」:
+    the municipality's GSI lists by site, hazard or place; a list it did not publish is handed over."""
+    if not catalogue.evacuation or not EVACUATION_WORDS.search(question.text):
+        return False
+    named = catalogue.municipality_in(question, catalogue.evacuation)
+    areas, _ = catalogue.areas_in(question, named)
+    municipality = named or (areas[0].municipality if areas else None)
+    sites = catalogue.sites_in(question, municipality)
+    if municipality is None and len(_unique(s.municipality for s in sites)) == 1:
+        municipality = sites[0].municipality
+    if municipality is None:
+        return _ask(ctx, deps, "municipality", [], open_slot=True)
+    doc = index.document(catalogue.evacuation[municipality])
+    meta = (doc.meta or {}) if doc is not None else {}
+    hazard = next((label for label, pattern in EVACUATION_HAZARDS if pattern.search(question.text)), None)
+    wanted = "emergency" if hazard or _EMERGENCY_WORDS.search(question.text) else "evacuation"
+    site = next((s.name for s in sites if s.municipality == municipality), None)
+    if site is not None:
+        return _answer(ctx, deps, doc, Slots(hazard=hazard, site=site, shelter_list=wanted))
+    listed = [s for s in meta.get(wanted) or [] if hazard is None or hazard in s["hazards"]]
+    if not listed:  # no such list, or none of its sites designated for that hazard: a person answers
+        return _no_list(ctx, deps, doc, wanted)
+    area = _area_named(question, areas, listed, catalogue.municipality_keys.get(municipality) or ())
+    return _answer(ctx, deps, doc, Slots(hazard=hazard, area=area, shelter_list=wanted))
+
+
+def _area_named(question: Question, areas: list[Entry], sites: list[dict], ward_keys) -> str | None:
+    """The place a question names, as the sites' addresses write it (a collection area's name, or a word of the
+    question found in an address: 「三軒茶屋」 in 東京都世田谷区三軒茶屋1-…)."""
+    words = [a.keys[0] for a in areas] + [question.text[t.start:t.end] for t in question.tokens
+                                          if t.pos == "名詞" and t.pos2 == "固有名詞" and t.end - t.start >= 2]
+    addresses = [unicodedata.normalize("NFKC", s["address"]) for s in sites]
+    for word in (w for w in words if fold(w) not in ward_keys):  # 「世田谷区の…」 names the ward, not a place in it
+        if any(word in address for address in addresses):
+            return word
+    return None
+
+
+def _no_list(ctx, deps, doc, wanted: str) -> bool:
+    """The municipality published no such list: a person answers (the other list is no answer to this one)."""
+    result = escalate(ctx, deps, EscalationReason.NO_CONTENT)
+    result.sources = [source_of(doc, 1.0)] if doc is not None else []
+    ctx.notes["missing_list"] = wanted
+    return True
+
 
 def _hazard_map(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
     """「江東区の洪水ハザードマップ」: that municipality's map for that hazard; without a municipality, ask which."""
@@ -160,7 +237,9 @@ def _garbage_item(ctx, deps, index, catalogue: StructuredCatalogue, question: Qu
     items = catalogue.items_in(question, named if named in catalogue.categories else None)
     if not items:
         return False
-    if not (_DISPOSAL_WORDS.search(question.text) or _is_noun_phrase(question)):
+    about_garbage = _DISPOSAL_WORDS.search(question.text) or _is_noun_phrase(question) or (
+        "glossed" in ctx.notes and named in catalogue.categories and not _STOCKPILE_WORDS.search(question.text))
+    if not about_garbage:
         return False  # 「道路の穴で自転車が転びそう」 names an item but asks nothing about putting it out
     covered = _unique(e.municipality for e in items)
     if named is not None and named not in covered:

