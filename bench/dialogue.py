@@ -179,7 +179,7 @@ def engine_settings(args: argparse.Namespace, stack: ExitStack) -> Any:
     the service binds its own)."""
     from config.settings import Settings
     from governance.review import bind_database
-    from madoguchi.storage.testing import temporary_database
+    from storage.testing import temporary_database
 
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
     bind_database(stack.enter_context(temporary_database("sqlite", tmp)))

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dialogue.turn import EscalationReason, Outcome  # noqa: E402
+from core.outcomes import EscalationReason, Outcome  # noqa: E402
 from governance import review  # noqa: E402
 from governance.insight import build_insight  # noqa: E402
-from madoguchi.storage import open_conversation  # noqa: E402
-from madoguchi.storage.testing import temporary_database  # noqa: E402
+from storage import open_conversation  # noqa: E402
+from storage.testing import temporary_database  # noqa: E402
 from tests.governance.seeding import GARBAGE, add_turn, make_services, result  # noqa: E402
 
 TOPICS = ["住民票の写し", "粗大ごみの出し方", "児童手当の振込日", "犬の登録", "保育園の申し込み", "国民健康保険の加入",

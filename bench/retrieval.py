@@ -69,7 +69,7 @@ def bench_ingest(shared: Path, skip_cold: bool) -> dict:
 
 
 def bench_ours(queries) -> tuple[dict, list[float]]:
-    from knowledge.service import get_knowledge_base
+    from knowledge.knowledge_base import get_knowledge_base
 
     kb = get_knowledge_base()
     kb.retrieve("amagasaki", "ウォームアップ")

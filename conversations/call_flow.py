@@ -29,13 +29,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from channels.base import InboundEvent, OutboundMessage
-from channels.inbox import inbound_by_external_id, inbound_by_id, outbox_by_key, reply_key
-from channels.notify import notify_inbox
-from channels.runtime import runtime_for
+from conversations.inbox import inbound_by_external_id, inbound_by_id, outbox_by_key, reply_key
+from conversations.wakeups import notify_inbox
+from conversations.runtime import runtime_for
 from channels.speech import for_the_ear
 from channels.voice import VoiceAdapter, caller_reply, link_sms_text, with_step
-from madoguchi.storage import enqueue_outbox, record_inbound, turn_for_inbound
-from madoguchi.storage.schema import messages
+from storage import enqueue_outbox, record_inbound, turn_for_inbound
+from storage.schema import messages
 
 log = logging.getLogger(__name__)
 

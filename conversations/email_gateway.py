@@ -3,9 +3,9 @@
 Both hand parsed events to `record_events` (the inbox, unique on the Message-ID) and so to the inbox worker; the
 SMTP endpoint answers 250 only after the event is recorded, the poller marks a message \\Seen only after it is
 recorded, so a failure makes the sender (or the next poll) try again instead of losing mail. What happens next is
-the worker's: mail flagged do_not_answer is stored for the operator without a reply (see channels/worker.py).
+the worker's: mail flagged do_not_answer is stored for the operator without a reply (see conversations/inbox_worker.py).
 
-Settings (environment, see channels.runtime.ChannelSettings): MADOGUCHI_SMTP_INBOUND_ENABLED,
+Settings (environment, see conversations.runtime.ChannelSettings): MADOGUCHI_SMTP_INBOUND_ENABLED,
 MADOGUCHI_SMTP_INBOUND_HOST (127.0.0.1), MADOGUCHI_SMTP_INBOUND_PORT (8025; put the MTA's relay or port 25 in front
 of it), MADOGUCHI_IMAP_POLL_INTERVAL_S (60).
 """
@@ -16,8 +16,8 @@ import threading
 from typing import Any
 
 from channels.email import EmailAdapter, EmailInboundServer, ImapPoller
-from channels.inbox import record_events
-from channels.runtime import runtime_for
+from conversations.inbox import record_events
+from conversations.runtime import runtime_for
 
 log = logging.getLogger(__name__)
 

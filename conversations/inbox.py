@@ -1,6 +1,6 @@
 """Small reads over the inbox and outbox that the webhook routes, the worker and the sender share.
 
-The repository functions in madoguchi.storage write; these look rows up by the keys the channels know:
+The repository functions in storage write; these look rows up by the keys the channels know:
 (channel, provider id) for an inbound event, the idempotency key for an outbound message.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
-from madoguchi.storage.schema import escalations, inbound_events, messages, outbox
+from storage.schema import escalations, inbound_events, messages, outbox
 
 
 def inbound_by_external_id(conn: Connection, channel: str, external_id: str) -> Row | None:
@@ -38,7 +38,7 @@ def latest_inbound_of(conn: Connection, conversation_id: str) -> int | None:
 
 
 def reply_key(inbound_id: int) -> str:
-    """The outbox key of the assistant's reply to an inbound event (set by dialogue.conversation)."""
+    """The outbox key of the assistant's reply to an inbound event (set by conversations.turns)."""
     return f"reply:{inbound_id}"
 
 
@@ -56,9 +56,9 @@ def merge_escalation_meta(conn: Connection, escalation_id: str, extra: dict[str,
 
 def record_events(services: Any, events: list[Any]) -> list[bool]:
     """Record inbound events in one transaction (True: new, False: a redelivery) and wake the inbox worker."""
-    from channels.notify import notify_inbox
-    from channels.runtime import runtime_for
-    from madoguchi.storage import record_inbound
+    from conversations.wakeups import notify_inbox
+    from conversations.runtime import runtime_for
+    from storage import record_inbound
 
     if not events:
         return []

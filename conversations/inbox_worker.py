@@ -4,7 +4,7 @@
     worker.run(stop)          # until stop is set; or worker.run_once() -> how many events it handled
 
 Each pass leases one event (`claim_inbound_batch`, a lease so a dead worker's event is taken over after
-`inbox_lease_s`), hands it to `dialogue.conversation.process_inbound_row(services, row)` — which, in one
+`inbox_lease_s`), hands it to `conversations.turns.process_inbound_row(services, row)` — which, in one
 transaction, stores the turn, its escalation, its outbox reply and marks the event done — and on an exception gives
 the event back with `mark_inbound_failed` (retried later with backoff; failed for good after the storage's
 max attempts). One event per claim: a slow turn then never holds a batch of other residents' events hostage.
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.base import InboundEvent
-from channels.inbox import merge_escalation_meta
-from channels.runtime import ChannelRuntime, poll_until_stopped, runtime_for
-from madoguchi.storage import claim_inbound_batch, inbound_event_from_row, mark_inbound_failed
+from conversations.inbox import merge_escalation_meta
+from conversations.runtime import ChannelRuntime, poll_until_stopped, runtime_for
+from storage import claim_inbound_batch, inbound_event_from_row, mark_inbound_failed
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ ProcessRow = Callable[[Any, Any], Any]  # (services, inbound row) -> ProcessedTu
 
 
 def default_process() -> ProcessRow:
-    from dialogue.conversation import process_inbound_row
+    from conversations.turns import process_inbound_row
 
     return process_inbound_row
 
@@ -99,7 +99,7 @@ def _mail_meta(event: InboundEvent) -> dict[str, Any]:
 
 
 def start_workers(services: Any, stop: threading.Event, count: int | None = None) -> list[threading.Thread]:
-    from channels.notify import start_inbox_listener
+    from conversations.wakeups import start_inbox_listener
 
     runtime = runtime_for(services)
     count = runtime.settings.inbox_workers if count is None else count

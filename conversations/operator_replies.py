@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Row, select
 
 from channels.base import OutboundMessage
 from escalation.queue import StaleClaim
-from madoguchi.storage import append_message, enqueue_outbox, get_conversation
-from madoguchi.storage.schema import escalations
+from storage import append_message, enqueue_outbox, get_conversation
+from storage.schema import escalations
 
 MAX_REPLY_CHARS = 4000  # LINE caps a text message at 5,000 characters; SMS and voice need far less
 

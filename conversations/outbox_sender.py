@@ -28,9 +28,9 @@ from dataclasses import replace
 from typing import Any
 
 from channels.base import OutboundMessage
-from channels.inbox import inbound_by_id, inbound_id_of_reply, latest_inbound_of
-from channels.runtime import ChannelRuntime, poll_until_stopped, runtime_for
-from madoguchi.storage import claim_outbox_batch, mark_send_failed, mark_sent, outbound_message_from_row
+from conversations.inbox import inbound_by_id, inbound_id_of_reply, latest_inbound_of
+from conversations.runtime import ChannelRuntime, poll_until_stopped, runtime_for
+from storage import claim_outbox_batch, mark_send_failed, mark_sent, outbound_message_from_row
 
 log = logging.getLogger(__name__)
 

@@ -82,8 +82,8 @@ class ChannelRuntime:
     inbox_listening: threading.Event = field(default_factory=threading.Event)  # PostgreSQL LISTEN is active
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     turn_waiters: TurnWaiters = field(default_factory=TurnWaiters)
-    email_gateway: Any = None  # channels.email_gateway.EmailGateway once started
-    # The turn runner; None = dialogue.conversation.process_inbound_row. Tests put a stand-in here.
+    email_gateway: Any = None  # conversations.email_gateway.EmailGateway once started
+    # The turn runner; None = conversations.turns.process_inbound_row. Tests put a stand-in here.
     process: Any = None
 
     def nudge_worker(self) -> None:

@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, or_, select
 
 from channels.base import InboundEvent, OutboundMessage
-from dialogue.turn import ConversationMemory, Outcome, TurnResult
+from core.outcomes import ConversationMemory, Outcome, TurnResult
 from governance.audit import record_turn_with_audit
-from madoguchi.storage import (
+from storage import (
     append_message, enqueue_outbox, inbound_event_from_row, list_messages, mark_inbound_done, open_conversation,
     record_feedback, turn_for_inbound, utcnow,
 )
-from madoguchi.storage._lease import lease_batch
-from madoguchi.storage.schema import inbound_events
+from storage._lease import lease_batch
+from storage.schema import inbound_events
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _lease_event(conn: Connection, channel: str, external_id: str, worker: str) 
 
 
 def _memory_and_state(conn: Connection, services: Any, event: InboundEvent) -> tuple[ConversationMemory, str]:
-    from madoguchi.storage.schema import conversations
+    from storage.schema import conversations
 
     existing = conn.execute(select(conversations).where(
         conversations.c.tenant == event.tenant, conversations.c.channel == event.channel,
@@ -275,7 +275,7 @@ def _assistant_message_of(conn: Connection, conversation_id: str, turn_id: str) 
 
 
 def _result_from_message(message: Row) -> TurnResult:
-    from dialogue.turn import EscalationReason, Source
+    from core.outcomes import EscalationReason, Source
 
     meta = message.meta or {}
     return TurnResult(

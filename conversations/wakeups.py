@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from channels.runtime import runtime_for
+from conversations.runtime import runtime_for
 
 log = logging.getLogger(__name__)
 

@@ -109,7 +109,7 @@ class TurnContext:
     query: str = ""  # what goes to retrieval (the question, completed from the conversation for follow-ups)
     query_vector: Any = None  # the dense vector of `text`, computed once and shared by intents and retrieval
     chosen_doc_id: str | None = None  # a clarification choice the resident picked
-    retrieval: Any = None  # knowledge.service.Retrieval
+    retrieval: Any = None  # knowledge.knowledge_base.Retrieval
     result: TurnResult | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """The dialogue engine: runs a turn's steps in order until one of them decides the reply.
 
-`run_turn` is pure (no database writes): dialogue/conversation.py stores what it decided, in one transaction with
+`run_turn` is pure (no database writes): conversations/turns.py stores what it decided, in one transaction with
 the resident's message, the escalation and the outbound reply.
 """
 from __future__ import annotations
@@ -14,15 +14,15 @@ from config.settings import Settings, get_settings
 from config.tenancy import Tenant, get_tenant
 from dialogue.steps import CHECK_STEPS, TURN_STEPS
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate, reply
-from dialogue.turn import ConversationMemory, EscalationReason, Outcome, TurnContext, TurnResult
+from dialogue.steps.stop import escalate, reply
+from core.outcomes import ConversationMemory, EscalationReason, Outcome, TurnContext, TurnResult
 
 log = logging.getLogger(__name__)
 
 
 def _default_deps(settings: Settings, kb: Any) -> StepDeps:
     from dialogue.intents import IntentClassifier
-    from knowledge.service import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
     kb = kb or KnowledgeBase(settings)
     classifier = IntentClassifier(embedder=kb.embedder, cache_dir=settings.data_dir / "cache" / "intents")

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from config.settings import PROJECT_ROOT, get_settings
-from dialogue.normalise import normalise_input
+from core.text import normalise_input
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ def get_engine() -> DialogueEngine:
 def _bind_corrections_database() -> None:
     """Staff corrections (curated answers, outdated flags) come from the service's own database, migrated."""
     from governance.review import bind_database
-    from madoguchi.storage import get_database
+    from storage import get_database
 
     db = get_database()
     db.migrate()

@@ -31,12 +31,12 @@ from uuid import uuid4
 
 from sqlalchemy import Connection, Row, and_, exists, func, or_, select, update
 
-from madoguchi.storage import Database
-from madoguchi.storage.audit import append_audit
-from madoguchi.storage.conversations import set_conversation_state
-from madoguchi.storage.inbound import insert_ignoring_duplicates
-from madoguchi.storage.schema import OPEN_ESCALATION_STATES, escalations
-from madoguchi.storage.types import utcnow
+from storage import Database
+from storage.audit import append_audit
+from storage.conversations import set_conversation_state
+from storage.inbound import insert_ignoring_duplicates
+from storage.schema import OPEN_ESCALATION_STATES, escalations
+from storage.types import utcnow
 
 HELD_STATES = ("claimed", "waiting_resident")
 RISK_PRIORITY = {"emergency": 100, "crisis": 100, "life": 90, "health": 80, "property": 60, "deadline": 50}

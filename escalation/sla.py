@@ -21,7 +21,7 @@ from sqlalchemy import Row
 from channels.base import OutboundMessage
 from escalation.hours import format_local, is_open, next_opening
 from escalation.settings import get_escalation_settings
-from madoguchi.storage import append_audit, append_message, enqueue_outbox, get_conversation, utcnow
+from storage import append_audit, append_message, enqueue_outbox, get_conversation, utcnow
 
 log = logging.getLogger(__name__)
 

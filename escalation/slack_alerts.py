@@ -6,7 +6,7 @@ announced is recorded in the audit log (action "escalation.slack_alert"), so a r
 Alerts carry no personal data: reason, risk tier, waiting time and a link to the console, never the resident's
 words (Slack is outside the city's systems).
 
-Pressing the button arrives at POST /slack/interactions (escalation/console/routes.py), which calls
+Pressing the button arrives at POST /slack/interactions (madoguchi/web/console/routes.py), which calls
 handle_claim_press(): map the Slack user to an operator, claim, and answer at once; the message is edited
 (chat.update) right after the answer, so Slack's 3-second limit holds whatever Slack's API latency is.
 """
@@ -26,8 +26,8 @@ from sqlalchemy import Row, and_, exists, select
 
 from channels.slack import CLAIM_ACTION_ID, CLAIM_BUTTON_LABEL, SlackAdapter, escape_mrkdwn
 from escalation.settings import get_escalation_settings
-from madoguchi.storage import append_audit, get_operator_by_slack_user, operator_tenant_ids, utcnow
-from madoguchi.storage.schema import audit_log, escalations
+from storage import append_audit, get_operator_by_slack_user, operator_tenant_ids, utcnow
+from storage.schema import audit_log, escalations
 
 log = logging.getLogger(__name__)
 

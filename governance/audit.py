@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from config.settings import PROJECT_ROOT, Settings, get_settings
 from config.tenancy import Tenant
 from governance.pii import Redactor
-from madoguchi.storage import append_audit, record_turn
+from storage import append_audit, record_turn
 
 TURN_ACTION = "turn"
 ASSISTANT_ACTOR = "assistant"
@@ -42,15 +42,15 @@ def _redactor(keep: tuple[str, ...]) -> Redactor:
 
 
 def config_version(tenant: Tenant) -> str:
-    """The configuration version the dialogue records (dialogue.versions: tenant YAML + shared config files)."""
-    from dialogue.versions import config_version as dialogue_config_version
+    """The configuration version the dialogue records (config.versions: tenant YAML + shared config files)."""
+    from config.versions import config_version as dialogue_config_version
 
     return dialogue_config_version(tenant.id)
 
 
 def template_version(tenant: Tenant) -> str:
-    """The version of the tenant's reply templates (dialogue.versions: every default and override .j2 file)."""
-    from dialogue.versions import template_version as dialogue_template_version
+    """The version of the tenant's reply templates (config.versions: every default and override .j2 file)."""
+    from config.versions import template_version as dialogue_template_version
 
     return dialogue_template_version(tenant.id)
 
@@ -75,7 +75,7 @@ def current_index_version(tenant_id: str, settings: Settings | None = None) -> s
 
 
 def thresholds_for(tenant: Tenant) -> dict[str, float]:
-    from dialogue.policy import Thresholds
+    from core.policy import Thresholds
 
     thresholds = Thresholds.for_tenant(tenant)
     return {"answer": thresholds.answer, "clarify": thresholds.clarify}
@@ -113,10 +113,10 @@ def record_turn_with_audit(conn: Connection, *, tenant: Tenant, conversation_id:
                            turn_id: str | None = None, settings: Settings | None = None) -> str:
     """Write the turns row and its append-only audit row in the caller's transaction; returns the turn id.
 
-    `result` is a dialogue.turn.TurnResult; `question` the resident's raw text (only its redaction is stored).
+    `result` is a core.outcomes.TurnResult; `question` the resident's raw text (only its redaction is stored).
     `index_version` defaults to the version in the tenant's index manifest on disk.
     """
-    from madoguchi.storage import new_id
+    from storage import new_id
 
     turn_id = turn_id or new_id()
     version = index_version or current_index_version(tenant.id, settings)

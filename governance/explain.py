@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from governance.audit import TURN_ACTION, thresholds_for
-from madoguchi.storage import get_conversation
-from madoguchi.storage.schema import audit_log, escalations, turns
+from storage import get_conversation
+from storage.schema import audit_log, escalations, turns
 
 OUTCOME_WORDS = {
     "answered": "公式情報から回答", "clarify": "候補を示して確認", "escalated": "担当者へ引き継ぎ",

@@ -23,8 +23,8 @@ import numpy as np
 from sqlalchemy import func, select
 
 from governance.pii import PLACEHOLDERS, redact
-from madoguchi.storage import utcnow
-from madoguchi.storage.schema import conversations, escalations, feedback, turns
+from storage import utcnow
+from storage.schema import conversations, escalations, feedback, turns
 
 UNANSWERED_OUTCOMES = ("escalated", "declined")
 # Average cosine within a topic (e5 on Japanese questions: paraphrases 0.90–0.96, unrelated ≈ 0.80–0.85).

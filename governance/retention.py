@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from madoguchi.storage import append_audit, erase_conversation, erase_inactive_conversations, get_conversation, utcnow
+from storage import append_audit, erase_conversation, erase_inactive_conversations, get_conversation, utcnow
 
 log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 90

@@ -31,9 +31,9 @@ from config.settings import Settings
 from config.tenancy import Tenant
 from governance.audit import current_index_version, tenant_redactor, thresholds_for
 from governance.pii import redact
-from madoguchi.storage import append_audit
-from madoguchi.storage import governance as repo
-from madoguchi.storage.schema import escalations, feedback, messages, turns
+from storage import append_audit
+from storage import governance as repo
+from storage.schema import escalations, feedback, messages, turns
 
 log = logging.getLogger(__name__)
 # e5 puts paraphrases of one question at 0.94–0.96 and different questions on one topic at ≤ 0.91 (measured on
@@ -49,7 +49,7 @@ _SPACES = re.compile(r"\s+")
 
 def question_key(text: str) -> str:
     """Normalised form for exact matching: NFKC, no invisible characters or spaces, lower case, no end marks."""
-    from dialogue.normalise import normalise_input
+    from core.text import normalise_input
 
     normalised = normalise_input(text or "", max_chars=2000).text.lower()
     return _SPACES.sub("", _TRAILING.sub("", normalised))[:512]
@@ -140,7 +140,7 @@ def _default_db(db: Any) -> Any:
         return db
     if _BOUND_DB is not None:
         return _BOUND_DB
-    from madoguchi.storage import get_database
+    from storage import get_database
 
     return get_database()
 
@@ -169,7 +169,7 @@ def curated_answer_for(tenant: str, question: str, *, db: Any = None,
 
 
 def _still_valid(row: Any) -> bool:
-    from madoguchi.storage import utcnow
+    from storage import utcnow
 
     return row.expires_at is None or row.expires_at > utcnow()
 

@@ -19,7 +19,7 @@ from governance.audit import (
 )
 from governance.explain import OUTCOME_WORDS, REASON_WORDS
 from governance.retention import retention_days
-from madoguchi.storage.schema import turns
+from storage.schema import turns
 
 TEMPLATE_PURPOSES = {
     "answer": "公式の文章で答えるとき", "clarify": "候補を示して確認するとき", "escalated": "担当者へ引き継ぐとき",

@@ -12,7 +12,7 @@ from knowledge.confidence import ConfidenceModel, extract_features, fit_logistic
 from knowledge.evaluation import EvalQuery
 from knowledge.index import Hit
 from knowledge.rerank import Reranker, feature_matrix
-from knowledge.service import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 
 FOLDS = 5
 

@@ -8,14 +8,14 @@ import numpy as np
 
 from config.settings import get_settings
 from config.tenancy import Tenant, load_tenants
-from dialogue.policy import Thresholds
+from core.policy import Thresholds
 from knowledge.calibration import (
     choose_answer_threshold, choose_clarify_threshold, collect_candidates,
     confidence_training_set, fit_confidence, fit_reranker, out_of_fold_confidence, out_of_fold_rankings,
 )
 from knowledge.evaluation import evaluate, read_queries
 from knowledge.policy_eval import policy_metrics, risk_coverage
-from knowledge.service import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 
 RERANK_L2 = 10.0
 CONFIDENCE_L2 = 3.0

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from config.tenancy import get_tenant
-from dialogue.policy import Thresholds
+from core.policy import Thresholds
 from knowledge.evaluation import evaluate, read_queries
 from knowledge.policy_eval import policy_metrics, risk_coverage
-from knowledge.service import get_knowledge_base
+from knowledge.knowledge_base import get_knowledge_base
 
 
 def run_evaluation(tenant_id: str, queries_path: Path) -> dict:

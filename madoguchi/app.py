@@ -13,16 +13,16 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from madoguchi.services import Services, build_services
+from madoguchi.composition import Services, build_services
 from madoguchi.web.static import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
 
 def _routers() -> list[Any]:
-    from channels.webhooks import router as webhooks
-    from escalation.console.routes import router as console
-    from governance.web import router as governance
+    from madoguchi.web.webhooks import router as webhooks
+    from madoguchi.web.console.routes import router as console
+    from madoguchi.web.governance.routes import router as governance
     from madoguchi.api.v1 import router as api_v1
     from madoguchi.web.chat import router as chat
 
@@ -30,9 +30,9 @@ def _routers() -> list[Any]:
 
 
 def _background_starters() -> list[Any]:
-    from channels.webhooks import start_background as channel_loops
-    from escalation.console.routes import start_background as escalation_loops
-    from governance.web import start_background as governance_loops
+    from madoguchi.web.webhooks import start_background as channel_loops
+    from madoguchi.web.console.routes import start_background as escalation_loops
+    from madoguchi.web.governance.routes import start_background as governance_loops
 
     return [channel_loops, escalation_loops, governance_loops]
 

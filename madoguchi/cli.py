@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each area adds its own subcommands (users, explain, retention, …) through a `register(subparsers)` function.
-AREA_COMMANDS = ("escalation.cli", "governance.cli", "channels.cli")
+AREA_COMMANDS = ("madoguchi.commands.users", "madoguchi.commands.governance", "madoguchi.commands.channels")
 
 
 def _register_area_commands(sub: Any) -> None:

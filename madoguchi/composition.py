@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 class Services:
     settings: Settings
     tenants: dict[str, Tenant]
-    db: Any  # madoguchi.storage.Database
+    db: Any  # storage.Database
     queue: Any  # escalation.queue.EscalationQueue
     engine: Any  # dialogue.engine.DialogueEngine
     channels: dict[str, Any] = field(default_factory=dict)  # tenant id → channels.registry.TenantChannels
@@ -41,7 +41,7 @@ def build_services(settings: Settings | None = None, *, db: Any = None, engine: 
     from channels.registry import build_channels, log_channel_status
     from dialogue.engine import DialogueEngine
     from escalation.queue import EscalationQueue
-    from madoguchi.storage import Database
+    from storage import Database
 
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from madoguchi.storage import Database
-from madoguchi.storage.testing import (
+from storage import Database
+from storage.testing import (
     empty_all_tables, migrated_sqlite_template, postgres_unavailable, sqlite_copy, temporary_postgres,
 )
 
@@ -103,7 +103,7 @@ def knowledge_settings(shared_dir: Path):
 
 @pytest.fixture(scope="session")
 def knowledge_base(knowledge_settings):
-    from knowledge.service import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
     return KnowledgeBase(knowledge_settings)
 

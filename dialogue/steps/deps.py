@@ -10,7 +10,7 @@ from dialogue.risk import RiskPolicy
 
 @dataclass
 class StepDeps:
-    kb: Any  # knowledge.service.KnowledgeBase
+    kb: Any  # knowledge.knowledge_base.KnowledgeBase
     classifier: Any  # dialogue.intents.IntentClassifier
     composers: dict[str, Composer] = field(default_factory=dict)
     risk_policies: dict[str, RiskPolicy] = field(default_factory=dict)

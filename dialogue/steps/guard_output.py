@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dialogue.compose import shorten
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate
-from dialogue.turn import EscalationReason, Outcome, TurnContext
+from dialogue.steps.stop import escalate
+from core.outcomes import EscalationReason, Outcome, TurnContext
 
 
 def guard_output(ctx: TurnContext, deps: StepDeps) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from dialogue.steps.deps import StepDeps
-from dialogue.turn import TurnContext
+from core.outcomes import TurnContext
 from knowledge.index import Hit
-from knowledge.service import IndexMissing
+from knowledge.knowledge_base import IndexMissing
 
 
 def retrieve(ctx: TurnContext, deps: StepDeps) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogue.policy import Thresholds, decide
+from core.policy import Thresholds, decide
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate
-from dialogue.turn import EscalationReason, Outcome, Source, TurnContext, TurnResult
+from dialogue.steps.stop import escalate
+from core.outcomes import EscalationReason, Outcome, Source, TurnContext, TurnResult
 from knowledge.index import Hit
 
 CLARIFY_CHOICES = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from dialogue.steps.deps import StepDeps
-from dialogue.turn import EscalationReason, Outcome, TurnContext, TurnResult
+from core.outcomes import EscalationReason, Outcome, TurnContext, TurnResult
 
 
 def reply(ctx: TurnContext, deps: StepDeps, outcome: Outcome, template: str, *,

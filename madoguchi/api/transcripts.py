@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from madoguchi.api.schemas import MessageOut, ReplyOut, TranscriptOut
-from madoguchi.storage import turn_for_inbound
-from madoguchi.storage.schema import messages
-from madoguchi.web.i18n import interface_language, reply_strings
+from storage import turn_for_inbound
+from storage.schema import messages
+from madoguchi.api.i18n import interface_language, reply_strings
 
 ESCALATED = "escalated"
 WITH_OPERATOR = "with_operator"

@@ -1,7 +1,7 @@
 """JSON API v1: the web chat's conversations and messages, and a stateless `ask` for tools (OpenAPI at /docs).
 
 A message takes the one inbound path every channel takes: record the InboundEvent (unique on channel + external
-id), then `dialogue.conversation.process_event` runs the turn and stores it in one transaction. The reply is read
+id), then `conversations.turns.process_event` runs the turn and stores it in one transaction. The reply is read
 back from what was stored, so a resubmitted client_message_id gets the very same reply and never a second turn.
 Handlers are plain `def`: FastAPI runs them in its threadpool, where the synchronous dialogue belongs.
 """
@@ -36,8 +36,8 @@ from madoguchi.api.schemas import (
     ReplyOut,
     TranscriptOut,
 )
-from madoguchi.services import Services, get_services
-from madoguchi.storage import (
+from madoguchi.composition import Services, get_services
+from storage import (
     get_conversation,
     list_messages,
     mark_inbound_failed,
@@ -45,8 +45,8 @@ from madoguchi.storage import (
     record_feedback,
     record_inbound,
 )
-from madoguchi.storage.schema import inbound_events, turns
-from madoguchi.storage.types import utcnow
+from storage.schema import inbound_events, turns
+from storage.types import utcnow
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ResidentToken = Annotated[str | None, Header(alias=TOKEN_HEADER, description="the token from starting a conversation")]
@@ -146,8 +146,8 @@ def _process(services: Services, external_id: str) -> Any:
 
 
 def _process_once(services: Services, external_id: str) -> Any:
-    from dialogue.conversation import process_event
-    from knowledge.service import IndexMissing
+    from conversations.turns import process_event
+    from knowledge.knowledge_base import IndexMissing
 
     try:
         return process_event(services, WEB_CHANNEL, external_id, worker=INLINE_WORKER)
@@ -214,7 +214,7 @@ def _turn_of_conversation(conn: Any, turn_id: str, conversation_id: str) -> Row:
 @router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
 def ask(tenant_id: str, body: AskIn, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts."""
-    from knowledge.service import IndexMissing
+    from knowledge.knowledge_base import IndexMissing
 
     tenant = tenant_or_404(services, tenant_id)
     try:

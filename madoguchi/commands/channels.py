@@ -32,7 +32,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def queue_counts(db: Any) -> list[tuple[str, str, str, int]]:
     """(table, channel, status, rows) for the inbox and the outbox."""
-    from madoguchi.storage.schema import inbound_events, outbox
+    from storage.schema import inbound_events, outbox
 
     rows = []
     with db.read() as conn:
@@ -44,7 +44,7 @@ def queue_counts(db: Any) -> list[tuple[str, str, str, int]]:
 
 
 def cmd_queues(args: argparse.Namespace) -> int:
-    from madoguchi.storage import Database
+    from storage import Database
 
     db = Database()
     db.migrate()
@@ -54,11 +54,11 @@ def cmd_queues(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from channels.email_gateway import start_email
-    from channels.runtime import runtime_for
-    from channels.sender import start_senders
-    from channels.worker import start_workers
-    from madoguchi.services import build_services
+    from conversations.email_gateway import start_email
+    from conversations.runtime import runtime_for
+    from conversations.outbox_sender import start_senders
+    from conversations.inbox_worker import start_workers
+    from madoguchi.composition import build_services
 
     services = build_services()
     stop = threading.Event()

@@ -12,7 +12,7 @@ def _services() -> Any:
     """Database and tenants only: these commands need neither channels nor the dialogue engine."""
     from config.settings import get_settings
     from config.tenancy import load_tenants
-    from madoguchi.storage import Database
+    from storage import Database
 
     settings = get_settings()
     db = Database(settings.effective_database_url)

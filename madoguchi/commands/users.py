@@ -13,12 +13,12 @@ import getpass
 import sys
 from typing import Any
 
-from escalation.console.auth import ROLES, hash_password
+from madoguchi.web.staff_auth import ROLES, hash_password
 
 
 def _database() -> Any:
     from config.settings import get_settings
-    from madoguchi.storage import Database
+    from storage import Database
 
     db = Database(get_settings().effective_database_url)
     db.migrate()
@@ -52,7 +52,7 @@ def _warn_unknown_tenants(tenants: list[str]) -> None:
 def cmd_create(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
-    from madoguchi.storage import append_audit, create_operator
+    from storage import append_audit, create_operator
 
     _warn_unknown_tenants(args.tenant)
     password_hash = _password_hash(args)
@@ -70,7 +70,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from madoguchi.storage import list_operators, operator_tenant_ids
+    from storage import list_operators, operator_tenant_ids
 
     with _database().read() as conn:
         for row in list_operators(conn, tenant=args.tenant):
@@ -81,7 +81,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _update(username: str, action: str, **fields: Any) -> int:
-    from madoguchi.storage import append_audit, get_operator, update_operator
+    from storage import append_audit, get_operator, update_operator
 
     with _database().transaction() as conn:
         row = get_operator(conn, username)

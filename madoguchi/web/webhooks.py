@@ -12,12 +12,12 @@
 Every route: the tenant's adapter verifies the request first (fail closed: 401 without a signature, 403 with a
 wrong one, and nothing stored), parses it (400 with the reason when malformed), records each event in the inbox
 (unique on channel + the provider's id, so a redelivery stores nothing new) and answers at once; the turn is the
-inbox worker's (channels/worker.py), the reply the outbox sender's (channels/sender.py). A channel that is off for
+inbox worker's (conversations/inbox_worker.py), the reply the outbox sender's (conversations/outbox_sender.py). A channel that is off for
 the tenant answers 404 saying why. Twilio is the one channel that hears its answer in the response: see
-channels/voice_flow.py.
+conversations/call_flow.py.
 
 start_background(services, stop) starts the inbox workers, the outbox senders, the SMTP endpoint and the IMAP
-pollers (channels/runtime.py ChannelSettings: how many, ports, intervals).
+pollers (conversations/runtime.py ChannelSettings: how many, ports, intervals).
 """
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.base import PayloadError, SignatureError
 from channels.common import header
-from channels.inbox import record_events
-from channels.voice_flow import VoiceFlow
-from madoguchi.services import Services, get_services
+from conversations.inbox import record_events
+from conversations.call_flow import VoiceFlow
+from madoguchi.composition import Services, get_services
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +175,8 @@ async def email_webhook(tenant: str, request: Request, services: ServicesDep) ->
 # -- background loops --------------------------------------------------------------------------------------------
 
 def start_background(services: Services, stop: threading.Event) -> list[threading.Thread]:
-    from channels.email_gateway import start_email
-    from channels.sender import start_senders
-    from channels.worker import start_workers
+    from conversations.email_gateway import start_email
+    from conversations.outbox_sender import start_senders
+    from conversations.inbox_worker import start_workers
 
     return [*start_workers(services, stop), *start_senders(services, stop), *start_email(services, stop)]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from madoguchi.storage.schema import metadata
+from storage.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with madoguchi.storage.Database(url).migrate()")
+    raise RuntimeError("run migrations with storage.Database(url).migrate()")
 
 context.configure(
     connection=connection,

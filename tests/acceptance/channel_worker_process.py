@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from channels.worker import InboxWorker  # noqa: E402
-from madoguchi.storage import Database  # noqa: E402
+from conversations.inbox_worker import InboxWorker  # noqa: E402
+from storage import Database  # noqa: E402
 from tests.channels.standins import ScriptedEngine, process_row_function  # noqa: E402
 from tests.channels.wiring import loop_settings, make_services  # noqa: E402
 

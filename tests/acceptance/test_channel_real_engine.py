@@ -18,11 +18,11 @@ from twilio.request_validator import RequestValidator
 
 from channels.email import EmailAdapter, SmtpSettings
 from channels.line import LineAdapter
-from channels.runtime import runtime_for
+from conversations.runtime import runtime_for
 from channels.voice import CallScript, VoiceAdapter
 from governance import review
 from madoguchi.app import create_app
-from madoguchi.storage.testing import temporary_database
+from storage.testing import temporary_database
 from tests.channels.fakes import FakeLineApi, FakeTwilioApi, line_signature
 from tests.localgovfaq import faq_questions
 from tests.channels.test_email import SmtpSink

@@ -1,4 +1,4 @@
-"""A scripted dialogue engine for the channel tests: the real dialogue.conversation stores its turns.
+"""A scripted dialogue engine for the channel tests: the real conversations.turns stores its turns.
 
 `ScriptedEngine` implements `run_turn(tenant, text, memory=None, channel="web") -> TurnResult` with canned
 outcomes chosen by words in the question and an optional delay (a slow engine for the hold and load tests); the
@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from dialogue.turn import EscalationReason, Outcome, Source, TurnResult
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 
 ANSWER_URL = "https://www.city.example.jp/kurashi/gomi/sodai.html"
 
@@ -61,6 +61,6 @@ def scripted_result(text: str) -> TurnResult:
 
 def process_row_function() -> Any:
     """The real transactional turn runner (the engine is what the tests script)."""
-    from dialogue.conversation import process_inbound_row
+    from conversations.turns import process_inbound_row
 
     return process_inbound_row

@@ -18,13 +18,13 @@ import uvicorn
 from sqlalchemy import func, select
 
 from channels.registry import ChannelStatus, TenantChannels
-from channels.runtime import ChannelSettings, attach_runtime
-from channels.webhooks import start_background
+from conversations.runtime import ChannelSettings, attach_runtime
+from madoguchi.web.webhooks import start_background
 from config.settings import Settings
 from config.tenancy import load_tenants
 from escalation.queue import EscalationQueue
-from madoguchi.services import Services
-from madoguchi.storage.schema import escalations, inbound_events, outbox, turns
+from madoguchi.composition import Services
+from storage.schema import escalations, inbound_events, outbox, turns
 from tests.channels.standins import ScriptedEngine, process_row_function
 
 LINE_SECRET = "line-channel-secret"

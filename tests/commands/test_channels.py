@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from channels.base import InboundEvent, OutboundMessage
-from channels.cli import queue_counts
+from madoguchi.commands.channels import queue_counts
 from madoguchi.cli import main
-from madoguchi.storage import enqueue_outbox, record_inbound
-from madoguchi.storage.testing import temporary_database
+from storage import enqueue_outbox, record_inbound
+from storage.testing import temporary_database
 
 
 def test_status_says_which_channels_are_on_and_what_turns_the_others_on(monkeypatch, capsys):

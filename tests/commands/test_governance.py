@@ -45,9 +45,9 @@ def test_export_insight_csv_and_retention_run(seeded_file, capsys) -> None:
 def test_explain_a_conversation_of_the_real_dialogue(dialogue_engine, knowledge_settings, sqlite_db,
                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from channels.base import InboundEvent
-    from dialogue.conversation import process_event
+    from conversations.turns import process_event
     from governance.explain import explain_conversation, format_explanation
-    from madoguchi.storage import record_inbound
+    from storage import record_inbound
 
     from governance import review
 

@@ -6,9 +6,9 @@ import io
 import pytest
 
 from config.settings import get_settings
-from escalation.console.auth import verify_password
+from madoguchi.web.staff_auth import verify_password
 from madoguchi.cli import main
-from madoguchi.storage import Database, get_operator, list_audit, operator_tenant_ids
+from storage import Database, get_operator, list_audit, operator_tenant_ids
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from channels.base import InboundEvent, OutboundMessage
 from channels.line import LineAdapter
-from channels.sender import OutboxSender, add_reply_context, is_permanent
-from channels.worker import InboxWorker
-from madoguchi.storage import enqueue_outbox, record_inbound
-from madoguchi.storage.schema import inbound_events
-from madoguchi.storage.testing import postgres_unavailable, temporary_database
+from conversations.outbox_sender import OutboxSender, add_reply_context, is_permanent
+from conversations.inbox_worker import InboxWorker
+from storage import enqueue_outbox, record_inbound
+from storage.schema import inbound_events
+from storage.testing import postgres_unavailable, temporary_database
 from tests.channels.fakes import FakeLineApi, Reply
 from tests.channels.standins import ScriptedEngine
 from tests.channels.wiring import (
@@ -91,8 +91,8 @@ class TestInboxWorker:
 def test_a_worker_in_another_process_is_woken_by_postgres_notify(tmp_path):
     if reason := postgres_unavailable():
         pytest.skip(reason)
-    from channels.inbox import record_events
-    from channels.worker import start_workers
+    from conversations.inbox import record_events
+    from conversations.inbox_worker import start_workers
 
     with temporary_database("postgresql", tmp_path) as db:
         web = make_services(db, tmp_path)  # records, with no worker of its own

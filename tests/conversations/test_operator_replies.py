@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from escalation.queue import StaleClaim
-from escalation.replies import ask_for_satisfaction, send_operator_reply
-from madoguchi.storage import list_audit, list_messages
-from madoguchi.storage.schema import outbox
+from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
+from storage import list_audit, list_messages
+from storage.schema import outbox
 from tests.escalation.console_support import make_escalation, make_services
 
 

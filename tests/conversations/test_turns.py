@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from channels.base import InboundEvent
 from config.settings import Settings
 from config.tenancy import get_tenant
-from dialogue.conversation import process_event, process_inbound_row
-from dialogue.turn import EscalationReason, Outcome, Source, TurnResult
+from conversations.turns import process_event, process_inbound_row
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from escalation.queue import EscalationQueue
-from madoguchi.services import Services
-from madoguchi.storage import claim_inbound_batch, list_messages, record_inbound
-from madoguchi.storage.schema import audit_log, escalations, inbound_events, outbox, turns
+from madoguchi.composition import Services
+from storage import claim_inbound_batch, list_messages, record_inbound
+from storage.schema import audit_log, escalations, inbound_events, outbox, turns
 
 
 class ScriptedKnowledge:

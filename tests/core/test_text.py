@@ -1,6 +1,6 @@
 import pytest
 
-from dialogue.normalise import is_invisible, normalise_input
+from core.text import is_invisible, normalise_input
 
 
 class TestNormaliseInput:

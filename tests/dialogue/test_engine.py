@@ -1,7 +1,7 @@
 """The dialogue engine end to end on the real indexes: each outcome, choices, follow-ups, languages, risk."""
 import pytest
 
-from dialogue.turn import ConversationMemory, EscalationReason, Outcome
+from core.outcomes import ConversationMemory, EscalationReason, Outcome
 
 pytestmark = pytest.mark.shared
 

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 
 from config.settings import PROJECT_ROOT, Settings
 from config.tenancy import load_tenants
-from escalation.console.auth import hash_password
+from madoguchi.web.staff_auth import hash_password
 from escalation.queue import EscalationQueue
-from madoguchi.services import Services
-from madoguchi.storage import Database, append_message, create_operator, open_conversation
+from madoguchi.composition import Services
+from storage import Database, append_message, create_operator, open_conversation
 
 PASSWORD = "correct horse battery"
 SOURCES = [{"doc_id": "setagaya-garbage-12", "title": "粗大ごみの出し方",

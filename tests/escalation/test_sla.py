@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from escalation.console.routes import start_background
+from madoguchi.web.console.routes import start_background
 from escalation.sla import SlaWatcher, holding_text
-from madoguchi.storage import list_audit, list_messages, utcnow
-from madoguchi.storage.schema import escalations, outbox
+from storage import list_audit, list_messages, utcnow
+from storage.schema import escalations, outbox
 from tests.escalation.console_support import make_escalation, make_services
 
 OVERDUE = {"first_response_minutes": -1, "resolution_minutes": 60}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from channels.registry import TenantChannels
 from channels.slack import CLAIM_ACTION_ID, SlackAdapter
-from escalation.notify import SlackNotifier
+from escalation.slack_alerts import SlackNotifier
 from madoguchi.app import create_app
 from tests.channels.fakes import FakeSlackApi, slack_signature
 from tests.escalation.console_support import make_escalation, make_operator, make_services

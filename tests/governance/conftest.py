@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from madoguchi.storage import Database
-from madoguchi.storage.testing import sqlite_copy
+from storage import Database
+from storage.testing import sqlite_copy
 from tests.governance.seeding import make_services
 
 

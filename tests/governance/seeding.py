@@ -18,12 +18,12 @@ from sqlalchemy import update
 
 from config.settings import PROJECT_ROOT, Settings
 from config.tenancy import load_tenants
-from dialogue.turn import EscalationReason, Outcome, Source, TurnResult
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from escalation.queue import EscalationQueue
 from governance.audit import record_turn_with_audit
-from madoguchi.services import Services
-from madoguchi.storage import append_message, open_conversation, record_feedback
-from madoguchi.storage.schema import escalations, turns
+from madoguchi.composition import Services
+from storage import append_message, open_conversation, record_feedback
+from storage.schema import escalations, turns
 from tests.governance import pii_corpus
 
 INDEX_VERSION = "idx-test-0001"

@@ -7,8 +7,8 @@ import pytest
 
 from governance import review
 from governance.review import curated_answer_for, outdated_doc_ids, question_key, review_items
-from madoguchi.storage import append_message, utcnow
-from madoguchi.storage.schema import escalations
+from storage import append_message, utcnow
+from storage.schema import escalations
 from tests.governance.seeding import GARBAGE, seed_run, write_manifest
 
 
@@ -83,7 +83,7 @@ def test_outdated_flag_holds_until_reingest_or_clear(services, tokyo) -> None:
 
 
 def test_corrections_from_another_process_show_after_the_cache_period(services, tokyo, monkeypatch) -> None:
-    from madoguchi.storage import governance as repo
+    from storage import governance as repo
 
     assert curated_answer_for("tokyo", "犬の登録", db=services.db) is None  # cached: nothing curated
     with services.db.transaction() as conn:  # written behind this process's back
@@ -114,7 +114,7 @@ def test_review_list_has_unhelpful_low_confidence_and_corrected_drafts_redacted(
 
 def test_corrections_survive_a_missing_table(tmp_path) -> None:
     """An unmigrated database must not stop the dialogue: no corrections, a warning in the log."""
-    from madoguchi.storage import Database
+    from storage import Database
 
     db = Database(f"sqlite:///{tmp_path / 'empty.db'}")
     assert curated_answer_for("tokyo", "何か", db=db) is None

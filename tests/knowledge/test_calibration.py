@@ -1,7 +1,7 @@
 """Choosing operating thresholds from cross-validated confidences (the fail-safe's knobs)."""
 import numpy as np
 
-from dialogue.policy import Thresholds, decide
+from core.policy import Thresholds, decide
 from knowledge.calibration import choose_answer_threshold, choose_clarify_threshold
 from knowledge.policy_eval import policy_metrics, risk_coverage
 

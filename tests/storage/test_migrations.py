@@ -13,10 +13,10 @@ from setuptools import find_packages
 from sqlalchemy import inspect, text, update
 from sqlalchemy.exc import DatabaseError
 
-from madoguchi.storage import Database, append_audit
-from madoguchi.storage.database import MIGRATIONS_DIR, alembic_config
-from madoguchi.storage.schema import audit_log, metadata
-from madoguchi.storage.testing import postgres_unavailable, temporary_postgres
+from storage import Database, append_audit
+from storage.database import MIGRATIONS_DIR, alembic_config
+from storage.schema import audit_log, metadata
+from storage.testing import postgres_unavailable, temporary_postgres
 from tests.conftest import POSTGRES_URL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -120,8 +120,8 @@ def test_postgres_tables_live_in_their_own_schema_only() -> None:
 
 def test_migrations_ship_inside_the_installed_package() -> None:
     packages = find_packages(str(PROJECT_ROOT), include=["madoguchi*"])
-    assert "madoguchi.storage.migrations" in packages
-    assert "madoguchi.storage.migrations.versions" in packages
+    assert "storage.migrations" in packages
+    assert "storage.migrations.versions" in packages
     assert (MIGRATIONS_DIR / "script.py.mako").exists()  # package-data "*.mako" in pyproject
     assert MIGRATIONS_DIR.is_relative_to(Path(__import__("madoguchi").__file__).parent)
 

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from channels.email import EmailAdapter, ImapSettings, SmtpSettings
-from channels.runtime import runtime_for
+from conversations.runtime import runtime_for
 from madoguchi.app import create_app
-from madoguchi.storage.schema import inbound_events, messages
-from madoguchi.storage.testing import temporary_database
+from storage.schema import inbound_events, messages
+from storage.testing import temporary_database
 from tests.channels.imap_double import ImapDouble
 from tests.channels.test_email import SmtpSink, iso2022jp_mail, utf8_mail
 from tests.channels.wiring import (
@@ -105,7 +105,7 @@ class TestSmtpEndpoint:
 
 
     def test_an_operator_reply_goes_out_in_the_thread_as_a_person(self, db, tmp_path, sink):
-        from escalation.replies import send_operator_reply
+        from conversations.operator_replies import send_operator_reply
 
         services = email_services(db, tmp_path, sink)
         with running_loops(services):

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from channels.common import uuid_for_key
 from channels.line import LineAdapter
 from madoguchi.app import create_app
-from madoguchi.storage.schema import inbound_events
-from madoguchi.storage.testing import postgres_unavailable, temporary_database
+from storage.schema import inbound_events
+from storage.testing import postgres_unavailable, temporary_database
 from tests.channels.fakes import FakeLineApi, line_signature
 from tests.channels.standins import ANSWER_URL, ScriptedEngine
 from tests.channels.wiring import (

@@ -10,8 +10,8 @@ from twilio.request_validator import RequestValidator
 
 from channels.voice import CallScript, VoiceAdapter
 from madoguchi.app import create_app
-from madoguchi.storage.schema import inbound_events
-from madoguchi.storage.testing import temporary_database
+from storage.schema import inbound_events
+from storage.testing import temporary_database
 from tests.channels.fakes import FakeTwilioApi
 from tests.channels.standins import ANSWER_URL, ScriptedEngine
 from tests.channels.wiring import (
@@ -164,7 +164,7 @@ class TestCallFlow:
         def broken(*args, **kwargs):
             raise RuntimeError("database unreachable")
 
-        monkeypatch.setattr("channels.voice_flow.VoiceFlow._record", broken)
+        monkeypatch.setattr("conversations.call_flow.VoiceFlow._record", broken)
         root = ask(client, "粗大ごみの出し方")
         assert root.find("Dial").text == OPERATOR
 

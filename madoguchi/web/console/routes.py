@@ -30,20 +30,20 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from channels.base import PayloadError, SignatureError
-from escalation.console.auth import (
+from madoguchi.web.staff_auth import (
     LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, burn_password_check, new_login_nonce, verify_password,
 )
-from escalation.notify import SlackNotifier, handle_claim_press, interaction_payload, slack_adapters
+from escalation.slack_alerts import SlackNotifier, handle_claim_press, interaction_payload, slack_adapters
 from escalation.queue import HELD_STATES, StaleClaim
-from escalation.replies import ask_for_satisfaction, send_operator_reply
+from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
 from escalation.settings import get_escalation_settings
 from escalation.sla import SlaWatcher
-from madoguchi.services import Services, get_services
-from madoguchi.storage import (
+from madoguchi.composition import Services, get_services
+from storage import (
     add_note, append_audit, get_conversation, get_operator, get_operator_by_id, list_messages, list_notes,
     list_operators, operator_tenant_ids, utcnow,
 )
-from madoguchi.storage.schema import audit_log
+from storage.schema import audit_log
 
 log = logging.getLogger(__name__)
 

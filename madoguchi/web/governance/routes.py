@@ -7,7 +7,7 @@
   POST   /t/{tenant}/review/curated|right-source|outdated|outdated/clear|dismiss|curated/{id}/retire
   DELETE /api/v1/t/{tenant}/conversations/{id}     the resident (X-Resident-Token) erases their conversation
 
-Staff sign-in, sessions and CSRF are the operator console's (escalation.console.routes): the same cookie works
+Staff sign-in, sessions and CSRF are the operator console's (madoguchi.web.console.routes): the same cookie works
 here. Another tenant's page answers 404 as if it did not exist.
 """
 from __future__ import annotations
@@ -22,15 +22,15 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.templating import Jinja2Templates
 
 from config.tenancy import Tenant
-from escalation.console.auth import Operator
-from escalation.console.routes import checked_operator, page_operator
+from madoguchi.web.staff_auth import Operator
+from madoguchi.web.console.routes import checked_operator, page_operator
 from governance import review
-from governance.charts import horizontal_bars, stacked_columns
+from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
 from governance.explain import REASON_WORDS
 from governance.insight import Insight, build_insight, insight_csv
 from governance.retention import erase_on_request, start_retention_loop
 from governance.transparency import transparency_context
-from madoguchi.services import Services, get_services
+from madoguchi.composition import Services, get_services
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")

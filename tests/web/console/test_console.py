@@ -6,10 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from escalation.console.auth import SESSION_COOKIE, SessionSigner
+from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner
 from madoguchi.app import create_app
-from madoguchi.storage import append_message, list_audit, list_messages, list_notes, update_operator
-from madoguchi.storage.schema import escalations, outbox
+from storage import append_message, list_audit, list_messages, list_notes, update_operator
+from storage.schema import escalations, outbox
 from tests.escalation.console_support import (
     DRAFT, PASSWORD, csrf_token, make_escalation, make_operator, make_services, password_hash, sign_in,
 )
@@ -120,7 +120,7 @@ class TestSignIn:
 
     def test_passwords_are_stored_as_scrypt_hashes(self, services, sato):
         with services.db.read() as conn:
-            from madoguchi.storage import get_operator
+            from storage import get_operator
             stored = get_operator(conn, "sato").password_hash
         assert stored.startswith("scrypt$16384$8$1$") and PASSWORD not in stored
 
@@ -144,14 +144,14 @@ class TestSession:
     def test_changing_the_password_ends_existing_sessions(self, client, services, sato):
         sign_in(client, "sato")
         with services.db.transaction() as conn:
-            from madoguchi.storage import get_operator
+            from storage import get_operator
             update_operator(conn, get_operator(conn, "sato").id, password_hash=password_hash("another password"))
         assert client.get("/console", follow_redirects=False).status_code == 303
 
     def test_deactivated_operator_is_signed_out(self, client, services, sato):
         sign_in(client, "sato")
         with services.db.transaction() as conn:
-            from madoguchi.storage import get_operator
+            from storage import get_operator
             update_operator(conn, get_operator(conn, "sato").id, active=False)
         assert client.get("/console", follow_redirects=False).status_code == 303
 

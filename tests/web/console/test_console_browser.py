@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from madoguchi.app import create_app
-from madoguchi.storage import append_message, list_messages
-from madoguchi.storage.schema import escalations
+from storage import append_message, list_messages
+from storage.schema import escalations
 from tests.escalation.console_support import (
     CHROMIUM, CHROMIUM_ARGS, DRAFT, PASSWORD, LiveServer, browser_unavailable, make_escalation, make_operator,
     make_services,
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(browser_unavailable()
 
 @pytest.fixture
 def services(tmp_path):
-    from madoguchi.storage.testing import temporary_database
+    from storage.testing import temporary_database
 
     with temporary_database("sqlite", tmp_path) as db:
         yield make_services(db, tmp_path)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from escalation.console.auth import SESSION_COOKIE, SessionSigner
+from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner
 from tests.governance.seeding import seed_run
 from tests.governance.web_support import staff_session
 
