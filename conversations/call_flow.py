@@ -23,19 +23,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from channels.base import InboundEvent, OutboundMessage
-from conversations.inbox import inbound_by_external_id, inbound_by_id, outbox_by_key, reply_key
-from conversations.wakeups import notify_inbox
-from conversations.runtime import runtime_for
 from channels.speech import for_the_ear
 from channels.voice import VoiceAdapter, caller_reply, link_sms_text, with_step
-from storage import enqueue_outbox, record_inbound, turn_for_inbound
-from storage.schema import messages
+from conversations.inbox import record_event
+from conversations.ports import ConversationServices
+from conversations.tell import SMS, message_key, reply_key
+from core.messages import InboundEvent, OutboundMessage
+from storage import (
+    Connection, Row, assistant_message_of_turn, enqueue_outbox, inbound_by_external_id, inbound_by_id, outbox_by_key,
+    turn_for_inbound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ NO_INPUT_GOODBYE = "お声が確認できませんでしたので、お電話を
 
 
 class VoiceFlow:
-    def __init__(self, services: Any, tenant: str, adapter: VoiceAdapter) -> None:
+    def __init__(self, services: ConversationServices, tenant: str, adapter: VoiceAdapter) -> None:
         self.services = services
         self.tenant = tenant
         self.adapter = adapter
         self.script = adapter.script
-        self.runtime = runtime_for(services)
+        self.runtime = services.runtime
         self.base = f"/webhooks/twilio/voice/{tenant}"
 
     # -- URLs Twilio comes back to (absolute, on the public base URL, so a proxy's path prefix survives) ----------
@@ -113,14 +113,7 @@ class VoiceFlow:
 
     def _record(self, event: InboundEvent) -> int:
         """Record the question (a redelivery finds the first recording) and return its inbound id."""
-        with self.services.db.transaction() as conn:
-            fresh = record_inbound(conn, event)
-            inbound_id = inbound_by_external_id(conn, event.channel, event.external_id).id
-            if fresh:
-                notify_inbox(conn, self.services.db)
-        if fresh:
-            self.runtime.nudge_worker()
-        return inbound_id
+        return record_event(self.services, event)[0]
 
     async def _answer_or_hold(self, inbound_id: int, step: int, hold: int) -> str:
         if await self.wait_for_turn(inbound_id, self.runtime.settings.voice_wait_s):
@@ -181,15 +174,14 @@ class VoiceFlow:
                                   self.no_input_url(next_step), offer_sms=bool(self.adapter.sms_from))
 
     @staticmethod
-    def _reply(conn: Any, inbound_id: int, turn: Any) -> tuple[str, list[str]] | None:
+    def _reply(conn: Connection, inbound_id: int, turn: Row | None) -> tuple[str, list[str]] | None:
         """(text, choice labels) of the turn's reply: the outbox row, else the assistant message of the turn."""
         row = outbox_by_key(conn, reply_key(inbound_id))
         if row is not None and isinstance(row.payload, dict) and "text" in row.payload:
             return row.payload["text"], [str(c) for c in row.payload.get("choices") or []]
         if turn is None:
             return None
-        message = conn.execute(select(messages).where(messages.c.turn_id == turn.id,
-                                                      messages.c.role == "assistant")).first()
+        message = assistant_message_of_turn(conn, turn.id)
         if message is None:
             return None
         choices = (message.meta or {}).get("choices") or []
@@ -221,9 +213,9 @@ class VoiceFlow:
             links = for_the_ear(reply.payload.get("text", "")).links
             if not links:
                 return False
-            sms = OutboundMessage(channel="voice", tenant=self.tenant, recipient=event.sender,
+            sms = OutboundMessage(channel=VoiceAdapter.name, tenant=self.tenant, recipient=event.sender,
                                   text=link_sms_text(links, self.script.office),
-                                  idempotency_key=f"sms:{event.external_id}", meta={"deliver": "sms"})
+                                  idempotency_key=message_key(SMS, event.external_id), meta={"deliver": "sms"})
             enqueue_outbox(conn, sms, conversation_id=reply.conversation_id)
         self.runtime.nudge_sender()
         return True

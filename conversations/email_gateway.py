@@ -17,23 +17,24 @@ from typing import Any
 
 from channels.email import EmailAdapter, EmailInboundServer, ImapPoller
 from conversations.inbox import record_events
-from conversations.runtime import runtime_for
+from conversations.ports import ConversationServices
+from core.messages import InboundEvent
 
 log = logging.getLogger(__name__)
 
 
 class EmailGateway:
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: ConversationServices) -> None:
         self.services = services
-        self.runtime = runtime_for(services)
+        self.runtime = services.runtime
         self.smtp: EmailInboundServer | None = None
         self.pollers: list[ImapPoller] = []
 
-    def record(self, events: list[Any]) -> None:
+    def record(self, events: list[InboundEvent]) -> None:
         record_events(self.services, events)
 
     def email_adapters(self) -> list[EmailAdapter]:
-        found = (built.get("email") for built in self.services.channels.values())
+        found = (built.get(EmailAdapter.name) for built in self.services.channels.values())
         return [adapter for adapter in found if adapter is not None]
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:
@@ -41,7 +42,7 @@ class EmailGateway:
         if self._start_smtp():
             threads.append(_thread(f"madoguchi-smtp-{self.smtp.port}", self._stop_smtp_when, stop))
         for built in self.services.channels.values():
-            adapter = built.get("email")
+            adapter = built.get(EmailAdapter.name)
             if adapter is not None and built.imap is not None:
                 poller = ImapPoller(adapter, built.imap, self.record)
                 self.pollers.append(poller)
@@ -81,5 +82,5 @@ def _thread(name: str, target: Any, *args: Any) -> threading.Thread:
     return thread
 
 
-def start_email(services: Any, stop: threading.Event) -> list[threading.Thread]:
+def start_email(services: ConversationServices, stop: threading.Event) -> list[threading.Thread]:
     return EmailGateway(services).start(stop)

@@ -1,28 +1,28 @@
-"""Operator replies to residents: one transaction from the claim check to the outbox.
+"""Operator replies to residents, and the satisfaction question after a resolution: one transaction each, from the
+claim check to the outbox.
 
     message_id = send_operator_reply(services, token, "sato", "お待たせしました。…")   # raises StaleClaim
 
 queue.record_reply(token) runs first and locks the escalation row (PostgreSQL) until the commit, so a claim that
 was re-queued or taken by someone else in the meantime sends nothing: the transaction writes no message and no
 outbox row, and StaleClaim tells the console to say "this conversation is no longer yours".
-The web chat reads operator messages by polling; every other channel gets the text through the outbox, keyed
-f"operator:{message id}" so a retried send never delivers twice.
+The text reaches the resident as every message does (conversations/tell.py): the web chat reads it from the
+transcript, every other channel gets it through the outbox, keyed "operator:<message id>", so a retried send
+never delivers twice.
 """
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Connection, Row, select
-
-from channels.base import OutboundMessage
+from conversations.ports import ConversationServices
+from conversations.tell import OPERATOR, SATISFACTION, tell_resident
+from dialogue.compose import Composer
 from escalation.queue import StaleClaim
-from storage import append_message, enqueue_outbox, get_conversation
-from storage.schema import escalations
+from storage import Connection, Row, get_conversation
+from storage.escalations import escalation_held_by, get_escalation
 
 MAX_REPLY_CHARS = 4000  # LINE caps a text message at 5,000 characters; SMS and voice need far less
 
 
-def send_operator_reply(services: Any, token: str, operator: str, text: str) -> int:
+def send_operator_reply(services: ConversationServices, token: str, operator: str, text: str) -> int:
     """Append the operator's reply to the transcript and queue it for the resident's channel; returns the message
     id. Raises StaleClaim (nothing written, nothing sent) when `token` no longer holds the escalation for
     `operator`, and ValueError for an empty or over-long text."""
@@ -34,41 +34,34 @@ def send_operator_reply(services: Any, token: str, operator: str, text: str) -> 
             raise StaleClaim("this escalation is no longer held by your claim")
         escalation = _held_escalation(conn, token, operator)
         conversation = get_conversation(conn, escalation.conversation_id)
-        message_id = append_message(conn, conversation_id=conversation.id, tenant=conversation.tenant,
-                                    role="operator", text=text,
-                                    meta={"operator": operator, "escalation_id": escalation.id})
-        if conversation.channel != "web":
-            enqueue_outbox(conn, OutboundMessage(
-                channel=conversation.channel, tenant=conversation.tenant, recipient=conversation.resident_address,
-                text=text, idempotency_key=f"operator:{message_id}"), conversation_id=conversation.id)
+        # A person wrote it: the channel must not mark it as an automatic reply (e-mail: RFC 3834).
+        message_id = tell_resident(conn, conversation, text, kind=OPERATOR, role="operator",
+                                   message_meta={"operator": operator, "escalation_id": escalation.id},
+                                   outbox_meta={"operator": True})
+        assert message_id is not None  # keyed by the new message's own id: never told before
         return message_id
 
 
-def ask_for_satisfaction(services: Any, escalation_id: str) -> int | None:
+def ask_for_satisfaction(services: ConversationServices, escalation_id: str) -> int | None:
     """After an operator resolves a conversation, one short satisfaction question (解決した / 解決しない) goes to the
     resident on their channel; the answer comes back as feedback on `escalation:<id>`. Sent once per escalation."""
-    from dialogue.compose import Composer
-
     feedback_ref = f"escalation:{escalation_id}"
     with services.db.transaction() as conn:
-        escalation = conn.execute(select(escalations).where(escalations.c.id == escalation_id)).first()
+        escalation = get_escalation(conn, escalation_id)
         conversation = get_conversation(conn, escalation.conversation_id) if escalation is not None else None
         if conversation is None or conversation.deleted:
             return None
-        text = Composer(services.tenant(conversation.tenant)).render("satisfaction", conversation.language or "ja")
-        key = f"satisfaction:{escalation_id}"
-        if conversation.channel != "web" and not enqueue_outbox(conn, OutboundMessage(
-                channel=conversation.channel, tenant=conversation.tenant, recipient=conversation.resident_address,
-                text=text, idempotency_key=key, meta={"feedback_ref": feedback_ref}), conversation_id=conversation.id):
-            return None  # asked before
-        return append_message(conn, conversation_id=conversation.id, tenant=conversation.tenant, role="assistant",
-                              text=text, meta={"kind": "satisfaction", "feedback_ref": feedback_ref})
+        composer = Composer(services.tenant(conversation.tenant), tenants_dir=services.settings.tenants_dir)
+        text = composer.render("satisfaction", conversation.language or "ja")
+        return tell_resident(conn, conversation, text, kind=SATISFACTION, ref=escalation_id,
+                             message_meta={"kind": "satisfaction", "feedback_ref": feedback_ref},
+                             outbox_meta={"feedback_ref": feedback_ref})
 
 
 def _held_escalation(conn: Connection, token: str, operator: str) -> Row:
     """The escalation the token holds; a token held by someone else is stale for `operator` (the raise rolls the
     transaction back, record_reply's audit row included)."""
-    row = conn.execute(select(escalations).where(escalations.c.claim_token == token)).first()
+    row = escalation_held_by(conn, token, states=None)
     if row is None or row.claimed_by != operator:
         raise StaleClaim("this escalation is held by another operator")
     return row

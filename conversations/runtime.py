@@ -6,20 +6,19 @@ still find the rows by polling every `worker_poll_s`. The voice route waits for 
 signals each finished inbound event through `TurnWaiters`, and the route re-reads the database now and then in case
 another process did the turn.
 
-The runtime hangs off the Services object (`runtime_for(services)`), created on first use with settings from the
-environment; tests attach their own with `attach_runtime(services, ChannelSettings(...))`.
+The composition root builds one runtime per app (Services.runtime) with settings from the environment; tests
+build theirs with their own ChannelSettings.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-_ATTRIBUTE = "_channel_runtime"
 
 
 class ChannelSettings(BaseSettings):
@@ -82,35 +81,16 @@ class ChannelRuntime:
     inbox_listening: threading.Event = field(default_factory=threading.Event)  # PostgreSQL LISTEN is active
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     turn_waiters: TurnWaiters = field(default_factory=TurnWaiters)
-    email_gateway: Any = None  # conversations.email_gateway.EmailGateway once started
-    # The turn runner; None = conversations.turns.process_inbound_row. Tests put a stand-in here.
-    process: Any = None
+    email_gateway: Any = None  # conversations.email_gateway.EmailGateway once started (it imports this module)
+    # The turn runner, (services, inbound row) -> ProcessedTurn; None = conversations.turns.process_inbound_row.
+    # Tests put a stand-in here (a turn that fails once, a slow one).
+    process: Callable[[Any, Any], Any] | None = None
 
     def nudge_worker(self) -> None:
         self.inbox_wakeup.set()
 
     def nudge_sender(self) -> None:
         self.outbox_wakeup.set()
-
-
-_create_lock = threading.Lock()
-
-
-def runtime_for(services: Any) -> ChannelRuntime:
-    runtime = getattr(services, _ATTRIBUTE, None)
-    if runtime is None:
-        with _create_lock:
-            runtime = getattr(services, _ATTRIBUTE, None)
-            if runtime is None:
-                runtime = ChannelRuntime()
-                setattr(services, _ATTRIBUTE, runtime)
-    return runtime
-
-
-def attach_runtime(services: Any, settings: ChannelSettings | None = None) -> ChannelRuntime:
-    runtime = ChannelRuntime(settings=settings or ChannelSettings())
-    setattr(services, _ATTRIBUTE, runtime)
-    return runtime
 
 
 def poll_until_stopped(stop: threading.Event, wakeup: threading.Event, run_once: Callable[[], int],

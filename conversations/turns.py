@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select
-
-from channels.base import InboundEvent, OutboundMessage
-from core.outcomes import ConversationMemory, Outcome, TurnResult
+from channels.registry import channel_class
+from conversations.ports import ConversationServices
+from conversations.tell import REPLY, tell_resident
+from core.messages import InboundEvent
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
+from dialogue.context import ConversationMemory
+from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
 from storage import (
-    append_message, enqueue_outbox, inbound_event_from_row, list_messages, mark_inbound_done, open_conversation,
-    record_feedback, turn_for_inbound, utcnow,
+    Connection, Row, append_message, find_open_conversation, inbound_by_external_id, inbound_event_from_row,
+    lease_inbound_event, list_messages, mark_inbound_done, open_conversation, record_feedback, turn_for_inbound,
 )
-from storage._lease import lease_batch
-from storage.schema import inbound_events
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,13 @@ class ProcessedTurn:
 
 # --- entry points ------------------------------------------------------------------------------------------------
 
-def process_event(services: Any, channel: str, external_id: str, worker: str = "inline") -> ProcessedTurn:
+def process_event(services: ConversationServices, channel: str, external_id: str,
+                  worker: str = "inline") -> ProcessedTurn:
     """Process one recorded event now (the web API's path). Idempotent: a done event is replayed, not re-run."""
     with services.db.transaction() as conn:
-        row = _lease_event(conn, channel, external_id, worker)
+        row = lease_inbound_event(conn, channel, external_id, worker, LEASE_SECONDS)
         if row is None:
-            existing = conn.execute(select(inbound_events).where(
-                inbound_events.c.channel == channel, inbound_events.c.external_id == external_id)).first()
+            existing = inbound_by_external_id(conn, channel, external_id)
     if row is None:
         if existing is None:
             raise LookupError(f"no inbound event {channel}:{external_id}")
@@ -67,7 +68,7 @@ def process_event(services: Any, channel: str, external_id: str, worker: str = "
     return process_inbound_row(services, row)
 
 
-def process_inbound_row(services: Any, row: Row) -> ProcessedTurn:
+def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTurn:
     """Run and store the turn of a leased inbound event (the inbox worker's path, after claim_inbound_batch)."""
     event = inbound_event_from_row(row)
     with services.db.read() as conn:
@@ -75,20 +76,21 @@ def process_inbound_row(services: Any, row: Row) -> ProcessedTurn:
             done = True
         else:
             done = False
-            memory, state = _memory_and_state(conn, services, event)
+            memory, state = _memory_and_state(conn, event)
     if done:
         with services.db.transaction() as conn:
             mark_inbound_done(conn, row)
         return replay(services, row)
     result = None
+    tenant = services.tenant(event.tenant)
     if event.kind == "follow":  # a resident added the LINE account: greet them
-        result = services.engine.greet(event.tenant, memory.language or "ja")
+        result = services.engine.greet(tenant, memory.language or "ja")
     elif _needs_turn(event, state):
-        result = services.engine.run_turn(event.tenant, event.text, memory, channel=event.channel)
+        result = services.engine.run_turn(tenant, event.text, memory, channel=event.channel)
     return _store(services, row, event, result)
 
 
-def replay(services: Any, row: Row) -> ProcessedTurn:
+def replay(services: ConversationServices, row: Row) -> ProcessedTurn:
     """What an already processed event produced (a redelivery or a retried request gets the same answer)."""
     with services.db.read() as conn:
         turn = turn_for_inbound(conn, row.id)
@@ -102,22 +104,9 @@ def replay(services: Any, row: Row) -> ProcessedTurn:
 
 # --- reading the conversation --------------------------------------------------------------------------------
 
-def _lease_event(conn: Connection, channel: str, external_id: str, worker: str) -> Row | None:
-    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
-    claimable = and_(inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
-                     inbound_events.c.status.in_(("received", "processing")), free)
-    rows = lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
-                       lease_seconds=LEASE_SECONDS, limit=1)
-    return rows[0] if rows else None
-
-
-def _memory_and_state(conn: Connection, services: Any, event: InboundEvent) -> tuple[ConversationMemory, str]:
-    from storage.schema import conversations
-
-    existing = conn.execute(select(conversations).where(
-        conversations.c.tenant == event.tenant, conversations.c.channel == event.channel,
-        conversations.c.resident_address == event.sender, conversations.c.state != "closed",
-        conversations.c.deleted.is_(False))).first()
+def _memory_and_state(conn: Connection, event: InboundEvent) -> tuple[ConversationMemory, str]:
+    existing = find_open_conversation(conn, tenant=event.tenant, channel=event.channel,
+                                      resident_address=event.sender)
     if existing is None:
         return ConversationMemory(), "assistant"
     recent = list_messages(conn, existing.id, limit=100_000)[-MEMORY_MESSAGES:]
@@ -149,7 +138,7 @@ def _needs_turn(event: InboundEvent, state: str) -> bool:
 
 # --- storing -----------------------------------------------------------------------------------------------------
 
-def _store(services: Any, row: Row, event: InboundEvent, result: TurnResult | None) -> ProcessedTurn:
+def _store(services: ConversationServices, row: Row, event: InboundEvent, result: TurnResult | None) -> ProcessedTurn:
     with services.db.transaction() as conn:
         if turn_for_inbound(conn, row.id) is not None:
             mark_inbound_done(conn, row)
@@ -171,7 +160,7 @@ def _store(services: Any, row: Row, event: InboundEvent, result: TurnResult | No
             if processed.resident_message_id is not None:
                 services.queue.resident_replied(conn, conversation.id)
             return _finish(conn, row, processed)
-        _store_turn(conn, services, row, event, conversation.id, result, processed)
+        _store_turn(conn, services, row, event, conversation, result, processed)
         return _finish(conn, row, processed)
 
 
@@ -199,24 +188,24 @@ def _store_feedback(conn: Connection, event: InboundEvent, conversation_id: str)
                     comment=event.meta.get("comment"))
 
 
-def _store_turn(conn: Connection, services: Any, row: Row, event: InboundEvent, conversation_id: str,
-                result: TurnResult, processed: ProcessedTurn) -> None:
+def _store_turn(conn: Connection, services: ConversationServices, row: Row, event: InboundEvent,
+                conversation: Row, result: TurnResult, processed: ProcessedTurn) -> None:
     sources = [s.to_dict() for s in result.sources]
     # The turns row and its append-only audit row: redacted question, outcome, thresholds, sources with as-of
     # dates, index/config/template versions, timings.
     turn_id = record_turn_with_audit(
-        conn, tenant=services.tenant(event.tenant), conversation_id=conversation_id, channel=event.channel,
+        conn, tenant=services.tenant(event.tenant), conversation_id=conversation.id, channel=event.channel,
         question=event.text, result=result, inbound_event_id=row.id,
         index_version=_index_version(services, event.tenant), settings=services.settings,
     )
     processed.turn_id, processed.result = turn_id, result
-    processed.reply_message_id = append_message(
-        conn, conversation_id=conversation_id, tenant=event.tenant, role="assistant", text=result.answer,
-        turn_id=turn_id, meta=_assistant_meta(result, sources))
+    processed.reply_message_id = tell_resident(
+        conn, conversation, result.answer, kind=REPLY, ref=row.id, turn_id=turn_id,
+        message_meta=_assistant_meta(result, sources), outbox_meta=_reply_meta(event, result, turn_id),
+        choices=[c["title"] for c in result.choices], reply_token=event.reply_token,
+        recipient=event.meta.get("reply_to") or event.sender)
     if result.escalated:
-        processed.escalation_id = _escalate(conn, services, event, conversation_id, turn_id, result, sources)
-    if event.channel != "web":
-        enqueue_outbox(conn, _reply_message(row, event, result, turn_id), conversation_id=conversation_id)
+        processed.escalation_id = _escalate(conn, services, event, conversation.id, turn_id, result, sources)
 
 
 def _assistant_meta(result: TurnResult, sources: list[dict]) -> dict[str, Any]:
@@ -227,46 +216,31 @@ def _assistant_meta(result: TurnResult, sources: list[dict]) -> dict[str, Any]:
     }
 
 
-def _index_version(services: Any, tenant: str) -> str | None:
-    kb = services.engine.kb
+def _index_version(services: ConversationServices, tenant: str) -> str | None:
+    kb = services.knowledge
     return kb.index(tenant).version if kb.has_index(tenant) else None
 
 
-def _escalate(conn: Connection, services: Any, event: InboundEvent, conversation_id: str, turn_id: str,
-              result: TurnResult, sources: list[dict]) -> str:
+def _escalate(conn: Connection, services: ConversationServices, event: InboundEvent, conversation_id: str,
+              turn_id: str, result: TurnResult, sources: list[dict]) -> str:
+    """The hand-over, with what the operator needs of the message (an e-mail: the whole mail), written once."""
     tenant = services.tenant(event.tenant)
     now = datetime.now(timezone.utc)
-    sla, meta = tenant.get("sla") or {}, {"channel": event.channel}
-    try:
-        from escalation.hours import callback_meta, sla_for
-    except ImportError:
-        pass
-    else:
-        sla, meta = sla_for(tenant, now), {**meta, **callback_meta(tenant, now)}
-    if event.channel == "email":
-        meta["email_body"] = event.meta.get("body")  # the whole message for the operator
+    meta = {"channel": event.channel, **callback_meta(tenant, now), **channel_class(event.channel).escalation_meta(event)}
     return services.queue.enqueue(
         conn, tenant=event.tenant, conversation_id=conversation_id, reason=result.reason, risk=result.risk,
-        turn_id=turn_id, sla=sla, draft_answer=result.notes.get("draft"),
+        turn_id=turn_id, sla=sla_for(tenant, now), draft_answer=result.notes.get("draft"),
         draft_confidence=result.confidence, draft_sources=sources[:5], meta=meta,
     )
 
 
-def _reply_message(row: Row, event: InboundEvent, result: TurnResult, turn_id: str) -> OutboundMessage:
+def _reply_meta(event: InboundEvent, result: TurnResult, turn_id: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"turn_id": turn_id, "outcome": result.outcome.value}
     if event.received_at is not None:
         meta["received_at"] = event.received_at.isoformat()
     if result.outcome is Outcome.ANSWERED:
         meta["feedback_ref"] = turn_id
-    if event.channel == "email":
-        meta.update(subject=event.meta.get("subject"), in_reply_to=event.meta.get("message_id"),
-                    references=event.meta.get("references"), quote=event.text)
-    recipient = event.meta.get("reply_to") or event.sender
-    return OutboundMessage(
-        channel=event.channel, tenant=event.tenant, recipient=recipient, text=result.answer,
-        idempotency_key=f"reply:{row.id}", choices=tuple(c["title"] for c in result.choices),
-        reply_token=event.reply_token, meta=meta,
-    )
+    return {**meta, **channel_class(event.channel).reply_meta(event)}
 
 
 def _assistant_message_of(conn: Connection, conversation_id: str, turn_id: str) -> Row | None:
@@ -275,8 +249,6 @@ def _assistant_message_of(conn: Connection, conversation_id: str, turn_id: str) 
 
 
 def _result_from_message(message: Row) -> TurnResult:
-    from core.outcomes import EscalationReason, Source
-
     meta = message.meta or {}
     return TurnResult(
         outcome=Outcome(meta.get("outcome", Outcome.ANSWERED.value)), answer=message.text,

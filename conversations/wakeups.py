@@ -1,43 +1,31 @@
-"""Cross-process wake-ups on PostgreSQL: LISTEN/NOTIFY on the inbox, so a worker in another process starts a turn
-as soon as a webhook's transaction commits instead of at its next poll (SQLite has no such thing: polling only).
+"""Cross-process wake-ups on PostgreSQL: LISTEN on the inbox's NOTIFY channel, so a worker in another process starts
+a turn as soon as a webhook's transaction commits instead of at its next poll (SQLite has no such thing: polling).
 
-    notify_inbox(conn)                          # inside the recording transaction; delivered on commit
+    storage.notify_inbox(conn, schema)          # inside the recording transaction; delivered on commit
     start_inbox_listener(services, stop)        # one thread per process: sets runtime.inbox_wakeup on each NOTIFY
-The channel name carries the schema, so installations (and tests) sharing one server do not wake each other.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
-from sqlalchemy import Connection, text
+import psycopg
 
-from conversations.runtime import runtime_for
+from conversations.ports import ConversationServices
+from storage import inbox_notify_channel
 
 log = logging.getLogger(__name__)
 
 LISTEN_TIMEOUT_S = 1.0  # how often the listener looks at `stop`
 
 
-def inbox_channel(db: Any) -> str:
-    return f"madoguchi_inbox_{db.schema or 'public'}"
-
-
-def notify_inbox(conn: Connection, db: Any) -> None:
-    if db.dialect == "postgresql":
-        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": inbox_channel(db)})
-
-
-def _listen(services: Any, stop: threading.Event) -> None:
-    import psycopg
-
-    db, runtime = services.db, runtime_for(services)
+def _listen(services: ConversationServices, stop: threading.Event) -> None:
+    db, runtime = services.db, services.runtime
     url = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
     while not stop.is_set():
         try:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f'LISTEN "{inbox_channel(db)}"')
+                conn.execute(f'LISTEN "{inbox_notify_channel(db.schema)}"')
                 runtime.inbox_listening.set()
                 runtime.nudge_worker()  # anything recorded while we were not listening
                 while not stop.is_set():
@@ -49,7 +37,7 @@ def _listen(services: Any, stop: threading.Event) -> None:
             stop.wait(1.0)
 
 
-def start_inbox_listener(services: Any, stop: threading.Event) -> list[threading.Thread]:
+def start_inbox_listener(services: ConversationServices, stop: threading.Event) -> list[threading.Thread]:
     if services.db.dialect != "postgresql":
         return []
     thread = threading.Thread(target=_listen, args=(services, stop), name="madoguchi-inbox-listen", daemon=True)

@@ -1,4 +1,5 @@
-"""A dialogue turn: a context passed through a short list of steps, each of which may stop it with an Outcome."""
+"""What a turn produced, as every floor sees it: the outcome, the reason for a hand-over, the cited sources and the
+reply (the dialogue decides these; the durable path stores them; governance audits them; the API shows them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -80,40 +81,3 @@ class TurnResult:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "template": self.template,
         }
-
-
-@dataclass
-class ConversationMemory:
-    """What a turn needs to know of the conversation so far (follow-ups, picking a clarification choice)."""
-
-    last_question: str | None = None  # the resident's last question that went to retrieval
-    last_outcome: str | None = None
-    last_choices: list[dict[str, Any]] = field(default_factory=list)
-    last_doc_id: str | None = None  # the document the last answer cited
-    language: str | None = None
-
-
-@dataclass
-class TurnContext:
-    """Everything a turn learns on its way through the steps; a step that decides the reply sets `result`."""
-
-    tenant: Any  # config.tenancy.Tenant
-    channel: str
-    raw_text: str
-    memory: ConversationMemory = field(default_factory=ConversationMemory)
-    text: str = ""
-    language: str = "ja"
-    intent: str | None = None
-    intent_confidence: float = 0.0
-    risk: Any = None  # dialogue.risk.RiskAssessment
-    query: str = ""  # what goes to retrieval (the question, completed from the conversation for follow-ups)
-    query_vector: Any = None  # the dense vector of `text`, computed once and shared by intents and retrieval
-    chosen_doc_id: str | None = None  # a clarification choice the resident picked
-    retrieval: Any = None  # knowledge.knowledge_base.Retrieval
-    result: TurnResult | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def stopped(self) -> bool:
-        return self.result is not None

@@ -1,4 +1,5 @@
-"""First step of every turn: make the resident's text safe and uniform before anything reads it.
+"""The one text normaliser: the first step of every turn (make the resident's text safe and uniform before anything
+reads it) and the search normalisation of knowledge/text.py share its definition of an invisible character.
 
 NFKC folds full-width letters and half-width katakana so 「ＰＤＦ」 and 「PDF」 match; invisible characters
 (zero-width, bidi controls, Unicode tags) are removed because they can hide instructions from a human reader

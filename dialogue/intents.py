@@ -23,6 +23,7 @@ import yaml
 
 from config.settings import PROJECT_ROOT, get_settings
 from core.text import normalise_input
+from knowledge.embedder import Embedder, get_embedder
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class IntentClassifier:
     def __init__(
         self,
         nlu_path: Path | None = None,
-        embedder=None,
+        embedder: Embedder | None = None,
         cache_dir: Path | None = None,
         k: int = DEFAULT_K,
         margin: float = DEFAULT_MARGIN,
@@ -215,8 +216,6 @@ def _confidence(scores: dict[str, float], intent: str, temperature: float = 0.01
     return float(weights[list(scores).index(intent)] / weights.sum())
 
 
-def _default_embedder():
-    from knowledge.embedder import get_embedder
-
+def _default_embedder() -> Embedder:
     settings = get_settings()
     return get_embedder(settings.embedder, settings.embed_threads)

@@ -6,7 +6,7 @@ announced is recorded in the audit log (action "escalation.slack_alert"), so a r
 Alerts carry no personal data: reason, risk tier, waiting time and a link to the console, never the resident's
 words (Slack is outside the city's systems).
 
-Pressing the button arrives at POST /slack/interactions (madoguchi/web/console/routes.py), which calls
+Pressing the button arrives at POST /slack/interactions (madoguchi/web/slack.py), which calls
 handle_claim_press(): map the Slack user to an operator, claim, and answer at once; the message is edited
 (chat.update) right after the answer, so Slack's 3-second limit holds whatever Slack's API latency is.
 """
@@ -22,12 +22,10 @@ from typing import Any
 from urllib.parse import parse_qs
 from urllib.request import Request, urlopen
 
-from sqlalchemy import Row, and_, exists, select
-
 from channels.slack import CLAIM_ACTION_ID, CLAIM_BUTTON_LABEL, SlackAdapter, escape_mrkdwn
 from escalation.settings import get_escalation_settings
-from storage import append_audit, get_operator_by_slack_user, operator_tenant_ids, utcnow
-from storage.schema import audit_log, escalations
+from storage import Row, append_audit, get_operator_by_slack_user, operator_tenant_ids, utcnow
+from storage.escalations import unannounced_escalations
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ def slack_adapters(services: Any) -> dict[str, SlackAdapter]:
     """Tenant id → its Slack adapter, for the tenants that configured one."""
     found = {}
     for tenant_id, channels in (services.channels or {}).items():
-        adapter = channels.get("slack") if channels is not None else None
+        adapter = channels.get(SlackAdapter.name) if channels is not None else None
         if adapter is not None:
             found[tenant_id] = adapter
     return found
@@ -92,13 +90,8 @@ class SlackNotifier:
             get_escalation_settings().slack_batch_seconds
 
     def unannounced(self, tenant_ids: list[str]) -> list[Row]:
-        announced = exists().where(and_(audit_log.c.action == ALERT_ACTION, audit_log.c.target == escalations.c.id))
-        query = select(escalations).where(
-            escalations.c.tenant.in_(tenant_ids), escalations.c.state == "queued",
-            escalations.c.created_at > utcnow() - LOOKBACK, ~announced,
-        ).order_by(escalations.c.priority.desc(), escalations.c.created_at)
         with self.services.db.read() as conn:
-            return list(conn.execute(query))
+            return unannounced_escalations(conn, tenant_ids, since=utcnow() - LOOKBACK, announced_action=ALERT_ACTION)
 
     def run_once(self) -> int:
         """Post what is due; returns how many escalations were announced."""

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import numpy as np
 
-from config.tenancy import get_tenant
+from config.tenancy import Tenant
 from core.policy import Thresholds
 from knowledge.evaluation import evaluate, read_queries
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.policy_eval import policy_metrics, risk_coverage
-from knowledge.knowledge_base import get_knowledge_base
 
 
-def run_evaluation(tenant_id: str, queries_path: Path) -> dict:
-    kb = get_knowledge_base()
+def run_evaluation(kb: KnowledgeBase, tenant: Tenant, queries_path: Path) -> dict:
+    tenant_id = tenant.id
     queries = read_queries(queries_path)
     rankings, p1, p3, top1_ok, top3_ok, latencies = {}, [], [], [], [], []
     for query in queries:
@@ -26,7 +26,7 @@ def run_evaluation(tenant_id: str, queries_path: Path) -> dict:
         top3_ok.append(any(query.relevant.get(d, 0) == 2 for d in ranked[:3]))
         latencies.append(result.timings_ms["total"])
     answerable = [q.answerable for q in queries]
-    thresholds = Thresholds.for_tenant(get_tenant(tenant_id))
+    thresholds = Thresholds.for_tenant(tenant)
     return {
         "tenant": tenant_id,
         "queries_file": str(queries_path),

@@ -90,16 +90,3 @@ class KnowledgeBase:
             terms=out["analyze"]["terms"], timings_ms=timings, documents=out["documents"]["documents"],
             vector=out["analyze"]["vector"],
         )
-
-
-_shared: KnowledgeBase | None = None
-_shared_lock = threading.Lock()
-
-
-def get_knowledge_base() -> KnowledgeBase:
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = KnowledgeBase()
-        return _shared
-

@@ -10,6 +10,8 @@ import threading
 import unicodedata
 from functools import lru_cache
 
+from core.text import strip_invisible
+
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, whitespace.
 _DROPPED_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
 # Question boilerplate residents wrap around the topic ("…を教えてください", "…できますか", "…したいのですが").
@@ -18,13 +20,12 @@ _BOILERPLATE_LEMMAS = {
     "貰う", "御", "其の", "此の", "其れ", "此れ", "何", "事", "今", "場合", "どう", "何処", "どの", "ある", "ない",
     "無い", "様", "為", "聞く", "尋ねる", "分かる", "言う",
 }
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def normalise(text: str) -> str:
     """NFKC (full-width ASCII → half-width, half-width kana → full-width), lower case, no invisible characters."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).lower()
+    return strip_invisible(unicodedata.normalize("NFKC", text))[0].lower()
 
 
 class JapaneseTokenizer:

@@ -5,50 +5,34 @@ One APIRouter per area; background loops (inbox worker, outbox sender, SLA watch
 """
 from __future__ import annotations
 
-import logging
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from governance.logging import install_redacting_logging
+from madoguchi.api.v1 import router as api_v1
+from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
+from madoguchi.web.chat import router as chat
+from madoguchi.web.console.routes import router as console
+from madoguchi.web.governance.routes import router as governance
+from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
+from madoguchi.web.webhooks import router as webhooks
 
-log = logging.getLogger(__name__)
-
-
-def _routers() -> list[Any]:
-    from madoguchi.web.webhooks import router as webhooks
-    from madoguchi.web.console.routes import router as console
-    from madoguchi.web.governance.routes import router as governance
-    from madoguchi.api.v1 import router as api_v1
-    from madoguchi.web.chat import router as chat
-
-    return [api_v1, webhooks, console, governance, chat]
-
-
-def _background_starters() -> list[Any]:
-    from madoguchi.web.webhooks import start_background as channel_loops
-    from madoguchi.web.console.routes import start_background as escalation_loops
-    from madoguchi.web.governance.routes import start_background as governance_loops
-
-    return [channel_loops, escalation_loops, governance_loops]
+ROUTERS: tuple[APIRouter, ...] = (api_v1, webhooks, console, slack, governance, chat)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        from governance.logging import install_redacting_logging
-
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_redacting_logging()  # after the server configured its handlers, so they are covered too
         stop = threading.Event()
         app.state.stop = stop
-        threads = []
-        if start_background:
-            for starter in _background_starters():
-                threads.extend(starter(app.state.services, stop) or [])
+        threads = start_all(app.state.services, stop) if start_background else []
         yield
         stop.set()
         for thread in threads:
@@ -58,6 +42,6 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")
     app.state.services = services or build_services()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in _routers():
+    for router in ROUTERS:
         app.include_router(router)
     return app

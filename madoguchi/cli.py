@@ -1,4 +1,8 @@
-"""`madoguchi` command line: serve, ingest, ask, eval, calibrate."""
+"""`madoguchi` command line: serve, ingest, ask, eval, calibrate, and each area's commands (madoguchi/commands/).
+
+The commands import what they run when they run (function-body imports, marked): loading the dialogue, the
+knowledge base and the channel SDKs takes seconds, and `madoguchi --help` or `madoguchi users list` need none of it.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,26 +11,30 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from config.settings import Settings, get_settings
+from config.tenancy import Tenant, UnknownTenant, get_tenant, load_tenants
+from governance.logging import install_redacting_logging
+from madoguchi.commands import channels as channel_commands
+from madoguchi.commands import governance as governance_commands
+from madoguchi.commands import users as user_commands
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 
-def _settings():
-    from config.settings import get_settings
-
+def _settings() -> Settings:
     return get_settings()
 
 
-def _tenant(tenant_id: str):
-    from config.tenancy import UnknownTenant, get_tenant
-
+def _tenant(tenant_id: str) -> Tenant:
     try:
-        return get_tenant(tenant_id)
+        return get_tenant(tenant_id, _settings().tenants_dir)
     except UnknownTenant as exc:
-        raise SystemExit(f"error: {exc.args[0]}")
+        raise SystemExit(f"error: {exc.args[0]}") from None
 
 
 class Progress:
@@ -44,7 +52,7 @@ class Progress:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from knowledge.ingestion import ingest_tenant
+    from knowledge.ingestion import ingest_tenant  # when the command runs (see the module docstring)
 
     tenant = _tenant(args.tenant)
     print(f"ingesting {tenant.id} ({tenant.display_name}) from {_settings().shared_dir}", file=sys.stderr)
@@ -57,15 +65,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _answer_fn(tenant_id: str) -> Callable[[str], dict[str, Any]]:
-    from dialogue.service import answer_once
+def _answer_fn(tenant: Tenant) -> Callable[[str], dict[str, Any]]:
+    """One question, no conversation: the dialogue's real outcome, answer, confidence and sources, with the staff
+    corrections of the service's own (migrated) database."""
+    from madoguchi.composition import build_services  # when the command runs (see the module docstring)
 
-    return lambda question: answer_once(tenant_id, question)
+    engine = build_services(_settings(), channels={}).engine
+
+    def answer(question: str) -> dict[str, Any]:
+        data = engine.run_turn(tenant, question).to_dict()
+        data.pop("timings_ms", None)
+        return data
+
+    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    _tenant(args.tenant)
-    answer = _answer_fn(args.tenant)
+    answer = _answer_fn(_tenant(args.tenant))
     if args.jsonl:
         for line in sys.stdin:
             if not line.strip():
@@ -87,10 +103,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    # when the command runs (see the module docstring)
     from knowledge.evaluation_run import run_evaluation
+    from knowledge.knowledge_base import KnowledgeBase
 
-    _tenant(args.tenant)
-    result = run_evaluation(args.tenant, Path(args.queries))
+    tenant = _tenant(args.tenant)
+    result = run_evaluation(KnowledgeBase(_settings()), tenant, Path(args.queries))
     print(json.dumps(result, ensure_ascii=False, indent=1))
     _print_table(result)
     return 0
@@ -114,7 +132,7 @@ def _print_table(result: dict) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from knowledge.calibration_run import run_calibration
+    from knowledge.calibration_run import run_calibration  # when the command runs (see the module docstring)
 
     tenant = _tenant(args.tenant)
     result = run_calibration(tenant, Path(args.queries), args.target_precision, args.clarify_target,
@@ -126,8 +144,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from config.tenancy import load_tenants
-    from knowledge.bootstrap import build_missing_indexes_in_background
+    from knowledge.bootstrap import build_missing_indexes_in_background  # when the command runs (module docstring)
 
     settings = _settings()
     if not args.no_bootstrap:
@@ -176,28 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Each area adds its own subcommands (users, explain, retention, …) through a `register(subparsers)` function.
-AREA_COMMANDS = ("madoguchi.commands.users", "madoguchi.commands.governance", "madoguchi.commands.channels")
+# Each area's subcommands (users, explain, retention, export, channels), added by its `register(subparsers)`.
+AREA_COMMANDS = (user_commands, governance_commands, channel_commands)
 
 
 def _register_area_commands(sub: Any) -> None:
-    import importlib
-
-    for name in AREA_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in AREA_COMMANDS:
         module.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    from governance.logging import install_redacting_logging
-
     install_redacting_logging()  # personal data never reaches a log line, whatever logs it
     args = build_parser().parse_args(argv)
     return args.func(args)

@@ -9,33 +9,42 @@ Repository functions take the Connection of the caller's transaction as their fi
 messages, its escalation, its outbox reply and the inbound event's completion commit together or not at all.
 Rows come back as SQLAlchemy Rows (attribute access by column name); datetimes are aware UTC.
 """
-from .audit import append_audit, list_audit
+from .audit import append_audit, list_audit, recent_audit_count
 from .conversations import (
-    append_message, erase_conversation, erase_inactive_conversations, get_conversation, list_conversations,
-    list_messages, list_turns, new_id, open_conversation, record_feedback, record_turn, set_conversation_state,
-    turn_for_inbound,
+    append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations,
+    find_open_conversation, get_conversation, latest_inbound_of, list_conversations, list_messages, list_turns, new_id,
+    open_conversation, record_feedback, record_turn, resident_message_of_inbound, set_conversation_state,
+    turn_for_inbound, turn_of_conversation, turn_of_tenant, turns_of_conversation,
 )
-from .database import Database, get_database
+from .database import Database
 from .inbound import (
-    claim_inbound_batch, extend_inbound_lease, inbound_event_from_row, mark_inbound_done, mark_inbound_failed,
-    record_inbound,
+    claim_inbound_batch, extend_inbound_lease, inbound_by_external_id, inbound_by_id, inbound_event_from_row,
+    inbox_notify_channel, inbound_status, lease_inbound_event, leased_inbound_event, mark_inbound_done,
+    mark_inbound_failed, notify_inbox, record_inbound,
 )
 from .operators import (
     add_note, create_operator, get_operator, get_operator_by_id, get_operator_by_slack_user, list_notes,
     list_operators, operator_tenant_ids, set_operator_tenants, update_operator,
 )
-from .outbox import claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row
-from .types import utcnow
+from .outbox import (
+    claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row, outbox_by_key,
+    queue_counts,
+)
+from .types import Connection, DuplicateKey, Row, StorageError, utcnow
 
 __all__ = [
-    "Database", "get_database", "utcnow", "new_id",
+    "Database", "Connection", "Row", "DuplicateKey", "StorageError", "utcnow", "new_id",
     "record_inbound", "claim_inbound_batch", "mark_inbound_done", "mark_inbound_failed", "extend_inbound_lease",
-    "inbound_event_from_row",
+    "inbound_event_from_row", "inbound_by_external_id", "inbound_by_id", "inbound_status", "lease_inbound_event",
+    "leased_inbound_event", "notify_inbox", "inbox_notify_channel",
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",
-    "open_conversation", "get_conversation", "list_conversations", "set_conversation_state", "append_message",
-    "list_messages", "record_turn", "turn_for_inbound", "list_turns", "record_feedback", "erase_conversation",
+    "outbox_by_key", "queue_counts",
+    "open_conversation", "find_open_conversation", "get_conversation", "list_conversations",
+    "set_conversation_state", "append_message", "list_messages", "assistant_message_of_turn",
+    "resident_message_of_inbound", "latest_inbound_of", "record_turn", "turn_for_inbound", "turn_of_conversation",
+    "turn_of_tenant", "turns_of_conversation", "list_turns", "record_feedback", "erase_conversation",
     "erase_inactive_conversations",
     "create_operator", "get_operator", "get_operator_by_id", "get_operator_by_slack_user", "operator_tenant_ids",
     "set_operator_tenants", "list_operators", "update_operator", "add_note", "list_notes",
-    "append_audit", "list_audit",
+    "append_audit", "list_audit", "recent_audit_count",
 ]

@@ -52,6 +52,11 @@ def open_conversation(conn: Connection, *, tenant: str, channel: str, resident_a
     return conn.execute(_open_conversation_query(tenant, channel, resident_address)).one()
 
 
+def find_open_conversation(conn: Connection, *, tenant: str, channel: str, resident_address: str) -> Row | None:
+    """The resident's open conversation on this channel, or None (nothing is started)."""
+    return conn.execute(_open_conversation_query(tenant, channel, resident_address)).first()
+
+
 def get_conversation(conn: Connection, conversation_id: str, *, tenants: Iterable[str] | None = None) -> Row | None:
     """One conversation; with `tenants`, None unless it belongs to one of them (operator scoping)."""
     query = select(conversations).where(conversations.c.id == conversation_id)
@@ -99,6 +104,32 @@ def list_messages(conn: Connection, conversation_id: str, *, after_id: int = 0, 
     return list(conn.execute(query))
 
 
+def assistant_message_of_turn(conn: Connection, turn_id: str) -> Row | None:
+    """The assistant's reply that a turn produced."""
+    return conn.execute(select(messages).where(messages.c.turn_id == turn_id, messages.c.role == "assistant")
+                        .order_by(messages.c.id).limit(1)).first()
+
+
+def resident_message_of_inbound(conn: Connection, conversation_id: str, inbound_id: int, *,
+                                recent: int = 50) -> Row | None:
+    """The resident's message of this inbound event (tagged with meta "inbound_event_id"), among the latest few."""
+    rows = conn.execute(select(messages).where(messages.c.conversation_id == conversation_id,
+                                               messages.c.role == "resident")
+                        .order_by(messages.c.id.desc()).limit(recent))
+    return next((row for row in rows if (row.meta or {}).get("inbound_event_id") == inbound_id), None)
+
+
+def latest_inbound_of(conn: Connection, conversation_id: str) -> int | None:
+    """The inbound event of the resident's latest message in a conversation (meta "inbound_event_id")."""
+    query = (select(messages.c.meta).where(messages.c.conversation_id == conversation_id,
+                                           messages.c.role == "resident")
+             .order_by(messages.c.id.desc()).limit(20))
+    for meta in conn.execute(query).scalars():
+        if isinstance(meta, dict) and isinstance(meta.get("inbound_event_id"), int):
+            return meta["inbound_event_id"]
+    return None
+
+
 def record_turn(conn: Connection, *, tenant: str, conversation_id: str, outcome: Any,
                 inbound_event_id: int | None = None, reason: Any = None, confidence: float | None = None,
                 risk: str | None = None, intent: str | None = None, language: str | None = None,
@@ -121,6 +152,19 @@ def record_turn(conn: Connection, *, tenant: str, conversation_id: str, outcome:
 
 def turn_for_inbound(conn: Connection, inbound_event_id: int) -> Row | None:
     return conn.execute(select(turns).where(turns.c.inbound_event_id == inbound_event_id)).first()
+
+
+def turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) -> Row | None:
+    return conn.execute(select(turns).where(turns.c.id == turn_id, turns.c.conversation_id == conversation_id)).first()
+
+
+def turn_of_tenant(conn: Connection, turn_id: str, tenant: str) -> Row | None:
+    return conn.execute(select(turns).where(turns.c.id == turn_id, turns.c.tenant == tenant)).first()
+
+
+def turns_of_conversation(conn: Connection, conversation_id: str) -> list[Row]:
+    return list(conn.execute(select(turns).where(turns.c.conversation_id == conversation_id)
+                             .order_by(turns.c.created_at)))
 
 
 def list_turns(conn: Connection, tenant: str, *, since: datetime | None = None, limit: int = 1000) -> list[Row]:

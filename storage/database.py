@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
+
+from config.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -33,8 +35,6 @@ def _json_dumps(value: Any) -> str:
 
 
 def default_url() -> str:
-    from config.settings import get_settings
-
     return get_settings().effective_database_url
 
 
@@ -109,7 +109,7 @@ class Database:
 
     def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to `revision` (head by default). Safe to call from several processes at start-up."""
-        from alembic import command
+        from alembic import command  # alembic loads in ~0.3 s: only when migrating
 
         with self.engine.begin() as conn:
             self._prepare_for_migration(conn)
@@ -143,12 +143,6 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r}, schema={self.schema!r})"
-
-
-@lru_cache
-def get_database() -> Database:
-    """The process-wide Database from settings (FastAPI: `Depends(get_database)`; override it in tests)."""
-    return Database()
 
 
 def alembic_config() -> Any:

@@ -1,4 +1,5 @@
-"""Staff corrections: curated answers, outdated-document flags and review decisions (tables of migration 0003).
+"""Staff corrections: curated answers, outdated-document flags and review decisions (tables of migration 0003), and
+the turns a reviewer should look at.
 
 Like every repository module, functions take the caller's Connection. Curated answers are retired, never edited;
 an outdated flag is cleared, never deleted; review decisions are only ever added. Texts stored here are
@@ -9,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import Connection, Row, and_, or_, select, update
 
 from .conversations import new_id
-from .schema import REVIEW_ACTIONS, curated_answers, outdated_documents, review_decisions
+from .schema import (
+    REVIEW_ACTIONS, curated_answers, escalations, feedback, messages, outdated_documents, review_decisions, turns,
+)
 from .types import utcnow
 
 
@@ -80,3 +83,39 @@ def reviewed_turn_ids(conn: Connection, tenant: str) -> set[str]:
     query = select(review_decisions.c.turn_id).where(
         review_decisions.c.tenant == tenant, review_decisions.c.turn_id.is_not(None))
     return set(conn.execute(query).scalars())
+
+
+# -- what a reviewer should look at --------------------------------------------------------------------------------
+
+def unhelpful_turns(conn: Connection, tenant: str, *, limit: int = 500) -> list[tuple[Row, str | None]]:
+    """Turns a resident rated unhelpful, with the resident's comment."""
+    query = select(turns, feedback.c.comment).join(feedback, feedback.c.turn_id == turns.c.id).where(
+        feedback.c.tenant == tenant, feedback.c.rating == "unhelpful")
+    return [(row, row.comment) for row in conn.execute(query.limit(limit))]
+
+
+def low_confidence_turns(conn: Connection, tenant: str, *, answered_below: float, limit: int = 500) -> list[Row]:
+    """Answers below `answered_below` confidence, offered choices, or hand-overs for low confidence / no content."""
+    query = select(turns).where(turns.c.tenant == tenant, (
+        (turns.c.reason.in_(("low_confidence", "no_content")))
+        | (turns.c.outcome == "clarify")
+        | and_(turns.c.outcome == "answered", turns.c.confidence < answered_below)
+    ))
+    return list(conn.execute(query.order_by(turns.c.created_at.desc()).limit(limit)))
+
+
+def turns_with_operator_replies(conn: Connection, tenant: str, *, limit: int = 1000) -> list[Row]:
+    """(turn…, draft_answer, reply) for each operator reply in a conversation whose hand-over carried a draft."""
+    query = (select(turns, escalations.c.draft_answer, messages.c.text.label("reply"))
+             .join(escalations, escalations.c.turn_id == turns.c.id)
+             .join(messages, and_(messages.c.conversation_id == escalations.c.conversation_id,
+                                  messages.c.role == "operator"))
+             .where(escalations.c.tenant == tenant, escalations.c.draft_answer.is_not(None)))
+    return list(conn.execute(query.order_by(messages.c.id).limit(limit)))
+
+
+def redacted_question_of(conn: Connection, tenant: str, turn_id: str) -> str | None:
+    """The turn's redacted question ("" when it has none), or None when the tenant has no such turn."""
+    row = conn.execute(select(turns.c.redacted_question).where(
+        turns.c.id == turn_id, turns.c.tenant == tenant)).first()
+    return None if row is None else (row.redacted_question or "")

@@ -10,8 +10,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, update
+from sqlalchemy import Connection, Row, and_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+
+from core.messages import InboundEvent
 
 from ._lease import lease_batch
 from .schema import inbound_events
@@ -26,14 +28,14 @@ def insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:
     return dialect_insert(table).on_conflict_do_nothing()
 
 
-def event_payload(event: Any) -> dict[str, Any]:
+def event_payload(event: InboundEvent) -> dict[str, Any]:
     payload = asdict(event)
     if isinstance(payload.get("received_at"), datetime):
         payload["received_at"] = payload["received_at"].isoformat()
     return payload
 
 
-def record_inbound(conn: Connection, event: Any) -> bool:
+def record_inbound(conn: Connection, event: InboundEvent) -> bool:
     """Store an InboundEvent once. True if it is new, False if (channel, external_id) was seen before."""
     statement = insert_ignoring_duplicates(conn, inbound_events).values(
         channel=event.channel, external_id=event.external_id, tenant=event.tenant,
@@ -87,11 +89,55 @@ def extend_inbound_lease(conn: Connection, row: Row, lease_seconds: float) -> bo
     return conn.execute(statement).rowcount == 1
 
 
-def inbound_event_from_row(row: Row) -> Any:
+def inbound_event_from_row(row: Row) -> InboundEvent:
     """Rebuild the channel-neutral InboundEvent a worker hands to the dialogue."""
-    from channels.base import InboundEvent
-
     payload = dict(row.payload)
     if payload.get("received_at"):
         payload["received_at"] = datetime.fromisoformat(payload["received_at"])
     return InboundEvent(**payload)
+
+
+def lease_inbound_event(conn: Connection, channel: str, external_id: str, worker: str,
+                        lease_seconds: float) -> Row | None:
+    """Lease one particular event (a request that runs its own turn inline), unless another worker holds it."""
+    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
+    claimable = and_(inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
+                     inbound_events.c.status.in_(("received", "processing")), free)
+    rows = lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
+                       lease_seconds=lease_seconds, limit=1)
+    return rows[0] if rows else None
+
+
+def leased_inbound_event(conn: Connection, channel: str, external_id: str) -> Row | None:
+    """The event while a worker holds its lease (to give it back at once after a failure)."""
+    return conn.execute(select(inbound_events).where(
+        inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
+        inbound_events.c.status == "processing", inbound_events.c.locked_by.is_not(None))).first()
+
+
+def inbound_by_external_id(conn: Connection, channel: str, external_id: str) -> Row | None:
+    query = select(inbound_events).where(inbound_events.c.channel == channel,
+                                         inbound_events.c.external_id == external_id)
+    return conn.execute(query).first()
+
+
+def inbound_by_id(conn: Connection, inbound_id: int) -> Row | None:
+    return conn.execute(select(inbound_events).where(inbound_events.c.id == inbound_id)).first()
+
+
+def inbound_status(conn: Connection, inbound_id: int) -> str:
+    return conn.execute(select(inbound_events.c.status).where(inbound_events.c.id == inbound_id)).scalar_one()
+
+
+# -- cross-process wake-ups (PostgreSQL LISTEN/NOTIFY; SQLite has none: workers poll) ----------------------------
+
+def inbox_notify_channel(schema: str | None) -> str:
+    """The NOTIFY channel of an installation: it carries the schema, so installations (and tests) sharing one server
+    do not wake each other."""
+    return f"madoguchi_inbox_{schema or 'public'}"
+
+
+def notify_inbox(conn: Connection, schema: str | None) -> None:
+    """Inside the recording transaction; PostgreSQL delivers it on commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": inbox_notify_channel(schema)})

@@ -12,18 +12,20 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
+
+from core.messages import OutboundMessage
 
 from ._lease import lease_batch
 from .inbound import insert_ignoring_duplicates
-from .schema import outbox
+from .schema import inbound_events, outbox
 from .types import utcnow
 
 DEFAULT_MAX_ATTEMPTS = 6
 MAX_BACKOFF_SECONDS = 300
 
 
-def enqueue_outbox(conn: Connection, message: Any, *, conversation_id: str | None = None,
+def enqueue_outbox(conn: Connection, message: OutboundMessage, *, conversation_id: str | None = None,
                    not_before: datetime | None = None) -> bool:
     """Queue an OutboundMessage. True if queued now, False if its idempotency key was queued before."""
     payload = asdict(message)
@@ -71,10 +73,22 @@ def mark_send_failed(conn: Connection, row: Row, error: str, *, max_attempts: in
     return conn.execute(statement).rowcount == 1
 
 
-def outbound_message_from_row(row: Row) -> Any:
+def outbound_message_from_row(row: Row) -> OutboundMessage:
     """Rebuild the OutboundMessage for the channel adapter."""
-    from channels.base import OutboundMessage
-
     payload = dict(row.payload)
     payload["choices"] = tuple(payload.get("choices") or ())
     return OutboundMessage(**payload)
+
+
+def outbox_by_key(conn: Connection, idempotency_key: str) -> Row | None:
+    return conn.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
+
+
+def queue_counts(conn: Connection) -> list[tuple[str, str, str, int]]:
+    """(queue, channel, status, rows) for the inbox and the outbox."""
+    rows = []
+    for name, table in (("inbox", inbound_events), ("outbox", outbox)):
+        keys = (table.c.channel, table.c.status)
+        query = select(*keys, func.count()).group_by(*keys).order_by(*keys)
+        rows += [(name, channel, status, n) for channel, status, n in conn.execute(query)]
+    return rows

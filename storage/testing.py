@@ -14,6 +14,7 @@ from typing import Iterator
 from uuid import uuid4
 
 from .database import Database
+from .schema import metadata
 
 DEFAULT_POSTGRES_URL = os.environ.get(
     "MADOGUCHI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -62,8 +63,6 @@ def temporary_database(kind: str, directory: Path, *, postgres_url: str = DEFAUL
 
 def empty_all_tables(db: Database) -> None:
     """Delete every row (PostgreSQL: TRUNCATE, which the audit log's append-only trigger does not cover)."""
-    from .schema import metadata
-
     names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with db.transaction() as conn:
         if db.dialect == "postgresql":

@@ -4,9 +4,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy import JSON, BigInteger, Connection, DateTime, Integer, Row
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
+
+# What callers outside storage see of SQLAlchemy: a transaction's connection, a row, and the errors worth catching
+# (storage is the only floor that imports sqlalchemy; the import-linter contracts check it).
+__all__ = ["Connection", "Row", "DuplicateKey", "StorageError", "UTCDateTime", "JSONDoc", "SerialId", "utcnow"]
+DuplicateKey = IntegrityError  # a unique constraint said no (a taken username, an event recorded twice)
+StorageError = SQLAlchemyError  # the database is unreachable or not migrated
 
 
 def utcnow() -> datetime:

@@ -6,7 +6,8 @@ from dialogue.language import detect_language as detect
 from core.text import normalise_input
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import reply
-from core.outcomes import Outcome, TurnContext
+from core.outcomes import Outcome
+from dialogue.context import TurnContext
 
 
 def normalise(ctx: TurnContext, deps: StepDeps) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dialogue.compose import shorten
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate
-from core.outcomes import EscalationReason, Outcome, TurnContext
+from core.outcomes import EscalationReason, Outcome
+from dialogue.context import TurnContext
 
 
 def guard_output(ctx: TurnContext, deps: StepDeps) -> None:
     result = ctx.result
-    if result is None or result.outcome not in (Outcome.ANSWERED, Outcome.CLARIFY) or "curated" in ctx.notes:
+    if result is None or result.outcome not in (Outcome.ANSWERED, Outcome.CLARIFY) or ctx.curated is not None:
         return
     index = deps.kb.index(ctx.tenant.id)  # an answer or a choice exists only if the index does
     if result.outcome is Outcome.ANSWERED:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from dialogue.steps.deps import StepDeps
-from core.outcomes import EscalationReason, Outcome, TurnContext, TurnResult
+from core.outcomes import EscalationReason, Outcome, TurnResult
+from dialogue.context import TurnContext
 
 
 def reply(ctx: TurnContext, deps: StepDeps, outcome: Outcome, template: str, *,

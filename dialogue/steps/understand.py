@@ -6,7 +6,8 @@ import re
 
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
-from core.outcomes import EscalationReason, Outcome, TurnContext
+from core.outcomes import EscalationReason, Outcome
+from dialogue.context import TurnContext
 
 SMALLTALK = {"greeting", "thanks", "goodbye"}
 _CHOICE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?([1-9])\s*(?:番|番目|つ目|です|で|を|\.|)?\s*(?:お願いします)?\s*$", re.I)

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, select
-
-from madoguchi.api.schemas import MessageOut, ReplyOut, TranscriptOut
-from storage import turn_for_inbound
-from storage.schema import messages
 from madoguchi.api.i18n import interface_language, reply_strings
+from madoguchi.api.schemas import MessageOut, ReplyOut, TranscriptOut
+from storage import Connection, Row, assistant_message_of_turn, resident_message_of_inbound, turn_for_inbound
 
 ESCALATED = "escalated"
 WITH_OPERATOR = "with_operator"
@@ -24,30 +21,18 @@ def public_fields(result: dict[str, Any]) -> dict[str, Any]:
     return {key: result[key] for key in PUBLIC_FIELDS if key in result}
 
 
-def _assistant_message(conn: Any, turn_id: str) -> Row | None:
-    return conn.execute(select(messages).where(messages.c.turn_id == turn_id, messages.c.role == "assistant")
-                        .order_by(messages.c.id).limit(1)).first()
-
-
-def _resident_message(conn: Any, conversation_id: str, inbound_id: int) -> Row | None:
-    """The resident's message of this inbound event (the dialogue tags it with the event id)."""
-    rows = conn.execute(select(messages).where(messages.c.conversation_id == conversation_id,
-                                               messages.c.role == "resident")
-                        .order_by(messages.c.id.desc()).limit(RECENT_RESIDENT_MESSAGES))
-    return next((row for row in rows if (row.meta or {}).get("inbound_event_id") == inbound_id), None)
-
-
-def stored_reply(conn: Any, inbound_id: int, conversation_id: str) -> ReplyOut:
+def stored_reply(conn: Connection, inbound_id: int, conversation_id: str) -> ReplyOut:
     """The reply to one inbound event. `conversation_id` is where to look when there was no turn (an operator
     holds the conversation, so the assistant stayed silent)."""
     turn = turn_for_inbound(conn, inbound_id)
     if turn is None:
-        resident = _resident_message(conn, conversation_id, inbound_id)
+        resident = resident_message_of_inbound(conn, conversation_id, inbound_id, recent=RECENT_RESIDENT_MESSAGES)
         return ReplyOut(conversation_id=conversation_id, outcome=WITH_OPERATOR, ui=reply_strings("ja"),
                         resident_message_id=resident.id if resident is not None else None)
-    message = _assistant_message(conn, turn.id)
+    message = assistant_message_of_turn(conn, turn.id)
     meta = (message.meta if message is not None else None) or {}
-    resident = _resident_message(conn, turn.conversation_id, inbound_id)
+    resident = resident_message_of_inbound(conn, turn.conversation_id, inbound_id,
+                                           recent=RECENT_RESIDENT_MESSAGES)
     language = turn.language or meta.get("language") or "ja"
     return ReplyOut(
         conversation_id=turn.conversation_id, turn_id=turn.id, outcome=turn.outcome, reason=turn.reason,

@@ -13,13 +13,14 @@ import signal
 import threading
 from typing import Any
 
-from sqlalchemy import func, select
+from config.settings import get_settings
+from config.tenancy import load_tenants
+from storage import Database
+from storage import queue_counts as stored_queue_counts
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from channels.registry import build_channels
-    from config.settings import get_settings
-    from config.tenancy import load_tenants
+    from channels.registry import build_channels  # when the command runs: the provider SDKs load in seconds
 
     settings = get_settings()
     for built in build_channels(list(load_tenants(settings.tenants_dir).values()), settings=settings).values():
@@ -30,22 +31,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def queue_counts(db: Any) -> list[tuple[str, str, str, int]]:
-    """(table, channel, status, rows) for the inbox and the outbox."""
-    from storage.schema import inbound_events, outbox
-
-    rows = []
+def queue_counts(db: Database) -> list[tuple[str, str, str, int]]:
+    """(queue, channel, status, rows) for the inbox and the outbox."""
     with db.read() as conn:
-        for name, table in (("inbox", inbound_events), ("outbox", outbox)):
-            keys = (table.c.channel, table.c.status)
-            query = select(*keys, func.count()).group_by(*keys).order_by(*keys)
-            rows += [(name, channel, status, n) for channel, status, n in conn.execute(query)]
-    return rows
+        return stored_queue_counts(conn)
 
 
 def cmd_queues(args: argparse.Namespace) -> int:
-    from storage import Database
-
     db = Database()
     db.migrate()
     for name, channel, status, n in queue_counts(db):
@@ -54,10 +46,10 @@ def cmd_queues(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    # when the command runs: the whole service (models, provider SDKs) loads in seconds
     from conversations.email_gateway import start_email
-    from conversations.runtime import runtime_for
-    from conversations.outbox_sender import start_senders
     from conversations.inbox_worker import start_workers
+    from conversations.outbox_sender import start_senders
     from madoguchi.composition import build_services
 
     services = build_services()
@@ -67,7 +59,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     threads = [*start_workers(services, stop, args.workers), *start_senders(services, stop, args.senders)]
     if not args.no_email:
         threads += start_email(services, stop)
-    settings = runtime_for(services).settings
+    settings = services.runtime.settings
     print(f"channel worker: {args.workers or settings.inbox_workers} inbox, {args.senders or settings.outbox_senders}"
           f" outbox threads; Ctrl-C stops", flush=True)
     stop.wait()

@@ -7,13 +7,17 @@ import json
 import sys
 from typing import Any
 
+from config.settings import get_settings
+from config.tenancy import load_tenants
+from governance.explain import explain_conversation, explanation_as_dict, format_explanation
+from governance.insight import build_insight, insight_csv, insight_rows
+from governance.retention import run as run_retention
+from knowledge.embedder import get_embedder
+from storage import Database
+
 
 def _services() -> Any:
     """Database and tenants only: these commands need neither channels nor the dialogue engine."""
-    from config.settings import get_settings
-    from config.tenancy import load_tenants
-    from storage import Database
-
     settings = get_settings()
     db = Database(settings.effective_database_url)
     db.migrate()
@@ -21,8 +25,6 @@ def _services() -> Any:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from governance.explain import explain_conversation, explanation_as_dict, format_explanation
-
     services = _services()
     explanation = explain_conversation(services.db, args.conversation_id, services.tenants)
     if explanation is None:
@@ -36,21 +38,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
-    from governance.retention import run
-
-    summary = run(_services())
+    summary = run_retention(_services())
     print(json.dumps({"erased": summary}, ensure_ascii=False))
     return 0
 
 
 def cmd_export_insight(args: argparse.Namespace) -> int:
-    from governance.insight import build_insight, insight_csv, insight_rows
-
     services = _services()
     if args.tenant not in services.tenants:
         print(f"error: unknown tenant {args.tenant!r}; known: {', '.join(sorted(services.tenants))}", file=sys.stderr)
         return 1
-    insight = build_insight(services.db, [args.tenant], days=args.days)
+    embedder = get_embedder(services.settings.embedder, services.settings.embed_threads)
+    insight = build_insight(services.db, [args.tenant], embedder=embedder, days=args.days)
     if args.csv:
         sys.stdout.write(insight_csv(insight))
     else:

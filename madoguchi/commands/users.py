@@ -13,13 +13,16 @@ import getpass
 import sys
 from typing import Any
 
-from madoguchi.web.staff_auth import ROLES, hash_password
+from config.settings import get_settings
+from config.tenancy import load_tenants
+from escalation.accounts import ROLES, hash_password
+from storage import (
+    Database, DuplicateKey, append_audit, create_operator, get_operator, list_operators, operator_tenant_ids,
+    update_operator,
+)
 
 
-def _database() -> Any:
-    from config.settings import get_settings
-    from storage import Database
-
+def _database() -> Database:
     db = Database(get_settings().effective_database_url)
     db.migrate()
     return db
@@ -42,18 +45,12 @@ def _password_hash(args: argparse.Namespace) -> str:
 
 
 def _warn_unknown_tenants(tenants: list[str]) -> None:
-    from config.tenancy import load_tenants
-
     unknown = sorted(set(tenants) - set(load_tenants()))
     if unknown:
         print(f"warning: no tenant configuration for {', '.join(unknown)}", file=sys.stderr)
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import IntegrityError
-
-    from storage import append_audit, create_operator
-
     _warn_unknown_tenants(args.tenant)
     password_hash = _password_hash(args)
     try:
@@ -63,15 +60,13 @@ def cmd_create(args: argparse.Namespace) -> int:
                                           tenants=args.tenant, slack_user_id=args.slack_user)
             append_audit(conn, actor="cli", action="operator.create", target=args.username,
                          detail={"role": args.role, "tenants": sorted(args.tenant)})
-    except IntegrityError:
+    except DuplicateKey:
         raise SystemExit(f"error: username {args.username!r} or Slack user {args.slack_user!r} is taken")
     print(f"created {args.role} {args.username} (id {operator_id}) for {', '.join(sorted(args.tenant))}")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from storage import list_operators, operator_tenant_ids
-
     with _database().read() as conn:
         for row in list_operators(conn, tenant=args.tenant):
             state = "" if row.active else " (deactivated)"
@@ -81,8 +76,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _update(username: str, action: str, **fields: Any) -> int:
-    from storage import append_audit, get_operator, update_operator
-
     with _database().transaction() as conn:
         row = get_operator(conn, username)
         if row is None:

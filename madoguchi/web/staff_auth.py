@@ -1,7 +1,5 @@
-"""Operator sign-in: scrypt password hashes, a signed session cookie, per-session CSRF tokens, tenant scoping.
-
-Passwords: hashlib.scrypt (n=2**14, r=8, p=1; ~16 MiB, ~50 ms) with a random salt, stored as
-`scrypt$n$r$p$salt$hash` (base64), so the cost can be raised later without breaking old hashes.
+"""Staff sign-in for every staff page (operator console, review, insight): a signed session cookie, per-session
+CSRF tokens, tenant scoping. Password hashes are the accounts' (escalation/accounts.py).
 
 Session: the cookie holds {operator id, session id, issued-at, password fingerprint} signed with
 settings.secret_key (itsdangerous). It is HttpOnly and SameSite=Lax, expires after `session_max_age_seconds`
@@ -14,60 +12,22 @@ session yet, uses a short-lived pre-session cookie the same way (double submit, 
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Row
+
+from escalation.accounts import SUPERVISING_ROLES, password_fingerprint
+from escalation.settings import get_escalation_settings
+from madoguchi.composition import Services, get_services
+from storage import Row, get_operator_by_id, operator_tenant_ids
 
 SESSION_COOKIE = "madoguchi_console"
 LOGIN_COOKIE = "madoguchi_console_login"
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-ROLES = ("operator", "supervisor", "admin")
-
-
-# -- passwords ------------------------------------------------------------------------------------------------------
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=128 * 1024 * 1024, dklen=32)
-
-
-def hash_password(password: str) -> str:
-    if len(password) < 8:
-        raise ValueError("a password needs at least 8 characters")
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
-
-
-# A fixed hash to check against when the username is unknown, so both failures take the same time.
-_DUMMY_HASH: str | None = None
-
-
-def burn_password_check(password: str) -> None:
-    global _DUMMY_HASH
-    _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-real-password")
-    verify_password(password, _DUMMY_HASH)
 
 
 # -- the signed-in operator ------------------------------------------------------------------------------------------
@@ -84,15 +44,10 @@ class Operator:
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role in ("supervisor", "admin")
+        return self.role in SUPERVISING_ROLES
 
     def may_see(self, tenant: str) -> bool:
         return tenant in self.tenants
-
-
-def _fingerprint(password_hash: str) -> str:
-    """Changes whenever the password does, which ends every session signed before."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 class SessionSigner:
@@ -107,7 +62,7 @@ class SessionSigner:
     def issue(self, operator_row: Row, *, issued_at: float | None = None) -> str:
         issued_at = self._clock() if issued_at is None else issued_at
         return self._sessions.dumps({"op": operator_row.id, "sid": secrets.token_urlsafe(16), "iat": int(issued_at),
-                                     "pw": _fingerprint(operator_row.password_hash)})
+                                     "pw": password_fingerprint(operator_row.password_hash)})
 
     def read(self, cookie: str | None) -> dict[str, Any] | None:
         """The session's claims if the cookie is authentic and not expired, else None."""
@@ -123,7 +78,7 @@ class SessionSigner:
 
     def still_valid_for(self, claims: dict[str, Any], operator_row: Row | None) -> bool:
         return (operator_row is not None and bool(operator_row.active)
-                and hmac.compare_digest(str(claims.get("pw")), _fingerprint(operator_row.password_hash)))
+                and hmac.compare_digest(str(claims.get("pw")), password_fingerprint(operator_row.password_hash)))
 
     def csrf_token(self, session_id: str) -> str:
         return self._csrf.dumps(session_id)
@@ -142,3 +97,64 @@ class SessionSigner:
 
 def new_login_nonce() -> str:
     return secrets.token_urlsafe(16)
+
+
+# -- session and CSRF -------------------------------------------------------------------------------------------------
+
+def get_signer(request: Request) -> SessionSigner:
+    """One signer per app (tests may put their own, with a fake clock, in app.state.console_signer)."""
+    signer = getattr(request.app.state, "console_signer", None)
+    if signer is None:
+        services = request.app.state.services
+        signer = SessionSigner(services.settings.secret_key, get_escalation_settings().session_max_age_seconds)
+        request.app.state.console_signer = signer
+    return signer
+
+
+def _signed_in(request: Request, services: Services, signer: SessionSigner) -> Operator | None:
+    claims = signer.read(request.cookies.get(SESSION_COOKIE))
+    if claims is None:
+        return None
+    with services.db.read() as conn:
+        row = get_operator_by_id(conn, int(claims["op"]))
+        if not signer.still_valid_for(claims, row):
+            return None
+        tenants = tuple(operator_tenant_ids(conn, row.id))
+    return Operator(id=row.id, username=row.username, display_name=row.display_name, role=row.role,
+                    tenants=tenants, session_id=claims["sid"], csrf_token=signer.csrf_token(claims["sid"]))
+
+
+def page_operator(request: Request, services: Services = Depends(get_services),
+                  signer: SessionSigner = Depends(get_signer)) -> Operator:
+    """For pages: the signed-in operator, or a redirect to the sign-in page."""
+    operator = _signed_in(request, services, signer)
+    if operator is None:
+        raise HTTPException(status_code=303, headers={"Location": "/console/login"})
+    return operator
+
+
+def api_operator(request: Request, services: Services = Depends(get_services),
+                 signer: SessionSigner = Depends(get_signer)) -> Operator:
+    """For JSON endpoints: the signed-in operator, or 401 (the page's script sends the browser to sign in)."""
+    operator = _signed_in(request, services, signer)
+    if operator is None:
+        raise HTTPException(status_code=401, detail="signed out")
+    return operator
+
+
+async def checked_operator(request: Request, operator: Operator = Depends(page_operator),
+                           signer: SessionSigner = Depends(get_signer)) -> Operator:
+    """For POSTs: signed in AND presenting this session's CSRF token (form field or X-CSRF-Token header)."""
+    token = request.headers.get("X-CSRF-Token")
+    if token is None:
+        token = (await request.form()).get("csrf_token")
+    if not signer.csrf_matches(token, operator.session_id):
+        raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
+    return operator
+
+
+async def checked_api_operator(request: Request, operator: Operator = Depends(api_operator),
+                               signer: SessionSigner = Depends(get_signer)) -> Operator:
+    if not signer.csrf_matches(request.headers.get("X-CSRF-Token"), operator.session_id):
+        raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
+    return operator

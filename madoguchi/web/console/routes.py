@@ -1,4 +1,4 @@
-"""The operator console (/console/…), the Slack interactivity endpoint and the escalation background loops.
+"""The operator console (/console/…): the pages operators work the queue in.
 
 Pages (jinja2, Japanese, light JS in static/console.js):
   GET  /console/login, POST /console/login, POST /console/logout
@@ -11,39 +11,33 @@ Pages (jinja2, Japanese, light JS in static/console.js):
   POST /console/escalations/{id}/heartbeat        keeps the claim alive while the page is open (JSON, CSRF header)
   POST /console/escalations/{id}/reply|note|wait|resolve|return|transfer
   GET  /console/supervisor                        load per operator, breached SLAs (supervisor, admin)
-  POST /slack/interactions[/{tenant}]             the 「対応する」 button
-Every page checks the session; every POST checks the CSRF token; every escalation is looked up within the
-operator's tenants, so another tenant's id answers 404 exactly like an id that does not exist.
+Every page checks the session (madoguchi/web/staff_auth.py); every POST checks the CSRF token; every escalation is
+looked up within the operator's tenants, so another tenant's id answers 404 exactly like an id that does not exist.
 """
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
 
-from channels.base import PayloadError, SignatureError
-from madoguchi.web.staff_auth import (
-    LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, burn_password_check, new_login_nonce, verify_password,
-)
-from escalation.slack_alerts import SlackNotifier, handle_claim_press, interaction_payload, slack_adapters
-from escalation.queue import HELD_STATES, StaleClaim
 from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
-from escalation.settings import get_escalation_settings
-from escalation.sla import SlaWatcher
+from escalation.accounts import burn_password_check, verify_password
+from escalation.queue import HELD_STATES, StaleClaim
 from madoguchi.composition import Services, get_services
-from storage import (
-    add_note, append_audit, get_conversation, get_operator, get_operator_by_id, list_messages, list_notes,
-    list_operators, operator_tenant_ids, utcnow,
+from madoguchi.web.staff_auth import (
+    LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, api_operator, checked_api_operator, checked_operator,
+    get_signer, new_login_nonce, page_operator,
 )
-from storage.schema import audit_log
+from storage import (
+    add_note, append_audit, get_conversation, get_operator, list_messages, list_notes, list_operators,
+    operator_tenant_ids, recent_audit_count, utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,67 +64,6 @@ def local_time(value: datetime | None) -> str:
 
 templates.env.filters["local_time"] = local_time
 templates.env.globals.update(STATE_LABELS=STATE_LABELS, ROLE_LABELS=ROLE_LABELS)
-
-
-# -- session and CSRF -------------------------------------------------------------------------------------------------
-
-def get_signer(request: Request) -> SessionSigner:
-    """One signer per app (tests may put their own, with a fake clock, in app.state.console_signer)."""
-    signer = getattr(request.app.state, "console_signer", None)
-    if signer is None:
-        services = request.app.state.services
-        signer = SessionSigner(services.settings.secret_key, get_escalation_settings().session_max_age_seconds)
-        request.app.state.console_signer = signer
-    return signer
-
-
-def _signed_in(request: Request, services: Services, signer: SessionSigner) -> Operator | None:
-    claims = signer.read(request.cookies.get(SESSION_COOKIE))
-    if claims is None:
-        return None
-    with services.db.read() as conn:
-        row = get_operator_by_id(conn, int(claims["op"]))
-        if not signer.still_valid_for(claims, row):
-            return None
-        tenants = tuple(operator_tenant_ids(conn, row.id))
-    return Operator(id=row.id, username=row.username, display_name=row.display_name, role=row.role,
-                    tenants=tenants, session_id=claims["sid"], csrf_token=signer.csrf_token(claims["sid"]))
-
-
-def page_operator(request: Request, services: Services = Depends(get_services),
-                  signer: SessionSigner = Depends(get_signer)) -> Operator:
-    """For pages: the signed-in operator, or a redirect to the sign-in page."""
-    operator = _signed_in(request, services, signer)
-    if operator is None:
-        raise HTTPException(status_code=303, headers={"Location": "/console/login"})
-    return operator
-
-
-def api_operator(request: Request, services: Services = Depends(get_services),
-                 signer: SessionSigner = Depends(get_signer)) -> Operator:
-    """For JSON endpoints: the signed-in operator, or 401 (the page's script sends the browser to sign in)."""
-    operator = _signed_in(request, services, signer)
-    if operator is None:
-        raise HTTPException(status_code=401, detail="signed out")
-    return operator
-
-
-async def checked_operator(request: Request, operator: Operator = Depends(page_operator),
-                           signer: SessionSigner = Depends(get_signer)) -> Operator:
-    """For POSTs: signed in AND presenting this session's CSRF token (form field or X-CSRF-Token header)."""
-    token = request.headers.get("X-CSRF-Token")
-    if token is None:
-        token = (await request.form()).get("csrf_token")
-    if not signer.csrf_matches(token, operator.session_id):
-        raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
-    return operator
-
-
-async def checked_api_operator(request: Request, operator: Operator = Depends(api_operator),
-                               signer: SessionSigner = Depends(get_signer)) -> Operator:
-    if not signer.csrf_matches(request.headers.get("X-CSRF-Token"), operator.session_id):
-        raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
-    return operator
 
 
 def audit(services: Services, operator: Operator, action: str, *, tenant: str | None = None,
@@ -215,12 +148,9 @@ def audit_sign_in(services: Services, username: str, action: str) -> None:
 
 def recent_failures(services: Services, username: str) -> int:
     """Failed sign-ins for this username in the last FAILURE_WINDOW (password guessing slows to a crawl)."""
-    # Sign-in rows carry no tenant: (tenant IS NULL, at > …) is a range of the audit log's (tenant, at) index.
-    query = select(func.count()).select_from(audit_log).where(
-        audit_log.c.tenant.is_(None), audit_log.c.at > utcnow() - FAILURE_WINDOW,
-        audit_log.c.actor == (username or "?"), audit_log.c.action == "console.login_failed")
-    with services.db.read() as conn:
-        return int(conn.execute(query).scalar_one())
+    with services.db.read() as conn:  # sign-in rows carry no tenant
+        return recent_audit_count(conn, action="console.login_failed", actor=username or "?",
+                                  since=utcnow() - FAILURE_WINDOW)
 
 
 @router.post("/console/logout")
@@ -469,66 +399,3 @@ def supervisor_page(request: Request, services: Services = Depends(get_services)
     queued = sum(1 for row in services.queue.list_open(operator.tenants) if row.state == "queued")
     return render(request, "supervisor.html", {"operator": operator, "staff": rows, "breached": breached,
                                                "queued": queued})
-
-
-# -- Slack interactivity ----------------------------------------------------------------------------------------------
-
-@router.post("/slack/interactions")
-async def slack_interactions(request: Request, background: BackgroundTasks,
-                             services: Services = Depends(get_services)) -> Response:
-    return await _slack_interaction(request, background, services, None)
-
-
-@router.post("/slack/interactions/{tenant_id}")
-async def slack_interactions_for_tenant(tenant_id: str, request: Request, background: BackgroundTasks,
-                                        services: Services = Depends(get_services)) -> Response:
-    return await _slack_interaction(request, background, services, tenant_id)
-
-
-async def _slack_interaction(request: Request, background: BackgroundTasks, services: Services,
-                             tenant_id: str | None) -> Response:
-    raw = await request.body()
-    adapter = _verified_slack_adapter(services, raw, request.headers, tenant_id)
-    try:
-        events = adapter.parse(raw, request.headers)
-    except PayloadError as error:
-        return JSONResponse({"error": str(error)}, status_code=400)
-    payload = interaction_payload(raw)
-    for event in (e for e in events if e.kind == "claim"):
-        press = handle_claim_press(services, adapter, event, payload)
-        if press.update is not None:
-            background.add_task(press.update)  # after the answer: Slack wants one within 3 s
-        return JSONResponse(press.reply)
-    return Response(status_code=200)
-
-
-def _verified_slack_adapter(services: Services, raw: bytes, headers: Any, tenant_id: str | None) -> Any:
-    """The tenant whose signing secret verifies the request (fail closed: 401 when none does). Several tenants
-    may share one Slack app; then the alert channel the button was pressed in decides."""
-    candidates = slack_adapters(services)
-    if tenant_id is not None:
-        candidates = {k: v for k, v in candidates.items() if k == tenant_id}
-    verified = []
-    for adapter in candidates.values():
-        try:
-            adapter.verify(raw, headers)
-            verified.append(adapter)
-        except SignatureError:
-            continue
-    if not verified:
-        raise HTTPException(status_code=401, detail="signature invalid")
-    channel_id = ((interaction_payload(raw).get("container") or {}).get("channel_id"))
-    return next((a for a in verified if a.alert_channel == channel_id), verified[0])
-
-
-# -- background loops -------------------------------------------------------------------------------------------------
-
-def start_background(services: Services, stop: threading.Event) -> list[threading.Thread]:
-    """The SLA watcher (stale claims, holding messages) and, when a tenant has Slack, the alert notifier."""
-    loops = [("sla-watcher", SlaWatcher(services).run)]
-    if slack_adapters(services):
-        loops.append(("slack-notifier", SlackNotifier(services).run))
-    threads = [threading.Thread(target=run, args=(stop,), name=name, daemon=True) for name, run in loops]
-    for thread in threads:
-        thread.start()
-    return threads

@@ -5,32 +5,29 @@
   GET    /insight[?days=30], /insight.csv          administrators: every tenant together
   GET    /t/{tenant}/review                        supervisors/admins: the review list and current corrections
   POST   /t/{tenant}/review/curated|right-source|outdated|outdated/clear|dismiss|curated/{id}/retire
-  DELETE /api/v1/t/{tenant}/conversations/{id}     the resident (X-Resident-Token) erases their conversation
 
-Staff sign-in, sessions and CSRF are the operator console's (madoguchi.web.console.routes): the same cookie works
-here. Another tenant's page answers 404 as if it did not exist.
+Staff sign-in, sessions and CSRF are the web shell's (madoguchi/web/staff_auth.py): the console's cookie works
+here. Another tenant's page answers 404 as if it did not exist. (A resident erases their own conversation through
+the JSON API: DELETE /api/v1/t/{tenant}/conversations/{id}.)
 """
 from __future__ import annotations
 
-import threading
-from datetime import datetime, time, UTC
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from config.tenancy import Tenant
-from madoguchi.web.staff_auth import Operator
-from madoguchi.web.console.routes import checked_operator, page_operator
 from governance import review
-from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
 from governance.explain import REASON_WORDS
 from governance.insight import Insight, build_insight, insight_csv
-from governance.retention import erase_on_request, start_retention_loop
 from governance.transparency import transparency_context
 from madoguchi.composition import Services, get_services
+from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
+from madoguchi.web.staff_auth import Operator, checked_operator, page_operator
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -74,20 +71,6 @@ def transparency_page(request: Request, tenant_id: str, turn: str | None = Query
     return templates.TemplateResponse(request, "transparency.html", transparency_context(services, tenant, turn))
 
 
-@router.delete("/api/v1/t/{tenant_id}/conversations/{conversation_id}", status_code=204)
-def erase_my_conversation(tenant_id: str, conversation_id: str, services: Services = Depends(get_services),
-                          token: str | None = Header(None, alias="X-Resident-Token")) -> Response:
-    """The resident's deletion request: the texts of the conversation are erased at once (cannot be undone)."""
-    from madoguchi.api.v1 import owned_conversation, resident_sender
-
-    tenant = _tenant(services, tenant_id)
-    sender = resident_sender(services, token)
-    with services.db.read() as conn:
-        owned_conversation(conn, tenant, conversation_id, sender)
-    erase_on_request(services, tenant.id, conversation_id, actor="resident")
-    return Response(status_code=204)
-
-
 # --- insight ---------------------------------------------------------------------------------------------------
 
 def _charts(insight: Insight) -> dict[str, Any]:
@@ -119,7 +102,7 @@ def insight_page(request: Request, tenant_id: str, days: int = Query(30, ge=1, l
                  services: Services = Depends(get_services),
                  operator: Operator = Depends(page_operator)) -> HTMLResponse:
     tenant = _staff_tenant(services, operator, tenant_id)
-    insight = build_insight(services.db, [tenant.id], days=days)
+    insight = build_insight(services.db, [tenant.id], embedder=services.embedder, days=days)
     review_url = f"/t/{tenant.id}/review" if operator.is_supervisor else None
     return _insight_page(request, insight, tenant.display_name, f"/t/{tenant.id}/insight.csv?days={days}", review_url)
 
@@ -128,7 +111,7 @@ def insight_page(request: Request, tenant_id: str, days: int = Query(30, ge=1, l
 def insight_export(tenant_id: str, days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
                    operator: Operator = Depends(page_operator)) -> PlainTextResponse:
     tenant = _staff_tenant(services, operator, tenant_id)
-    return _csv(build_insight(services.db, [tenant.id], days=days), tenant.id)
+    return _csv(build_insight(services.db, [tenant.id], embedder=services.embedder, days=days), tenant.id)
 
 
 def _admin(operator: Operator) -> None:
@@ -140,7 +123,7 @@ def _admin(operator: Operator) -> None:
 def insight_all_page(request: Request, days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
                      operator: Operator = Depends(page_operator)) -> HTMLResponse:
     _admin(operator)
-    insight = build_insight(services.db, sorted(services.tenants), days=days)
+    insight = build_insight(services.db, sorted(services.tenants), embedder=services.embedder, days=days)
     return _insight_page(request, insight, "全自治体", f"/insight.csv?days={days}", None)
 
 
@@ -148,7 +131,7 @@ def insight_all_page(request: Request, days: int = Query(30, ge=1, le=366), serv
 def insight_all_export(days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
                        operator: Operator = Depends(page_operator)) -> PlainTextResponse:
     _admin(operator)
-    return _csv(build_insight(services.db, sorted(services.tenants), days=days), "all")
+    return _csv(build_insight(services.db, sorted(services.tenants), embedder=services.embedder, days=days), "all")
 
 
 # --- review ----------------------------------------------------------------------------------------------------
@@ -191,7 +174,7 @@ def post_curated(tenant_id: str, answer: str = Form(..., max_length=4000), turn_
 
 def _write_curated(services: Services, tenant: Tenant, operator: Operator, **fields: Any) -> None:
     try:
-        review.write_curated_answer(services.db, tenant, reviewer=operator.username, **fields)
+        review.write_curated_answer(services.corrections, tenant, reviewer=operator.username, **fields)
     except (LookupError, ValueError) as exc:
         raise HTTPException(422, str(exc)) from exc
 
@@ -210,8 +193,8 @@ def post_outdated(tenant_id: str, doc_id: str = Form(...), reason: str | None = 
                   turn_id: str | None = Form(None), services: Services = Depends(get_services),
                   operator: Operator = Depends(checked_operator)) -> RedirectResponse:
     tenant = _reviewer_tenant(services, operator, tenant_id)
-    review.flag_outdated(services.db, tenant, reviewer=operator.username, doc_id=doc_id, reason=reason,
-                         turn_id=turn_id or None, settings=services.settings)
+    review.flag_outdated(services.corrections, tenant, reviewer=operator.username, doc_id=doc_id, reason=reason,
+                         turn_id=turn_id or None)
     return _back(tenant, "outdated")
 
 
@@ -219,7 +202,7 @@ def post_outdated(tenant_id: str, doc_id: str = Form(...), reason: str | None = 
 def post_clear_outdated(tenant_id: str, doc_id: str = Form(...), services: Services = Depends(get_services),
                         operator: Operator = Depends(checked_operator)) -> RedirectResponse:
     tenant = _reviewer_tenant(services, operator, tenant_id)
-    review.clear_outdated(services.db, tenant, reviewer=operator.username, doc_id=doc_id)
+    review.clear_outdated(services.corrections, tenant, reviewer=operator.username, doc_id=doc_id)
     return _back(tenant, "cleared")
 
 
@@ -238,11 +221,5 @@ def post_dismiss(tenant_id: str, turn_id: str = Form(...), services: Services = 
 def post_retire(tenant_id: str, curated_id: str, services: Services = Depends(get_services),
                 operator: Operator = Depends(checked_operator)) -> RedirectResponse:
     tenant = _reviewer_tenant(services, operator, tenant_id)
-    review.retire_curated_answer(services.db, tenant, reviewer=operator.username, curated_id=curated_id)
+    review.retire_curated_answer(services.corrections, tenant, reviewer=operator.username, curated_id=curated_id)
     return _back(tenant, "retired")
-
-
-def start_background(services: Services, stop: threading.Event) -> list[threading.Thread]:
-    """Retention runs at start-up and then daily; staff corrections are read from the app's database."""
-    review.bind_database(services.db)
-    return [start_retention_loop(services, stop)]
