@@ -16,6 +16,11 @@ from config.tenancy import Tenant
 log = logging.getLogger(__name__)
 
 
+def env_name(tenant_id: str, channel: str, key: str) -> str:
+    """MADOGUCHI_<TENANT>_<CHANNEL>_<KEY>, upper case, anything but letters and digits as "_"."""
+    return "_".join(re.sub(r"[^A-Za-z0-9]", "_", part).upper() for part in ("MADOGUCHI", tenant_id, channel, key))
+
+
 class MissingSettingsError(Exception):
     def __init__(self, names: list[str]) -> None:
         super().__init__(", ".join(names))
@@ -35,8 +40,7 @@ class ChannelConfig:
                         self.env_name(key))
 
     def env_name(self, key: str) -> str:
-        return "_".join(re.sub(r"[^A-Za-z0-9]", "_", part).upper()
-                        for part in ("MADOGUCHI", self.tenant.id, self.channel, key))
+        return env_name(self.tenant.id, self.channel, key)
 
     @property
     def disabled(self) -> bool:

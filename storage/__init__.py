@@ -9,7 +9,7 @@ Repository functions take the Connection of the caller's transaction as their fi
 messages, its escalation, its outbox reply and the inbound event's completion commit together or not at all.
 Rows come back as SQLAlchemy Rows (attribute access by column name); datetimes are aware UTC.
 """
-from .audit import append_audit, list_audit, recent_audit_count
+from .audit import append_audit, list_audit
 from .conversations import (
     append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations,
     find_open_conversation, get_conversation, latest_inbound_of, list_conversations, list_messages, list_turns, new_id,
@@ -46,5 +46,5 @@ __all__ = [
     "erase_inactive_conversations",
     "create_operator", "get_operator", "get_operator_by_id", "get_operator_by_slack_user", "operator_tenant_ids",
     "set_operator_tenants", "list_operators", "update_operator", "add_note", "list_notes",
-    "append_audit", "list_audit", "recent_audit_count",
+    "append_audit", "list_audit",
 ]

@@ -3,10 +3,9 @@ and database triggers refuse both. Put no personal data in `detail`: ids and rea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, select
 
 from .schema import audit_log
 from .types import utcnow
@@ -31,13 +30,3 @@ def list_audit(conn: Connection, *, tenants: Iterable[str] | None = None, target
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
     return list(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)))
-
-
-def recent_audit_count(conn: Connection, *, action: str, actor: str, since: datetime,
-                       tenant: str | None = None) -> int:
-    """How many `action` rows `actor` left since `since` (e.g. failed sign-ins of one username). Rows without a
-    tenant are read as (tenant IS NULL, at > since): a range of the audit log's (tenant, at) index."""
-    tenant_is = audit_log.c.tenant.is_(None) if tenant is None else audit_log.c.tenant == tenant
-    query = select(func.count()).select_from(audit_log).where(
-        tenant_is, audit_log.c.at > since, audit_log.c.actor == actor, audit_log.c.action == action)
-    return int(conn.execute(query).scalar_one())

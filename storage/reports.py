@@ -1,5 +1,5 @@
-"""Read-only queries behind the governance reports: the insight dashboard's aggregates and a conversation's audit
-trail for `madoguchi explain` (the rows; what they mean is governance's)."""
+"""Read-only queries behind the reports: the insight dashboard's aggregates, a conversation's audit trail for
+`madoguchi explain` (the rows; what they mean is governance's), and counts of recent actions (sign-in failures)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,3 +39,13 @@ def turn_audit_rows(conn: Connection, tenant: str, conversation_id: str, turn_id
         audit_log.c.action == action, audit_log.c.tenant == tenant,
         or_(audit_log.c.target.in_(turn_ids), audit_log.c.target == conversation_id))
     return list(conn.execute(query.order_by(audit_log.c.id)))
+
+
+def recent_action_count(conn: Connection, *, action: str, actor: str, since: datetime,
+                       tenant: str | None = None) -> int:
+    """How many `action` rows `actor` left since `since` (e.g. failed sign-ins of one username). Rows without a
+    tenant are read as (tenant IS NULL, at > since): a range of the audit log's (tenant, at) index."""
+    tenant_is = audit_log.c.tenant.is_(None) if tenant is None else audit_log.c.tenant == tenant
+    query = select(func.count()).select_from(audit_log).where(
+        tenant_is, audit_log.c.at > since, audit_log.c.actor == actor, audit_log.c.action == action)
+    return int(conn.execute(query).scalar_one())

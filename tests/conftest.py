@@ -110,7 +110,8 @@ def knowledge_base(knowledge_settings):
 
 @pytest.fixture(scope="session")
 def dialogue_engine(knowledge_settings, knowledge_base):
-    """The real dialogue engine on the real indexes (session-wide: loading is the slow part)."""
-    from dialogue.engine import DialogueEngine
+    """The real dialogue engine on the real indexes, wired as the composition root wires it (office hours; no staff
+    corrections: tests that need them build their own services). Session-wide: loading is the slow part."""
+    from madoguchi.composition import build_engine
 
-    return DialogueEngine(settings=knowledge_settings, kb=knowledge_base)
+    return build_engine(knowledge_settings, knowledge_base)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 import smtplib
 from collections.abc import Callable, Mapping
@@ -30,7 +31,7 @@ from typing import Any, ClassVar
 
 from channels.base import Channel, MissingSignature, PayloadError, SignatureError, WebhookOff
 from channels.common import RecentKeys, header, uuid_for_key
-from channels.config import ChannelConfig
+from channels.config import ChannelConfig, env_name
 from channels.email.auto_replies import auto_reply_reasons
 from channels.email.imap import ImapSettings
 from channels.email.mime import attachments, body_text, date_of, header_text, mail_address, message_id_of
@@ -65,7 +66,7 @@ class EmailAdapter(Channel):
     secret_keys: ClassVar[frozenset[str]] = frozenset({"smtp_password", "imap_password", "inbound_token"})
 
     def __init__(self, tenant: str, address: str, smtp: SmtpSettings, *, display_name: str | None = None,
-                 quote_lines: int = QUOTE_LINES, inbound_token: Callable[[], str | None] = lambda: None) -> None:
+                 quote_lines: int = QUOTE_LINES, inbound_token: Callable[[], str | None] | None = None) -> None:
         if not address or "@" not in address or not smtp.host:
             raise ValueError("email needs the tenant's address and an SMTP host")
         self.tenant = tenant
@@ -73,7 +74,8 @@ class EmailAdapter(Channel):
         self.smtp = smtp
         self.display_name = display_name
         self.quote_lines = quote_lines
-        self._inbound_token = inbound_token  # read per request: the token can be set or removed while running
+        # Read per request, so the token can be set or removed while running (default: from the environment).
+        self._inbound_token = inbound_token or self._token_from_environment
         self._delivered = RecentKeys()
 
     # -- what is particular to e-mail ------------------------------------------------------------------------
@@ -124,6 +126,9 @@ class EmailAdapter(Channel):
         """The whole mail for the operator: body, subject, sender, attachments (names only)."""
         mail = {"from": event.sender, **{k: event.meta.get(k) for k in OPERATOR_KEYS if k in event.meta}}
         return {"email_body": event.meta.get("body"), "email": mail}
+
+    def _token_from_environment(self) -> str | None:
+        return os.environ.get(env_name(self.tenant, self.name, "inbound_token")) or None
 
     # -- I/O ---------------------------------------------------------------------------------------------------
 

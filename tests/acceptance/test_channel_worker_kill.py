@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from channels.base import InboundEvent
+from core.messages import InboundEvent
 from channels.line import LineAdapter
 from conversations.outbox_sender import OutboxSender
 from storage import record_inbound

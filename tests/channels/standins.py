@@ -57,10 +57,3 @@ def scripted_result(text: str) -> TurnResult:
     source = Source(doc_id="gomi-1", title="粗大ごみの出し方", url=ANSWER_URL, score=0.9)
     answer = f"「{text}」について: 粗大ごみは電話03-1234-5678で予約してください。詳しくは {ANSWER_URL} をご覧ください。"
     return TurnResult(Outcome.ANSWERED, answer, confidence=0.9, sources=[source])
-
-
-def process_row_function() -> Any:
-    """The real transactional turn runner (the engine is what the tests script)."""
-    from conversations.turns import process_inbound_row
-
-    return process_inbound_row

@@ -1,7 +1,7 @@
 """`madoguchi channels …`: status lines from the environment, queue counts from the database."""
 from __future__ import annotations
 
-from channels.base import InboundEvent, OutboundMessage
+from core.messages import InboundEvent, OutboundMessage
 from madoguchi.commands.channels import queue_counts
 from madoguchi.cli import main
 from storage import enqueue_outbox, record_inbound

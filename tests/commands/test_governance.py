@@ -44,16 +44,13 @@ def test_export_insight_csv_and_retention_run(seeded_file, capsys) -> None:
 
 def test_explain_a_conversation_of_the_real_dialogue(dialogue_engine, knowledge_settings, sqlite_db,
                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from channels.base import InboundEvent
+    from core.messages import InboundEvent
     from conversations.turns import process_event
     from governance.explain import explain_conversation, format_explanation
     from storage import record_inbound
 
-    from governance import review
-
     services = make_services(sqlite_db, tmp_path)
-    services.engine = dialogue_engine
-    monkeypatch.setattr(review, "_BOUND_DB", services.db)  # what start_background does for the app
+    services.engine, services.knowledge = dialogue_engine, dialogue_engine.kb  # the real dialogue and its indexes
     questions = ["こんにちは", "粗大ごみの出し方を教えてください。電話は090-2222-3333です"]
     processed = []
     for n, text in enumerate(questions):

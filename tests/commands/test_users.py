@@ -6,7 +6,7 @@ import io
 import pytest
 
 from config.settings import get_settings
-from madoguchi.web.staff_auth import verify_password
+from escalation.accounts import verify_password
 from madoguchi.cli import main
 from storage import Database, get_operator, list_audit, operator_tenant_ids
 

@@ -6,9 +6,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from channels.base import InboundEvent, OutboundMessage
+from core.messages import InboundEvent, OutboundMessage
 from channels.line import LineAdapter
-from conversations.outbox_sender import OutboxSender, add_reply_context, is_permanent
+from channels.email import EmailAdapter
+from conversations.outbox_sender import OutboxSender, is_permanent
 from conversations.inbox_worker import InboxWorker
 from storage import enqueue_outbox, record_inbound
 from storage.schema import inbound_events
@@ -73,7 +74,7 @@ class TestInboxWorker:
 
     def test_an_idle_worker_wakes_when_nudged(self, db, tmp_path):
         services = make_services(db, tmp_path)
-        runtime = services._channel_runtime
+        runtime = services.runtime
         runtime.settings.worker_poll_s = 3600  # only the nudge can wake it within the test
         stop = threading.Event()
         thread = threading.Thread(target=InboxWorker(services, "w").run, args=(stop,))
@@ -97,16 +98,16 @@ def test_a_worker_in_another_process_is_woken_by_postgres_notify(tmp_path):
     with temporary_database("postgresql", tmp_path) as db:
         web = make_services(db, tmp_path)  # records, with no worker of its own
         elsewhere = make_services(db, tmp_path)  # another runtime: only a NOTIFY can wake it in time
-        elsewhere._channel_runtime.settings.worker_poll_s = 3600
+        elsewhere.runtime.settings.worker_poll_s = 3600
         stop = threading.Event()
         threads = start_workers(elsewhere, stop, 1)
         try:
-            wait_until(elsewhere._channel_runtime.inbox_listening.is_set, 10, "LISTEN")
+            wait_until(elsewhere.runtime.inbox_listening.is_set, 10, "LISTEN")
             record_events(web, [line_event(1)])
             wait_until(lambda: counts(db)["turns"] == 1, 10, "the turn in the other process")
         finally:
             stop.set()
-            elsewhere._channel_runtime.nudge_worker()
+            elsewhere.runtime.nudge_worker()
             for thread in threads:
                 thread.join(timeout=10)
 
@@ -172,7 +173,7 @@ def test_reply_context_for_email_threads_and_quotes():
     message = OutboundMessage(channel="email", tenant="t", recipient="a@x.jp", text="答え", idempotency_key="reply:1")
     event = {"text": "質問", "meta": {"subject": "件名", "message_id": "<m@x>", "references": ["<r@x>"],
                                     "reply_to": "b@x.jp"}}
-    filled = add_reply_context(message, event)
+    filled = EmailAdapter.with_reply_context(message, event)
     assert filled.recipient == "b@x.jp"
     assert filled.meta == {"subject": "件名", "in_reply_to": "<m@x>", "references": ["<r@x>"], "quote": "質問"}
 

@@ -12,13 +12,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from channels.base import InboundEvent
+from core.messages import InboundEvent
 from config.settings import Settings
-from config.tenancy import get_tenant
 from conversations.turns import process_event, process_inbound_row
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
-from escalation.queue import EscalationQueue
-from madoguchi.composition import Services
+from madoguchi.composition import build_services
 from storage import claim_inbound_batch, list_messages, record_inbound
 from storage.schema import audit_log, escalations, inbound_events, outbox, turns
 
@@ -55,10 +53,7 @@ class ScriptedEngine:
 
 @pytest.fixture
 def services(db, tmp_path):
-    settings = Settings(data_dir=tmp_path)
-    tenant = get_tenant("amagasaki")
-    return Services(settings=settings, tenants={"amagasaki": tenant}, db=db, queue=EscalationQueue(db),
-                    engine=ScriptedEngine(), channels={})
+    return build_services(Settings(data_dir=tmp_path), db=db, engine=ScriptedEngine(), channels={})
 
 
 def record(services, external_id, text, channel="line", sender="U1", kind="message"):

@@ -5,7 +5,8 @@ from functools import lru_cache
 
 from fastapi.testclient import TestClient
 
-from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner, hash_password
+from escalation.accounts import hash_password
+from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner
 from madoguchi.app import create_app
 from storage import create_operator, get_operator
 

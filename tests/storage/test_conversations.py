@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from channels.base import InboundEvent, OutboundMessage
+from core.messages import InboundEvent, OutboundMessage
 from core.outcomes import EscalationReason, Outcome
 from storage import (
     Database, append_message, claim_inbound_batch, enqueue_outbox, erase_conversation,

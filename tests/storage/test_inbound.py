@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from channels.base import InboundEvent
+from core.messages import InboundEvent
 from storage import (
     Database, claim_inbound_batch, extend_inbound_lease, inbound_event_from_row, mark_inbound_done,
     mark_inbound_failed, record_inbound,

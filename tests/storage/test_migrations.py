@@ -119,11 +119,11 @@ def test_postgres_tables_live_in_their_own_schema_only() -> None:
 
 
 def test_migrations_ship_inside_the_installed_package() -> None:
-    packages = find_packages(str(PROJECT_ROOT), include=["madoguchi*"])
+    packages = find_packages(str(PROJECT_ROOT), include=["storage*"])
     assert "storage.migrations" in packages
     assert "storage.migrations.versions" in packages
     assert (MIGRATIONS_DIR / "script.py.mako").exists()  # package-data "*.mako" in pyproject
-    assert MIGRATIONS_DIR.is_relative_to(Path(__import__("madoguchi").__file__).parent)
+    assert MIGRATIONS_DIR.is_relative_to(Path(__import__("storage").__file__).parent)
 
 
 def test_a_reader_is_not_blocked_by_an_open_write_transaction(db: Database) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from channels.base import OutboundMessage
+from core.messages import OutboundMessage
 from storage import (
     Database, claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row,
     utcnow,

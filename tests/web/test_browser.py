@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from config.tenancy import get_tenant
 from madoguchi.app import create_app
 from madoguchi.composition import build_services
 from storage.schema import feedback
@@ -50,7 +51,7 @@ def _free_port() -> int:
 
 def _question_with_outcome(engine: Any, outcome: str, candidates: tuple[str, ...]) -> str:
     for question in candidates:
-        if engine.run_turn(TENANT, question).outcome.value == outcome:
+        if engine.run_turn(get_tenant(TENANT), question).outcome.value == outcome:
             return question
     pytest.fail(f"none of {candidates} gets outcome {outcome!r} from the real engine: is {TENANT} calibrated?")
 

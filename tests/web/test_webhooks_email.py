@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from channels.email import EmailAdapter, ImapSettings, SmtpSettings
-from conversations.runtime import runtime_for
 from madoguchi.app import create_app
 from storage.schema import inbound_events, messages
 from storage.testing import temporary_database
@@ -45,7 +44,7 @@ def email_services(db, tmp_path, sink, imap: ImapSettings | None = None):
 
 
 def send_to_gateway(services, raw: bytes, mail_from: str = "taro@example.jp") -> None:
-    smtp = runtime_for(services).email_gateway.smtp
+    smtp = services.runtime.email_gateway.smtp
     with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
         client.sendmail(mail_from, [CITY], raw)
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from channels.common import uuid_for_key
 from channels.line import LineAdapter
+from conversations.turns import process_inbound_row
 from madoguchi.app import create_app
 from storage.schema import inbound_events
 from storage.testing import postgres_unavailable, temporary_database
@@ -158,15 +159,14 @@ class TestLineEndToEnd:
 
     def test_a_failing_turn_is_retried_and_answered_once(self, client, services, line_api, db):
         failures = {"left": 1}
-        real_process = services._channel_runtime.process
 
         def flaky(services_, row):
             if failures["left"]:
                 failures["left"] -= 1
                 raise RuntimeError("index not loaded yet")
-            return real_process(services_, row)
+            return process_inbound_row(services_, row)
 
-        services._channel_runtime.process = flaky
+        services.runtime.process = flaky
         with db.transaction() as conn:  # retry at once instead of after the production backoff
             conn.exec_driver_sql("CREATE TRIGGER fast_retry AFTER UPDATE OF last_error ON inbound_events "
                                  "BEGIN UPDATE inbound_events SET locked_until = NULL WHERE id = NEW.id; END")

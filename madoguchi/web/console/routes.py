@@ -36,8 +36,9 @@ from madoguchi.web.staff_auth import (
 )
 from storage import (
     add_note, append_audit, get_conversation, get_operator, list_messages, list_notes, list_operators,
-    operator_tenant_ids, recent_audit_count, utcnow,
+    operator_tenant_ids, utcnow,
 )
+from storage.reports import recent_action_count
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def audit_sign_in(services: Services, username: str, action: str) -> None:
 def recent_failures(services: Services, username: str) -> int:
     """Failed sign-ins for this username in the last FAILURE_WINDOW (password guessing slows to a crawl)."""
     with services.db.read() as conn:  # sign-in rows carry no tenant
-        return recent_audit_count(conn, action="console.login_failed", actor=username or "?",
+        return recent_action_count(conn, action="console.login_failed", actor=username or "?",
                                   since=utcnow() - FAILURE_WINDOW)
 
 

@@ -6,7 +6,6 @@ import io
 
 import pytest
 
-from governance.review import curated_answer_for, outdated_doc_ids
 from tests.governance.seeding import GARBAGE, seed_run
 from tests.governance.web_support import app_client, sign_in
 
@@ -91,14 +90,14 @@ def test_a_supervisor_corrects_answers_through_the_review_page(client, services)
     assert client.post("/t/tokyo/review/curated", data=form, follow_redirects=False).status_code == 403  # no CSRF
     done = client.post("/t/tokyo/review/curated", data={**form, "csrf_token": csrf}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].endswith("notice=curated")
-    curated = curated_answer_for("tokyo", "住民票の写しを取りたい。連絡先は〔電話番号〕です", db=services.db)
+    curated = services.corrections.curated_answer_for("tokyo", "住民票の写しを取りたい。連絡先は〔電話番号〕です")
     assert curated is not None and curated.expires_at.year == 2099
     flagged = client.post("/t/tokyo/review/outdated", data={"doc_id": GARBAGE.doc_id, "csrf_token": csrf,
                                                              "turn_id": run.turns["answered-3"]})
     assert flagged.status_code == 200 and "文書を止めました" in flagged.text
-    assert outdated_doc_ids("tokyo", db=services.db, settings=services.settings) == {GARBAGE.doc_id}
+    assert services.corrections.outdated_doc_ids("tokyo") == {GARBAGE.doc_id}
     client.post("/t/tokyo/review/outdated/clear", data={"doc_id": GARBAGE.doc_id, "csrf_token": csrf})
-    assert outdated_doc_ids("tokyo", db=services.db, settings=services.settings) == set()
+    assert services.corrections.outdated_doc_ids("tokyo") == set()
     after = client.get("/t/tokyo/review").text
     assert f'id="item-{run.turns["handover-0"]}"' not in after and f'id="item-{run.turns["answered-3"]}"' not in after
     dismissed = client.post("/t/tokyo/review/dismiss", data={"turn_id": "not-a-turn", "csrf_token": csrf})
