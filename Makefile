@@ -7,7 +7,10 @@ export HF_HUB_OFFLINE := 1
 export HAYSTACK_TELEMETRY_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install ingest eval bench chromium clean
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
+
+.PHONY: run test install ingest eval bench chromium rasa-action-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +19,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# rasa-sdk, for the test of the Rasa action (integrations/rasa_action), in a virtualenv of its own: it pins an older
+# pydantic than madoguchi's.
+$(RASA_STAMP): integrations/rasa_action/requirements.txt
+	test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install --quiet -r integrations/rasa_action/requirements.txt
+	touch $(RASA_STAMP)
+
+rasa-action-venv: $(RASA_STAMP)
 
 # Headless Chromium for the browser tests comes from Debian (a test tool's own browser download cannot work here),
 # with a Japanese font so screenshots show text rather than boxes.
@@ -31,7 +44,7 @@ ingest: install
 	$(BIN)/madoguchi ingest --tenant amagasaki
 	$(BIN)/madoguchi ingest --tenant tokyo
 
-test: install chromium
+test: install chromium rasa-action-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 eval: install
@@ -40,6 +53,7 @@ eval: install
 bench: install
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/dialogue.py
+	$(BIN)/python bench/content.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(RASA_VENV) var

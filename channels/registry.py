@@ -33,6 +33,7 @@ from channels.base import Channel
 from channels.config import ChannelConfig, MissingSettingsError
 from channels.email import EmailAdapter
 from channels.line import LineAdapter
+from channels.rest import RasaRestChannel
 from channels.slack import SlackAdapter
 from channels.voice import VoiceAdapter
 from channels.web import WebChannel
@@ -47,6 +48,7 @@ CHANNELS: dict[str, type[Channel]] = {channel.name: channel for channel in (
     VoiceAdapter,
     EmailAdapter,
     SlackAdapter,
+    RasaRestChannel,
 )}
 
 

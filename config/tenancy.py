@@ -47,7 +47,8 @@ class UnknownTenant(KeyError):
 
 def _source(entry: dict[str, Any]) -> SourceSpec:
     entry = dict(entry)
-    return SourceSpec(loader=entry.pop("loader"), path=entry.pop("path"), options=entry)
+    # A website source has no path: it names its start URL or sitemap instead.
+    return SourceSpec(loader=entry.pop("loader"), path=entry.pop("path", ""), options=entry)
 
 
 def load_tenant_file(path: Path) -> Tenant:

@@ -26,6 +26,7 @@ class EscalationReason(str, Enum):
     NO_CONTENT = "no_content"
     OPERATOR_RETURNED = "operator_returned"
     COMPLAINT = "complaint"
+    OUTDATED = "outdated"  # the only source is past its review date and is about money, eligibility or deadlines
 
 
 @dataclass

@@ -25,7 +25,7 @@ LANGUAGE_FALLBACK = {"other": "en"}
 DEFAULT_ANSWER_CHARS = 300
 TEMPLATE_NAMES = (
     "answer", "clarify", "escalated", "declined", "blocked", "greeting", "thanks", "goodbye",
-    "emergency", "crisis", "disaster", "risk_disclaimer", "japanese_source_note", "satisfaction",
+    "emergency", "crisis", "disaster", "risk_disclaimer", "japanese_source_note", "satisfaction", "ask_for_words",
 )
 # Context a template cannot do without; a missing one is a programming error, not an empty reply.
 REQUIRED_CONTEXT = {
@@ -89,6 +89,22 @@ def as_of_year(as_of: Any) -> str | None:
     return found.group(0) if found else None
 
 
+def as_of_date(as_of: Any) -> str | None:
+    """Dates as people write them: "2024-07" → 2024年7月, "2014" → 2014年, "2025-10-27" → 2025年10月27日."""
+    found = re.match(r"\s*((?:19|20)\d\d)(?:[-/年](\d{1,2}))?(?:[-/月](\d{1,2}))?", str(as_of or ""))
+    if not found:
+        return None
+    year, month, day = found.groups()
+    return f"{year}年" + (f"{int(month)}月" if month else "") + (f"{int(day)}日" if month and day else "")
+
+
+def as_sentence(text: Any) -> str:
+    """Official text ends as a sentence ends: a field written without its final 。 gets one."""
+    text = str(text or "").strip()
+    japanese = bool(text) and ("\u3040" <= text[-1] <= "\u30ff" or "\u4e00" <= text[-1] <= "\u9fff")
+    return text + "。" if japanese else text  # never after a URL, a number or a closing bracket
+
+
 def interface_language(language: str | None) -> str:
     language = LANGUAGE_FALLBACK.get(language or DEFAULT_LANGUAGE, language or DEFAULT_LANGUAGE)
     return language if language in INTERFACE_LANGUAGES else DEFAULT_LANGUAGE
@@ -117,7 +133,8 @@ class Composer:
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
         )
         self.env.globals.update(shortened=shorten, default_answer_chars=DEFAULT_ANSWER_CHARS)
-        self.env.filters["as_of_year"] = as_of_year
+        self.env.filters.update(as_of_year=as_of_year, as_of_date=as_of_date, japanese_date=as_of_date,
+                                sentence=as_sentence)
 
     def tenant_context(self) -> dict[str, Any]:
         if self.tenant is None:

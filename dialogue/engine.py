@@ -30,7 +30,8 @@ def default_deps(settings: Settings, kb: KnowledgeBase | None = None) -> StepDep
     adds those)."""
     kb = kb or KnowledgeBase(settings)
     classifier = IntentClassifier(embedder=kb.embedder, cache_dir=settings.data_dir / "cache" / "intents")
-    return StepDeps(kb=kb, classifier=classifier, tenants_dir=settings.tenants_dir)
+    return StepDeps(kb=kb, classifier=classifier, tenants_dir=settings.tenants_dir,
+                    tenant_nlu_path=lambda tenant: settings.tenants_dir / tenant.id / "nlu.yml")
 
 
 class DialogueEngine:

@@ -6,6 +6,11 @@ embedded once and cached on disk; a text takes the intent whose k nearest exampl
 if that intent beats `none` by a margin, because swallowing a real question is worse than missing a greeting.
 A few high-precision patterns back the embedder up for the safety intents (crisis, emergency, injection): those
 must not depend on where a 384-dimension vector happens to fall.
+
+An intent other than `none` must also share a word with its own examples. Short texts all sit close together in
+e5's narrow similarity band, so a bare noun (「電池」, "an old umbrella in Setagaya") would otherwise fall to
+whichever intent happens to be nearest (a greeting, an emergency): a word in common is what a real greeting,
+thanks or request for a person always has with its examples.
 """
 from __future__ import annotations
 
@@ -23,7 +28,9 @@ import yaml
 
 from config.settings import PROJECT_ROOT, get_settings
 from core.text import normalise_input
+from dialogue.language import detect_language
 from knowledge.embedder import Embedder, get_embedder
+from knowledge.text import get_tokenizer, normalise
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,11 @@ DEFAULT_MARGIN = 0.01
 _CACHE_FORMAT = "v1"
 # Rasa entity annotations, "[渋谷区](city)" → "渋谷区".
 _ENTITY_ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)|\[([^\]]+)\]\{[^}]*\}")
+# English function words: they ground nothing ("an old umbrella in Setagaya" shares "in" with "collapsed in …").
+_FUNCTION_WORDS = frozenset(
+    "a an the in on at of to for from with by and or is are was be been my me i you your it this that do does "
+    "can could would will please what how where when which who there here".split()
+)
 
 # High-precision backups for the safety intents, in priority order. Each names a situation, not a topic:
 # 「火事です」 is an emergency, 「火災報知器の設置は義務ですか」 is a question.
@@ -139,17 +151,22 @@ class IntentClassifier:
         k: int = DEFAULT_K,
         margin: float = DEFAULT_MARGIN,
         use_patterns: bool = True,
+        extra_nlu_paths: Sequence[Path] = (),
     ) -> None:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.nlu_path = Path(nlu_path or DEFAULT_NLU_PATH)
-        self.examples = load_nlu_examples(self.nlu_path)
+        # A tenant's own examples (e.g. imported from its Rasa assistant by `madoguchi import-rasa`) add to these.
+        self.extra_paths = [Path(p) for p in extra_nlu_paths if Path(p).exists()]
+        self.examples = [e for path in [self.nlu_path, *self.extra_paths] for e in load_nlu_examples(path)]
         self._check_examples()
         self.k, self.margin, self.use_patterns = k, margin, use_patterns
         self._embedder = embedder or _default_embedder()
         self._labels = np.array([e.intent for e in self.examples])
         self._intents = tuple(i for i in INTENTS if i in set(self._labels))
-        self._vectors = self._example_vectors(cache_dir or get_settings().data_dir / "cache" / "intents")
+        self.cache_dir = cache_dir or get_settings().data_dir / "cache" / "intents"
+        self._vectors = self._example_vectors(self.cache_dir)
+        self._words = self._intent_words()
 
     def _check_examples(self) -> None:
         unknown = {e.intent for e in self.examples} - set(INTENTS)
@@ -160,13 +177,23 @@ class IntentClassifier:
 
     def _example_vectors(self, cache_dir: Path) -> np.ndarray:
         cache = ExampleVectorCache(cache_dir)
-        key = cache.key(self.nlu_path.read_bytes(), self._embedder.name)
+        key = cache.key(b"\0".join(p.read_bytes() for p in [self.nlu_path, *self.extra_paths]), self._embedder.name)
         vectors = cache.load(key, len(self.examples), self._embedder.dim)
         if vectors is None:
             log.info("embedding %d intent examples (cache miss %s)", len(self.examples), key)
             vectors = self._embedder.embed_queries([e.text for e in self.examples])
             cache.store(key, vectors)
         return vectors
+
+    def _intent_words(self) -> dict[str, set[str]]:
+        words: dict[str, set[str]] = {}
+        for example in self.examples:
+            words.setdefault(example.intent, set()).update(content_words(example.text))
+        return words
+
+    def grounded(self, text: str, intent: str) -> bool:
+        """Whether `text` shares a content word with the examples of `intent` (`none` needs no grounding)."""
+        return intent == NONE or bool(content_words(text) & self._words.get(intent, set()))
 
     def intent_scores(self, similarities: np.ndarray) -> dict[str, float]:
         """Mean similarity of each intent's k nearest examples."""
@@ -203,10 +230,26 @@ class IntentClassifier:
             # Digits and symbols only (「2」 picking a clarification choice) carry no intent of their own.
             return IntentPrediction(NONE, 0.0, None)
         predicted = self.decide(self._vectors @ vector)
+        if not self.grounded(text, predicted.intent):
+            predicted = IntentPrediction(NONE, predicted.confidence, None)
         rule = match_safety_pattern(text) if self.use_patterns else None
         if rule and rule[0] != predicted.intent:
             return IntentPrediction(rule[0], 1.0, f"pattern:{rule[1]}")
         return predicted
+
+
+def content_words(text: str) -> set[str]:
+    """What in `text` carries meaning, by script: Japanese lemmas (particles, auxiliaries and symbols out), Korean
+    syllable pairs (감사해요 / 감사합니다 share 감사), Chinese characters, English words but function words."""
+    language = detect_language(text)
+    if language == "ko":
+        runs = re.findall(r"[\uac00-\ud7af]+", text)
+        return {run[i:i + 2] for run in runs for i in range(max(len(run) - 1, 1))}
+    if language == "zh":
+        return {char for char in text if "\u4e00" <= char <= "\u9fff"}
+    if language in ("en", "other"):
+        return {w for w in re.findall(r"[a-z0-9']+", normalise(text)) if w not in _FUNCTION_WORDS}
+    return set(get_tokenizer().tokenize(text))
 
 
 def _confidence(scores: dict[str, float], intent: str, temperature: float = 0.01) -> float:

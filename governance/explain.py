@@ -26,6 +26,7 @@ OUTCOME_WORDS = {
 REASON_WORDS = {
     "low_confidence": "確信度が低い", "risk": "命・健康・安全などに関わる", "requested": "ご本人の希望",
     "no_content": "該当する情報がない", "operator_returned": "担当者から戻された", "complaint": "苦情・ご不満",
+    "outdated": "出典が古く、金額・対象・期限に関わる",
 }
 
 

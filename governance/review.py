@@ -283,6 +283,23 @@ def retire_curated_answer(corrections: StaffCorrections, tenant: Tenant, *, revi
     return retired
 
 
+def flag_curated_for_removed_pages(corrections: StaffCorrections, tenant: Tenant, removed: list[tuple[str, list[str]]], *,
+                                   actor: str = "website-sync") -> list[str]:
+    """Curated answers whose source page (url, its passages' doc ids) left the city's website: flagged for review
+    (each flag audited). They keep answering until a reviewer retires them: staff wrote them, and a moved page
+    does not make them wrong."""
+    flagged: list[str] = []
+    with corrections.db.transaction() as conn:
+        for url, doc_ids in removed:
+            ids = repo.flag_curated_for_review(conn, tenant=tenant.id, doc_ids=doc_ids, urls=[url],
+                                               reason=f"出典のページが削除されました: {url}")
+            for curated_id in ids:
+                _audit(conn, actor, "flag_curated_for_review", tenant.id, curated_id, {"url": url})
+            flagged += ids
+    corrections.changed(tenant.id)
+    return flagged
+
+
 def flag_outdated(corrections: StaffCorrections, tenant: Tenant, *, reviewer: str, doc_id: str,
                   reason: str | None = None, turn_id: str | None = None) -> int:
     reason = tenant_redactor(tenant).redact(reason) if reason else None

@@ -16,6 +16,7 @@ from config.tenancy import Tenant
 from governance.audit import config_version, current_index_version, index_manifest, thresholds_for
 from governance.explain import OUTCOME_WORDS, REASON_WORDS
 from governance.retention import retention_days
+from knowledge.freshness import sensitive_policy, stale_sources
 from storage import turn_of_tenant
 
 TEMPLATE_PURPOSES = {
@@ -58,7 +59,7 @@ def threshold_words(tenant: Tenant) -> list[str]:
 def sources_for(tenant: Tenant, manifest: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Each configured source with its licence and as-of date, plus how many documents the index holds of it."""
     indexed = {entry.get("source"): entry for entry in (manifest or {}).get("sources", [])}
-    listed = []
+    listed, stale = [], {s["name"]: s["review_by"] for s in stale_sources(tenant)}
     for spec in tenant.sources:
         name = spec.options.get("name", Path(spec.path).name)
         entry = indexed.pop(name, {})
@@ -68,6 +69,7 @@ def sources_for(tenant: Tenant, manifest: dict[str, Any] | None) -> list[dict[st
             "licence": spec.options.get("licence") or entry.get("licence"),
             "attribution": spec.options.get("attribution") or entry.get("attribution"),
             "documents": entry.get("documents"), "municipality": spec.options.get("municipality"),
+            "stale_since": stale.get(name),
         })
     # Documents in the index from a source no longer configured are still what the assistant answers from.
     listed += [{"name": name, "url": e.get("url"), "as_of": e.get("as_of"), "licence": e.get("licence"),
@@ -112,6 +114,7 @@ def transparency_context(services: Any, tenant: Tenant, turn_id: str | None = No
         "tenant": tenant, "contact": tenant.contact or {}, "sla": tenant.get("sla") or {},
         "can_do": CAN_DO, "cannot_do": CANNOT_DO, "threshold_words": threshold_words(tenant),
         "thresholds": thresholds_for(tenant), "sources": sources_for(tenant, manifest),
+        "freshness_sensitive": sensitive_policy(tenant),
         "index": {"version": current_index_version(tenant.id, services.settings),
                   "built_at": (manifest or {}).get("built_at"), "documents": (manifest or {}).get("documents")},
         "config_version": config_version(tenant, services.settings), "retention_days": retention_days(tenant),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from governance.logging import install_redacting_logging
+from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
 from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
@@ -23,7 +24,7 @@ from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
 from madoguchi.web.webhooks import router as webhooks
 
-ROUTERS: tuple[APIRouter, ...] = (api_v1, webhooks, console, slack, governance, chat)
+ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, slack, governance, chat)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:

@@ -3,6 +3,7 @@
     start_channel_loops     inbox workers, outbox senders, the SMTP endpoint and IMAP pollers (conversations/)
     start_escalation_loops  the SLA watcher (stale claims, holding messages) and, with Slack, the alert notifier
     start_governance_loops  retention, at start-up and then daily
+    start_content_loops     the websites' scheduled syncs (tenants with `sync:` in their YAML)
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from escalation.sla import SlaWatcher
 from escalation.slack_alerts import SlackNotifier, slack_adapters
 from governance.retention import start_retention_loop
 from madoguchi.composition import Services
+from madoguchi.content_sync import start_background as start_website_syncs
 
 
 def start_channel_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
@@ -36,7 +38,11 @@ def start_governance_loops(services: Services, stop: threading.Event) -> list[th
     return [start_retention_loop(services, stop)]
 
 
-LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops)
+def start_content_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    return start_website_syncs(services, stop)
+
+
+LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops, start_content_loops)
 
 
 def start_all(services: Services, stop: threading.Event) -> list[threading.Thread]:

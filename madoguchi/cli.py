@@ -1,4 +1,5 @@
-"""`madoguchi` command line: serve, ingest, ask, eval, calibrate, and each area's commands (madoguchi/commands/).
+"""`madoguchi` command line: serve, ingest, sync, import-rasa, ask, eval, calibrate, and each area's commands
+(madoguchi/commands/).
 
 The commands import what they run when they run (function-body imports, marked): loading the dialogue, the
 knowledge base and the channel SDKs takes seconds, and `madoguchi --help` or `madoguchi users list` need none of it.
@@ -62,6 +63,75 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     summary = report.to_dict()
     summary["problems"] = len(report.problems)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
+
+
+class SyncProgress:
+    """One line per page that is new, changed, removed or failed; a counter line for the unchanged ones."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def __call__(self, source: str, outcome: Any, done: int) -> None:
+        if outcome.status != "unchanged" or self.verbose:
+            reason = f" ({outcome.reason})" if outcome.reason else ""
+            print(f"\r  {outcome.status:<9} {outcome.url}{reason}", file=sys.stderr, flush=True)
+        else:
+            print(f"\r  {done} pages checked", end="", file=sys.stderr, flush=True)
+
+
+def _corrections(settings: Settings) -> Any:
+    """The staff corrections of the service's own (migrated) database, for commands that write them."""
+    # when the command runs (see the module docstring)
+    from governance.review import StaffCorrections
+    from knowledge.embedder import get_embedder
+    from storage import Database
+
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    return StaffCorrections(db, get_embedder(settings.embedder, settings.embed_threads), settings)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    # when the command runs (see the module docstring)
+    from knowledge.sync import website_sources
+    from madoguchi.content_sync import run_sync
+
+    tenant, settings = _tenant(args.tenant), _settings()
+    if not website_sources(tenant):
+        raise SystemExit(f"error: tenant {tenant.id} has no website source (loader: website) to sync")
+    print(f"syncing {tenant.id} ({tenant.display_name})", file=sys.stderr)
+    report, flagged = run_sync(tenant, settings, _corrections(settings),
+                               progress=None if args.quiet else SyncProgress(args.verbose))
+    print("", file=sys.stderr)
+    for name, summary in report.sources.items():
+        print(f"  {name}: fetched {summary['fetched']} ({summary['not_modified']} not modified), "
+              f"new {summary['new']}, changed {summary['changed']}, removed {summary['removed']}, "
+              f"failed {summary['failed']}", file=sys.stderr)
+        for failure in summary["failures"]:
+            print(f"    failed: {failure['url']}: {failure['reason']}", file=sys.stderr)
+    print(f"  index: {'rebuilt' if report.rebuilt else 'unchanged'}, {report.embedded_new} texts embedded; "
+          f"{len(flagged)} curated answers flagged for review", file=sys.stderr)
+    print(json.dumps({**report.to_dict(), "curated_flagged_for_review": flagged}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_import_rasa(args: argparse.Namespace) -> int:
+    from madoguchi.rasa_import import import_rasa  # when the command runs (see the module docstring)
+
+    tenant, settings = _tenant(args.tenant), _settings()
+    path = Path(args.path)
+    if not path.exists():
+        raise SystemExit(f"error: no Rasa project at {path}")
+    report = import_rasa(path, tenant, _corrections(settings), settings.tenants_dir, source_title=args.source_title,
+                         source_url=args.source_url, dry_run=args.dry_run)
+    for intent, added in report.intents.items():
+        print(f"  intent {intent}: {added} new examples", file=sys.stderr)
+    print(f"  curated answers: {len(report.curated)} new, {report.skipped_existing} already there", file=sys.stderr)
+    for item in report.not_mapped:
+        what = item.get("intent") or item.get("response") or item.get("file")
+        print(f"  not mapped: {what}: {item['reason']}", file=sys.stderr)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     return 0
 
 
@@ -168,6 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--tenant", required=True)
     ingest.add_argument("--quiet", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
+
+    sync = sub.add_parser("sync", help="re-crawl the tenant's websites and update its index with what changed")
+    sync.add_argument("--tenant", required=True)
+    sync.add_argument("--quiet", action="store_true")
+    sync.add_argument("--verbose", action="store_true", help="a line for every page, unchanged ones too")
+    sync.set_defaults(func=cmd_sync)
+
+    rasa = sub.add_parser("import-rasa", help="import a Rasa project's intents and FAQ responses (nlu.yml, domain.yml)")
+    rasa.add_argument("--tenant", required=True)
+    rasa.add_argument("path", help="the Rasa project directory (or one YAML file)")
+    rasa.add_argument("--source-title", help="the source residents see on imported answers "
+                                             "(default: '<display name> よくある質問')")
+    rasa.add_argument("--source-url", help="the page residents are pointed to for imported answers")
+    rasa.add_argument("--dry-run", action="store_true", help="report what would be imported, write nothing")
+    rasa.set_defaults(func=cmd_import_rasa)
 
     ask = sub.add_parser("ask", help="ask the assistant")
     ask.add_argument("--tenant", required=True)

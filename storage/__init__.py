@@ -12,9 +12,10 @@ Rows come back as SQLAlchemy Rows (attribute access by column name); datetimes a
 from .audit import append_audit, list_audit
 from .conversations import (
     append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations,
-    find_open_conversation, get_conversation, latest_inbound_of, list_conversations, list_messages, list_turns, new_id,
-    open_conversation, record_feedback, record_turn, resident_message_of_inbound, set_conversation_state,
-    turn_for_inbound, turn_of_conversation, turn_of_tenant, turns_of_conversation,
+    find_open_conversation, first_message_after, get_conversation, latest_inbound_of, list_conversations,
+    list_messages, list_turns, new_id, open_conversation, previous_resident_message_id, record_feedback, record_turn,
+    resident_message_of_inbound, set_conversation_state, turn_for_inbound, turn_of_conversation, turn_of_tenant,
+    turns_of_conversation,
 )
 from .database import Database
 from .inbound import (
@@ -41,7 +42,8 @@ __all__ = [
     "outbox_by_key", "queue_counts",
     "open_conversation", "find_open_conversation", "get_conversation", "list_conversations",
     "set_conversation_state", "append_message", "list_messages", "assistant_message_of_turn",
-    "resident_message_of_inbound", "latest_inbound_of", "record_turn", "turn_for_inbound", "turn_of_conversation",
+    "resident_message_of_inbound", "latest_inbound_of", "previous_resident_message_id", "first_message_after",
+    "record_turn", "turn_for_inbound", "turn_of_conversation",
     "turn_of_tenant", "turns_of_conversation", "list_turns", "record_feedback", "erase_conversation",
     "erase_inactive_conversations",
     "create_operator", "get_operator", "get_operator_by_id", "get_operator_by_slack_user", "operator_tenant_ids",

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import uuid4
 
-from sqlalchemy import Connection, Row, case, select, update
+from sqlalchemy import Connection, Row, case, func, select, update
 
 from .inbound import insert_ignoring_duplicates
 from .schema import (
@@ -117,6 +117,18 @@ def resident_message_of_inbound(conn: Connection, conversation_id: str, inbound_
                                                messages.c.role == "resident")
                         .order_by(messages.c.id.desc()).limit(recent))
     return next((row for row in rows if (row.meta or {}).get("inbound_event_id") == inbound_id), None)
+
+
+def previous_resident_message_id(conn: Connection, conversation_id: str, before_id: int) -> int | None:
+    """The resident's message before message `before_id` in the conversation."""
+    return conn.execute(select(func.max(messages.c.id)).where(
+        messages.c.conversation_id == conversation_id, messages.c.role == "resident",
+        messages.c.id < before_id)).scalar()
+
+
+def first_message_after(conn: Connection, conversation_id: str, after_id: int) -> Row | None:
+    return conn.execute(select(messages).where(messages.c.conversation_id == conversation_id,
+                                               messages.c.id > after_id).order_by(messages.c.id).limit(1)).first()
 
 
 def latest_inbound_of(conn: Connection, conversation_id: str) -> int | None:

@@ -50,6 +50,25 @@ def active_curated_answers(conn: Connection, tenant: str, *, now: datetime | Non
     return list(conn.execute(query))
 
 
+def flag_curated_for_review(conn: Connection, *, tenant: str, reason: str, doc_ids: list[str] | None = None,
+                            urls: list[str] | None = None) -> list[str]:
+    """Flag active curated answers that name one of `doc_ids` or cite one of `urls` (with or without #page=N).
+    Returns the ids flagged."""
+    matches = []
+    if doc_ids:
+        matches.append(curated_answers.c.doc_id.in_(doc_ids))
+    for url in urls or []:
+        matches += [curated_answers.c.source_url == url, curated_answers.c.source_url.like(f"{url}#%")]
+    if not matches:
+        return []
+    where = (curated_answers.c.tenant == tenant, curated_answers.c.retired_at.is_(None), or_(*matches))
+    ids = list(conn.execute(select(curated_answers.c.id).where(*where)).scalars())
+    if ids:
+        conn.execute(update(curated_answers).where(curated_answers.c.id.in_(ids)).values(
+            review_reason=reason, review_flagged_at=utcnow()))
+    return ids
+
+
 def flag_outdated(conn: Connection, *, tenant: str, doc_id: str, flagged_by: str, reason: str | None = None,
                   index_version: str | None = None) -> int:
     return conn.execute(outdated_documents.insert().values(

@@ -260,6 +260,9 @@ curated_answers = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("retired_at", UTCDateTime, nullable=True),
+    # Set when its source page was removed from the city's website (migration 0004): a reviewer should look.
+    Column("review_reason", Text, nullable=True),
+    Column("review_flagged_at", UTCDateTime, nullable=True),
     CheckConstraint("answer IS NOT NULL OR doc_id IS NOT NULL", name="answer_or_doc"),
     Index("ix_curated_answers_tenant_question_key", "tenant", "question_key"),
 )

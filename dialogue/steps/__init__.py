@@ -1,13 +1,15 @@
 """The steps of a turn, in order. Each is small, may stop the turn by setting `ctx.result`, and is timed."""
 from dialogue.steps.guard_input import detect_language, normalise
-from dialogue.steps.understand import classify_intent, assess_risk, pick_choice, complete_follow_up
+from dialogue.steps.understand import ask_for_words, assess_risk, classify_intent, complete_follow_up, pick_choice
 from dialogue.steps.retrieve import retrieve
+from dialogue.steps.structured import answer_structured
 from dialogue.steps.route import route
 from dialogue.steps.guard_output import guard_output
 
 # Steps until one decides the reply (route always does) …
 TURN_STEPS = (
-    normalise, detect_language, pick_choice, classify_intent, assess_risk, complete_follow_up, retrieve, route,
+    normalise, detect_language, pick_choice, ask_for_words, classify_intent, assess_risk, complete_follow_up,
+    answer_structured, retrieve, route,
 )
 # … then checks on whatever was decided.
 CHECK_STEPS = (guard_output,)

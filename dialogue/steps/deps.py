@@ -48,6 +48,20 @@ class StepDeps:
     composers: dict[str, Composer] = field(default_factory=dict)
     risk_policies: dict[str, RiskPolicy] = field(default_factory=dict)
     max_input_chars: int = 1000
+    # Tenants with intent examples of their own (config/tenants/<id>/nlu.yml) get a classifier of their own.
+    tenant_classifiers: dict[str, IntentClassifier] = field(default_factory=dict)
+    tenant_nlu_path: Callable[[Tenant], Path | None] = lambda tenant: None
+
+    def classifier_for(self, tenant: Tenant) -> IntentClassifier:
+        path = self.tenant_nlu_path(tenant)
+        if path is None or not path.exists():
+            return self.classifier
+        if tenant.id not in self.tenant_classifiers:
+            base = self.classifier
+            self.tenant_classifiers[tenant.id] = IntentClassifier(
+                base.nlu_path, embedder=base._embedder, cache_dir=base.cache_dir, k=base.k, margin=base.margin,
+                use_patterns=base.use_patterns, extra_nlu_paths=[path])
+        return self.tenant_classifiers[tenant.id]
 
     def composer(self, tenant: Tenant) -> Composer:
         if tenant.id not in self.composers:

@@ -1,8 +1,9 @@
-"""Output guard: an answer may only cite documents of this tenant's index and quote their own text; a clarification
-may only offer such documents. Anything else is handed to a person rather than shown."""
+"""Output guard: an answer may only cite documents of this tenant's index and quote the text composed from their
+own fields; a clarification may only offer such documents. Anything else is handed to a person rather than shown."""
 from __future__ import annotations
 
-from dialogue.compose import shorten
+from dialogue.records import Slots
+from dialogue.steps.answer import quoted_text
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate
 from core.outcomes import EscalationReason, Outcome
@@ -15,8 +16,11 @@ def guard_output(ctx: TurnContext, deps: StepDeps) -> None:
         return
     index = deps.kb.index(ctx.tenant.id)  # an answer or a choice exists only if the index does
     if result.outcome is Outcome.ANSWERED:
-        doc = index.document(result.sources[0].doc_id) if result.sources else None
-        grounded = doc is not None and shorten(doc.body).text in result.answer
+        official = ctx.notes.get("official") or {}
+        doc = index.document(official.get("doc_id", "")) if result.sources else None
+        # The record is composed again from the indexed document: the answer must carry exactly that text.
+        grounded = doc is not None and quoted_text(doc, deps, ctx.tenant, Slots.from_dict(official.get("slots"))) \
+            in result.answer
     else:
         grounded = all(index.document(c["doc_id"]) is not None for c in result.choices)
     if not grounded:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from core.corrections import CuratedAnswer
 from core.policy import Thresholds, decide
+from dialogue.records import Slots
+from dialogue.steps.answer import answer_with, official_answer, sources_of
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
@@ -11,7 +13,6 @@ from dialogue.context import TurnContext
 from knowledge.index import Hit
 
 CLARIFY_CHOICES = 3
-DISCLAIMER_TIERS = {"life", "health", "property", "deadline"}
 
 
 def route(ctx: TurnContext, deps: StepDeps) -> None:
@@ -20,7 +21,7 @@ def route(ctx: TurnContext, deps: StepDeps) -> None:
         return
     retrieval = ctx.retrieval
     hits = retrieval.hits if retrieval is not None else []
-    sources = [_source(h) for h in hits]
+    sources = sources_of(hits)
     if ctx.chosen_doc_id is not None and hits:
         _answer(ctx, deps, hits[0], retrieval.confidence_top3, sources)
         return
@@ -35,13 +36,7 @@ def route(ctx: TurnContext, deps: StepDeps) -> None:
     else:
         result = escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
         _attach(result, retrieval.confidence, sources)
-        ctx.notes["draft"] = _official_answer(ctx, deps, hits[0])
-
-
-def _source(hit: Hit) -> Source:
-    doc = hit.doc
-    return Source(doc_id=doc.doc_id, title=doc.title, url=doc.url, score=hit.score, as_of=doc.as_of,
-                  source=doc.source, citation=doc.citation)
+        ctx.notes["draft"] = official_answer(ctx, deps, hits[0].doc)
 
 
 def _attach(result: TurnResult, confidence: float, sources: list[Source]) -> None:
@@ -49,22 +44,9 @@ def _attach(result: TurnResult, confidence: float, sources: list[Source]) -> Non
     result.sources = sources
 
 
-def _official_answer(ctx: TurnContext, deps: StepDeps, hit: Hit) -> str:
-    composer = deps.composer(ctx.tenant)
-    parts = [composer.render("answer", ctx.language, text=hit.doc.body, source=_source(hit))]
-    if ctx.language != "ja":
-        parts.insert(0, composer.render("japanese_source_note", ctx.language))
-    if ctx.risk is not None and ctx.risk.tier in DISCLAIMER_TIERS:
-        parts.append(composer.render("risk_disclaimer", ctx.language, tier=ctx.risk.tier))
-    return "\n\n".join(p for p in parts if p)
-
-
 def _answer(ctx: TurnContext, deps: StepDeps, hit: Hit, confidence: float, sources: list[Source]) -> None:
-    ctx.result = TurnResult(
-        outcome=Outcome.ANSWERED, answer=_official_answer(ctx, deps, hit), language=ctx.language,
-        intent=ctx.intent, risk=ctx.risk.tier if ctx.risk is not None else None, template="answer",
-    )
-    _attach(ctx.result, confidence, sources)
+    chosen = ctx.notes.get("choice") or {}
+    answer_with(ctx, deps, hit.doc, confidence, sources, Slots.from_dict(chosen.get("slots")))
 
 
 def _clarify(ctx: TurnContext, deps: StepDeps, hits: list[Hit], sources: list[Source]) -> None:

@@ -17,18 +17,44 @@ _ANAPHORA = re.compile(
     r"\b(it|that|this|there)\b|那个|这个|그것|거기)", re.I,
 )
 _FOLLOW_UP_MAX_TERMS = 3
+# 「どれでもない」 after a clarification: none of the choices fits, so a person takes the question.
+_NONE_OF_THESE = re.compile(
+    r"^\s*(どれでもない|どれも(違う|ちがう|違います|当てはまらない|当てはまりません)|いずれでもない|該当なし|該当しない|"
+    r"当てはまるものはない|ない(です)?|違います|いいえ|none( of (these|them|the above))?|neither|no|都不是|都不对|没有|"
+    r"다 아니에요|해당 없음|없어요)\s*[。.!！]*\s*$", re.I,
+)
 
 
 def pick_choice(ctx: TurnContext, deps: StepDeps) -> None:
-    """After a clarification, "2" or the words of a choice pick that document."""
+    """After a clarification, "2" or the words of a choice pick that document; 「どれでもない」 hands over."""
     memory = ctx.memory
     if memory.last_outcome != Outcome.CLARIFY.value or not memory.last_choices:
+        return
+    if _NONE_OF_THESE.match(ctx.text):
+        ctx.query, ctx.intent = memory.last_question or ctx.text, "none_of_the_choices"
+        escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
         return
     chosen = _choice_by_number(ctx.text, memory.last_choices) or _choice_by_words(ctx.text, memory.last_choices)
     if chosen is not None:
         ctx.chosen_doc_id = chosen["doc_id"]
         ctx.query = memory.last_question or ctx.text
         ctx.intent = "choice"
+        ctx.notes["choice"] = chosen
+    elif _CHOICE_NUMBER.match(ctx.text):
+        _ask_again(ctx, deps, memory.last_choices)  # a number that is not one of the choices: show them again
+
+
+def _ask_again(ctx: TurnContext, deps: StepDeps, choices: list[dict]) -> None:
+    ctx.query, ctx.intent = ctx.memory.last_question or ctx.text, "choice_out_of_range"
+    reply(ctx, deps, Outcome.CLARIFY, "clarify", choices=choices)
+    ctx.result.choices = choices
+
+
+def ask_for_words(ctx: TurnContext, deps: StepDeps) -> None:
+    """A message without a single letter (a stray 「1」, emoji only) with nothing to pick from: ask what they
+    want to know, briefly, instead of searching for it or handing it to a person."""
+    if ctx.chosen_doc_id is None and not any(char.isalpha() for char in ctx.text):
+        reply(ctx, deps, Outcome.SMALLTALK, "ask_for_words", intent="no_words")
 
 
 def _choice_by_number(text: str, choices: list[dict]) -> dict | None:
@@ -52,7 +78,7 @@ def classify_intent(ctx: TurnContext, deps: StepDeps) -> None:
         return
     # One embedding per turn: the intent classifier and retrieval share the question's vector.
     ctx.query_vector = deps.kb.embedder.embed_queries([ctx.text])[0]
-    prediction = deps.classifier.classify_embedded(ctx.text, ctx.query_vector)
+    prediction = deps.classifier_for(ctx.tenant).classify_embedded(ctx.text, ctx.query_vector)
     ctx.intent, ctx.intent_confidence = prediction.intent, prediction.confidence
     if ctx.intent in SMALLTALK:
         reply(ctx, deps, Outcome.SMALLTALK, ctx.intent)

@@ -12,11 +12,16 @@ Item = Union[SourceDocument, IngestProblem]
 Loader = Callable[[Path, str, dict[str, Any]], Iterator[Item]]
 
 LOADERS: dict[str, Loader] = {}
+# Loaders that fetch over the network (a website): they get their own state directory under the data directory
+# (what the last crawl saw) instead of a path under ../shared, and `madoguchi sync` re-runs them.
+REMOTE_LOADERS: set[str] = set()
 
 
-def register(name: str) -> Callable[[Loader], Loader]:
+def register(name: str, remote: bool = False) -> Callable[[Loader], Loader]:
     def decorate(func: Loader) -> Loader:
         LOADERS[name] = func
+        if remote:
+            REMOTE_LOADERS.add(name)
         return func
 
     return decorate
@@ -33,10 +38,21 @@ def citation_fields(options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_source(spec: SourceSpec, tenant: str, shared_dir: Path) -> Iterator[Item]:
+def source_state_dir(data_dir: Path, tenant: str, spec: SourceSpec) -> Path:
+    key = str(spec.options.get("id_prefix") or spec.options.get("name") or spec.loader)
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+    return data_dir / "sites" / tenant / safe
+
+
+def load_source(spec: SourceSpec, tenant: str, shared_dir: Path, data_dir: Path | None = None) -> Iterator[Item]:
     _import_loaders()
     if spec.loader not in LOADERS:
         raise ValueError(f"unknown loader {spec.loader!r}; known: {', '.join(sorted(LOADERS))}")
+    if spec.loader in REMOTE_LOADERS:
+        if data_dir is None:
+            raise ValueError(f"loader {spec.loader!r} keeps crawl state: give the data directory")
+        yield from LOADERS[spec.loader](source_state_dir(data_dir, tenant, spec), tenant, spec.options)
+        return
     path = spec.resolved_path(shared_dir)
     if not path.exists():
         yield IngestProblem(str(path), None, "source not found")

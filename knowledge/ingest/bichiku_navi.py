@@ -48,14 +48,14 @@ def _stockpile(path: Path, tenant: str, prefix: str, shared: dict[str, Any]) -> 
     if problem or not isinstance(data, dict):
         yield problem or IngestProblem(str(file), 1, "expected a JSON object with stockpileList")
         return
-    days = _days_note(data)
+    days = {"note": _days_note(data), "low": data.get("downStairsRate"), "high": data.get("upStairsRate")}
     for list_name, pet in (("stockpileList", False), ("petStockpileList", True)):
         for entry in data.get(list_name, []):
             yield _stockpile_item(entry, pet, days, file, text, tenant, prefix, shared)
 
 
-def _stockpile_item(entry: Any, pet: bool, days: str, file: Path, text: str | None, tenant: str, prefix: str,
-                    shared: dict[str, Any]) -> Item:
+def _stockpile_item(entry: Any, pet: bool, days: dict[str, Any], file: Path, text: str | None, tenant: str,
+                    prefix: str, shared: dict[str, Any]) -> Item:
     line = json_key_line(text, "id", entry.get("id")) if isinstance(entry, dict) else None
     try:
         item_id, name, description = entry["id"], entry["item"]["ja"], entry["description"]["ja"]
@@ -64,13 +64,15 @@ def _stockpile_item(entry: Any, pet: bool, days: str, file: Path, text: str | No
     lines = [description]
     category = " / ".join(c for c in (_ja(entry.get("group")), _ja(entry.get("category"))) if c)
     lines += [f"分類: {category}"] if category else []
-    lines += _quantity_lines(entry, days)
+    lines += _quantity_lines(entry, days["note"])
     title = f"ペットの備蓄品: {name}" if pet else f"備蓄品: {name}"
     return SourceDocument(
         doc_id=f"{prefix}:stockpile:{item_id}", tenant=tenant, title=title, body="\n".join(lines), kind="stockpile",
         citation=f"{file.parent.name}/{file.name} id={item_id}",
         meta={"item": name, "item_en": _en(entry.get("item")), "pet": pet, "required": entry.get("required"),
-              "unit": _ja(entry.get("unit")), "file": file.name, "line": line},
+              "unit": _ja(entry.get("unit")), "description": description,
+              "category": category or None, "days": {"low": days["low"], "high": days["high"]},
+              "file": file.name, "line": line},
         **shared,
     )
 

@@ -60,6 +60,7 @@ def _record(record: Any, index: int, dataset: str, file: Path, text: str | None,
         body=_body(record, title_field), kind="service",
         citation=f"{file.parent.name}/{file.name} {ID_FIELD}={service_id}",
         meta={"dataset": dataset, "program": name, "municipality": municipality, "tags": _tags(record),
+              "fields": {f: _text(record[f]) for f in LEADING_FIELDS if _text(record.get(f))},
               "file": file.name, "line": line},
         **{**shared, "url": record.get(URL_FIELD) or None},
     )

@@ -92,7 +92,7 @@ class _Source:
         area_file = self.path / "area_days.csv"
         if not area_file.exists():
             return
-        closures = self._centre_closures()
+        closures, self.closure_dates = self._centre_closures(), self._closure_dates()
         for row in iter_csv(area_file, self.encoding):
             if isinstance(row, IngestProblem):
                 yield row
@@ -107,7 +107,7 @@ class _Source:
             yield IngestProblem(str(area_file), row.line, "no area name; row skipped")
             return
         centre_column = next((c for c in row.values if c.startswith("センター") or c == "center"), None)
-        lines, raw = [f"地域: {area}"], {}
+        lines, raw, rendered_days = [f"地域: {area}"], {}, {}
         chome = expand_chome(area)
         lines += [f"丁目: {'、'.join(chome)}"] if chome else []
         for column, cell in row.values.items():
@@ -115,7 +115,7 @@ class _Source:
                 continue
             rendered, warnings = render_days(cell)
             lines.append(f"{column}: {rendered}")
-            raw[column] = cell
+            raw[column], rendered_days[column] = cell, rendered
             for warning in warnings:
                 yield IngestProblem(str(area_file), row.line, f"{column} {warning} (document kept)")
         centre = row.values.get(centre_column or "", "")
@@ -124,7 +124,8 @@ class _Source:
         yield self._document(
             key=f"area:{area}", alternative=None, title=f"{self.municipality} {area}のごみ収集日",
             body="\n".join(lines), kind="garbage_days", file=area_file, line=row.line,
-            meta={"area": area, "chome": chome, "centre": centre or None, "days": raw},
+            meta={"area": area, "chome": chome, "centre": centre or None, "days": raw, "days_text": rendered_days,
+                  "closure": self.closure_dates.get(centre) if centre else None},
         )
 
     def _centre_closures(self) -> dict[str, str]:
@@ -135,6 +136,16 @@ class _Source:
                 end = row.values.get("休止終了日") or row.values["休止開始日"]
                 closures[row.values["名称"]] = f"{row.values['休止開始日']}〜{end}は収集休止"
         return closures
+
+    def _closure_dates(self) -> dict[str, dict[str, str]]:
+        """Each centre's collection pause as ISO dates, so an answer can leave out a pause that has passed."""
+        centre_file, dates = self.path / "center.csv", {}
+        for row in iter_csv(centre_file, self.encoding) if centre_file.exists() else ():
+            start = row.values.get("休止開始日") if isinstance(row, CsvRow) else None
+            if start and row.values.get("名称"):
+                end = row.values.get("休止終了日") or start
+                dates[row.values["名称"]] = {"start": start.replace("/", "-"), "end": end.replace("/", "-")}
+        return dates
 
     # --- shared ------------------------------------------------------------------------------------------------
     def _document(self, *, key: str, alternative: str | None, title: str, body: str, kind: str, file: Path,

@@ -75,22 +75,23 @@ class TestShorten:
 
 
 class TestAnswer:
-    def test_japanese_answer_has_text_source_link_and_as_of_year(self, composer):
+    def test_japanese_answer_has_text_source_link_and_as_of_date_as_people_write_it(self, composer):
         reply = composer.render("answer", "ja", text=OFFICIAL, source=SOURCE)
         assert reply.startswith(shorten_official_text(OFFICIAL))
         assert "続きは出典をご覧ください" in reply
         assert "出典: 転入届について" in reply and SOURCE.url in reply
-        assert reply.endswith("（2019年時点の情報）")
+        assert reply.endswith("（2019年4月時点の情報）")
         assert "Japanese" not in reply
 
-    def test_short_answer_has_no_continuation_note_and_falls_back_to_the_citation(self, composer):
-        source = {"title": "ごみの日", "url": None, "citation": "テスト市 ごみ分別辞典", "as_of": None}
+    def test_short_answer_has_no_continuation_note_and_no_internal_citation(self, composer):
+        # File names and row ids (「corpus.jsonl id=…」) are for staff pages, not for residents.
+        source = {"title": "ごみの日", "url": None, "citation": "corpus.jsonl id=12", "as_of": None}
         reply = composer.render("answer", "ja", text="燃えるごみは月曜日です。", source=source)
-        assert reply == "燃えるごみは月曜日です。\n\n出典: ごみの日\nテスト市 ごみ分別辞典"
+        assert reply == "燃えるごみは月曜日です。\n\n出典: ごみの日"
 
     def test_every_line_comes_from_the_official_text_the_source_or_the_template(self, composer):
         reply = composer.render("answer", "ja", text=OFFICIAL, source=SOURCE)
-        template_lines = {"（続きは出典をご覧ください）", "出典: 転入届について", SOURCE.url, "（2019年時点の情報）", ""}
+        template_lines = {"（続きは出典をご覧ください）", "出典: 転入届について", SOURCE.url, "（2019年4月時点の情報）", ""}
         assert all(line in OFFICIAL or line in template_lines for line in reply.splitlines())
 
     def test_template_syntax_in_official_text_is_not_executed(self, composer):

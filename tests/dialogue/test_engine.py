@@ -103,3 +103,34 @@ def test_tokyo_garbage_question_cites_the_ward_data(dialogue_engine):
     result = ask(dialogue_engine, "世田谷区でガラスびん（飲み物、食品、調味料）は何ごみですか", tenant="tokyo")
     assert result.sources and "世田谷区" in result.sources[0].title
     assert result.sources[0].as_of == "2014"
+
+
+def _clarified(knowledge_base, question="犬を飼い始めました"):
+    hits = knowledge_base.retrieve("amagasaki", question, top_k=3).hits
+    choices = [{"n": i + 1, "doc_id": h.doc.doc_id, "title": h.doc.title} for i, h in enumerate(hits)]
+    return ConversationMemory(last_question=question, last_outcome="clarify", last_choices=choices)
+
+
+@pytest.mark.parametrize("reply", ["どれでもない", "どれも違います", "none of these", "都不是", "해당 없음"])
+def test_none_of_the_choices_hands_over_with_the_question(dialogue_engine, knowledge_base, reply):
+    result = ask(dialogue_engine, reply, memory=_clarified(knowledge_base))
+    assert result.outcome is Outcome.ESCALATED and result.reason is EscalationReason.LOW_CONFIDENCE
+    assert result.query == "犬を飼い始めました" and result.intent == "none_of_the_choices"
+
+
+def test_a_number_that_is_not_a_choice_shows_the_choices_again(dialogue_engine, knowledge_base):
+    memory = _clarified(knowledge_base)
+    result = ask(dialogue_engine, "7", memory=memory)
+    assert result.outcome is Outcome.CLARIFY and result.choices == memory.last_choices
+
+
+@pytest.mark.parametrize("text", ["1", "😀😀", "？！", "👍"])
+def test_a_message_without_words_and_nothing_to_pick_gets_a_short_question(dialogue_engine, text):
+    result = ask(dialogue_engine, text, tenant="tokyo")
+    assert result.outcome is Outcome.SMALLTALK and result.intent == "no_words" and not result.sources
+    assert "言葉で" in result.answer
+
+
+def test_a_bare_noun_is_a_question_not_a_greeting(dialogue_engine):
+    result = ask(dialogue_engine, "電池", tenant="tokyo")
+    assert result.intent == "none" and result.outcome is not Outcome.SMALLTALK and result.sources

@@ -137,6 +137,22 @@ class TestClassify:
     def test_real_questions_that_mention_phone_person_or_risk_words_are_none(self, classifier, text):
         assert classifier.classify(text).intent == NONE
 
+    @pytest.mark.parametrize("text", [
+        # The web-chat findings of the judgement issue: AI, 人 or 担当 inside a question, bare nouns, other languages.
+        "東京都はAIをどう活用するつもりですか", "AI戦略の委員にはどんな人がいますか", "担当部署はどこですか",
+        "電池", "傘", "ペットボトル", "三軒茶屋", "家族4人の水の備蓄", "an old umbrella in Setagaya", "在目黑区，塑料瓶",
+        "water stockpile for 4 people", "세타가야구 우산",
+    ])
+    def test_questions_from_the_web_chat_findings_are_none(self, classifier, text):
+        assert classifier.classify(text).intent == NONE
+
+    @pytest.mark.parametrize("text, intent", [
+        ("AIじゃなくて人と話したい", "request_human"), ("こんにちは!", "greeting"), ("감사해요", "thanks"),
+    ])
+    def test_an_intent_shares_a_word_with_its_examples(self, classifier, text, intent):
+        assert classifier.classify(text).intent == intent
+        assert classifier.grounded(text, intent) and not classifier.grounded("電池", intent)
+
     def test_prediction_carries_confidence_and_nearest_example(self, classifier):
         prediction = classifier.classify("こんにちは!")
         assert 0.5 < prediction.confidence <= 1.0

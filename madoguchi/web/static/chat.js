@@ -104,14 +104,20 @@
     return node;
   }
 
-  var URL_PATTERN = /(https?:\/\/[^\s（）()「」<>]+)/g;
+  // URLs become links; phone numbers (03-5320-7725, ０６－６４８９－６４０８, #7119, 119) become tel: links.
+  var LINK_PATTERN = /(https?:\/\/[^\s（）()「」<>、。]+|[0０][0-9０-９]{1,4}[-－‐ー][0-9０-９]{1,4}[-－‐ー][0-9０-９]{3,4}|[#＃][0-9０-９]{4}|(?:^|(?<=[^0-9０-９-]))1[01][09](?![0-9０-９-]))/g;
+
+  function telNumber(text) {
+    return text.replace(/[０-９＃]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xFEE0); })
+      .replace(/[^0-9#]/g, "");
+  }
 
   function linkified(text) {
     var fragment = document.createDocumentFragment();
-    String(text).split(URL_PATTERN).forEach(function (part, i) {
+    String(text).split(LINK_PATTERN).forEach(function (part, i) {
       if (i % 2 === 1) {
         var a = el("a", null, part);
-        a.href = part;
+        a.href = /^https?:/.test(part) ? part : "tel:" + telNumber(part).replace("#", "%23");
         a.rel = "noopener noreferrer";
         fragment.appendChild(a);
       } else if (part) {
