@@ -49,7 +49,7 @@ def serve(url: str, schema: str | None, data_dir: str, port: int, delay_s: float
 
     from channels.line import LineAdapter
     from channels.voice import CallScript, VoiceAdapter
-    from madoguchi.web.webhooks import start_background
+    from madoguchi.background import start_channel_loops
     from madoguchi.app import create_app
     from storage import Database
     from tests.channels.fakes import FakeLineApi, FakeTwilioApi
@@ -68,7 +68,7 @@ def serve(url: str, schema: str | None, data_dir: str, port: int, delay_s: float
                                  channels={"tokyo": tenant_channels("tokyo", adapters)},
                                  settings=loop_settings(worker_poll_s=0.5, inbox_workers=2))
         loops_stop = threading.Event()
-        start_background(services, loops_stop)
+        start_channel_loops(services, loops_stop)
         server = uvicorn.Server(uvicorn.Config(create_app(services, start_background=False), host="127.0.0.1",
                                                port=port, log_level="error", backlog=4096))
         threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True).start()
