@@ -3,6 +3,7 @@ as regression tests (garbage by municipality and item, collection days by area a
 a missing ward asked for with choices from the data, follow-ups that keep the area or ask for a field)."""
 import pytest
 
+from config.tenancy import get_tenant
 from core.outcomes import Outcome
 from dialogue.context import ConversationMemory
 from knowledge.structured import household_size
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.shared
 
 
 def ask(engine, text, memory=None, tenant="tokyo"):
-    return engine.run_turn(tenant, text, memory)
+    return engine.run_turn(get_tenant(tenant) if isinstance(tenant, str) else tenant, text, memory)
 
 
 def after(result):
