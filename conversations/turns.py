@@ -226,7 +226,8 @@ def _escalate(conn: Connection, services: ConversationServices, event: InboundEv
     """The hand-over, with what the operator needs of the message (an e-mail: the whole mail), written once."""
     tenant = services.tenant(event.tenant)
     now = datetime.now(timezone.utc)
-    meta = {"channel": event.channel, **callback_meta(tenant, now), **channel_class(event.channel).escalation_meta(event)}
+    meta = {"channel": event.channel, **callback_meta(tenant, now),
+            **channel_class(event.channel).escalation_meta(event)}
     return services.queue.enqueue(
         conn, tenant=event.tenant, conversation_id=conversation_id, reason=result.reason, risk=result.risk,
         turn_id=turn_id, sla=sla_for(tenant, now), draft_answer=result.notes.get("draft"),

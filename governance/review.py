@@ -237,7 +237,7 @@ def _corrected_drafts(conn: Any, tenant: str) -> list[tuple[Any, str]]:
     return list(found.values())
 
 
-# --- reviewer actions (each audited, each makes the dialogue read the corrections again) ----------------------------------------------
+# --- reviewer actions (each audited, each makes the dialogue read the corrections again) -------------------
 
 def _audit(conn: Any, reviewer: str, action: str, tenant: str, target: str | None, detail: dict) -> None:
     append_audit(conn, actor=reviewer, action=f"review.{action}", tenant=tenant, target=target, detail=detail)
@@ -283,7 +283,8 @@ def retire_curated_answer(corrections: StaffCorrections, tenant: Tenant, *, revi
     return retired
 
 
-def flag_curated_for_removed_pages(corrections: StaffCorrections, tenant: Tenant, removed: list[tuple[str, list[str]]], *,
+def flag_curated_for_removed_pages(corrections: StaffCorrections, tenant: Tenant,
+                                   removed: list[tuple[str, list[str]]], *,
                                    actor: str = "website-sync") -> list[str]:
     """Curated answers whose source page (url, its passages' doc ids) left the city's website: flagged for review
     (each flag audited). They keep answering until a reviewer retires them: staff wrote them, and a moved page
