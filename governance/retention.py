@@ -4,7 +4,7 @@ resident may have a conversation erased at any time.
 Erasure keeps the skeleton (outcomes, counts, timings: what the dashboard aggregates) and blanks every text the
 resident gave (storage.erase_conversation). Audit rows stay: they hold only redacted text and ids.
 
-    summary = run(services)                       # {tenant: conversations erased}; start_background runs it daily
+    summary = run(services)                       # {tenant: conversations erased}; madoguchi/background.py runs it daily
     erase_on_request(services, tenant, conversation_id, actor="resident")
 """
 from __future__ import annotations
