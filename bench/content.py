@@ -40,8 +40,8 @@ def timed(fn):
 def crawl_figures(site, work: Path) -> None:
     result, seconds = timed(lambda: crawl_site(work / "crawl-only", "bench", website_options(site)))
     pages = sum(1 for o in result.outcomes if o.status == "new")
-    print(f"crawl (fetch + extract, no pacing): {pages} pages + PDF in {seconds:.2f} s = {pages / seconds:.1f} pages/s; "
-          f"{len(result.documents())} passages", flush=True)
+    print(f"crawl (fetch + extract, no pacing): {pages} pages + PDF in {seconds:.2f} s = "
+          f"{pages / seconds:.1f} pages/s; {len(result.documents())} passages", flush=True)
     again, seconds_again = timed(lambda: crawl_site(work / "crawl-only", "bench", website_options(site)))
     print(f"re-crawl, nothing changed: {again.requests} requests ({again.not_modified} answered 304) in "
           f"{seconds_again:.2f} s = {again.requests / seconds_again:.0f} pages/s", flush=True)

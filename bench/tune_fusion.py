@@ -42,7 +42,7 @@ def main() -> int:
     index = kb.index("amagasaki")
     queries = read_queries(dev)
     vectors = kb.embedder.embed_queries([q.text for q in queries])
-    per_query = [index.run_scores(kb.tokenizer.tokenize(q.text), v) for q, v in zip(queries, vectors)]
+    per_query = [index.run_scores(kb.tokenizer.search_terms(q.text), v) for q, v in zip(queries, vectors)]
     ranks = {run: rank_matrix(np.stack([s[run] for s in per_query])) for run in RUNS}
     ids = [d.doc_id for d in index.docs]
     results = []

@@ -7,13 +7,15 @@ import threading
 
 from config.settings import Settings
 from config.tenancy import Tenant
+from knowledge.index import index_is_current
 from knowledge.ingestion import ingest_tenant, tenant_index_dir
 
 log = logging.getLogger(__name__)
 
 
 def missing_indexes(tenants: list[Tenant], settings: Settings) -> list[Tenant]:
-    return [t for t in tenants if t.sources and not (tenant_index_dir(settings, t.id) / "manifest.json").exists()]
+    """Tenants without an index, or with one written by an older index format (rebuilt, not half-used)."""
+    return [t for t in tenants if t.sources and not index_is_current(tenant_index_dir(settings, t.id))]
 
 
 def build_missing_indexes_in_background(tenants: list[Tenant], settings: Settings) -> threading.Thread | None:

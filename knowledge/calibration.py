@@ -1,6 +1,7 @@
-"""`madoguchi calibrate`: learn the re-ranker, the confidence heads and the operating thresholds from labelled
-questions (the LocalgovFAQ dev split), with cross-fitting so the confidence model never learns from re-ranker
-scores the re-ranker was trained on."""
+"""`madoguchi calibrate`: learn the re-ranker and the shared confidence heads from labelled questions (the
+LocalgovFAQ dev split), with cross-fitting so the confidence model never learns from re-ranker scores the re-ranker
+was trained on; then, for any tenant, a calibration of those heads to the tenant's own labels (per source type
+where it has enough of them) and the operating thresholds of the answer policy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
-from knowledge.confidence import ConfidenceModel, extract_features, fit_logistic
+from core.policy import clarify_choices
+from knowledge.confidence import ANY_KIND, ConfidenceModel, TenantCalibration, extract_features, fit_logistic, fit_platt
 from knowledge.evaluation import EvalQuery
 from knowledge.index import Hit
 from knowledge.rerank import Reranker, feature_matrix
@@ -23,22 +25,27 @@ class Candidates:
     terms: list[str]
     hits: list[Hit]
     best: dict[str, float]
+    term_weights: dict[str, float]
     features: np.ndarray  # re-ranker features per hit
     labels: np.ndarray  # relevance grade per hit
 
 
-def collect_candidates(kb: KnowledgeBase, tenant: str, queries: Sequence[EvalQuery], depth: int) -> list[Candidates]:
+def collect_candidates(kb: KnowledgeBase, tenant: str, queries: Sequence[EvalQuery], depth: int,
+                       batch: int = 64) -> list[Candidates]:
     index = kb.index(tenant)
     search = kb.pipeline.get_component("retrieve")
     out = []
-    for query in queries:
-        terms = kb.tokenizer.tokenize(query.text)
-        vector = kb.embedder.embed_queries([query.text])[0]
-        runs = index.run_scores(terms, vector)
-        hits = index.fuse(runs, search.fusion, search.candidates_per_run, depth)
-        best = index.best_scores(runs)
-        labels = np.array([query.relevant.get(h.doc.doc_id, 0) for h in hits])
-        out.append(Candidates(query, terms, hits, best, feature_matrix(hits, best, terms), labels))
+    for start in range(0, len(queries), batch):
+        chunk = queries[start:start + batch]
+        vectors = kb.embedder.embed_queries([q.text for q in chunk])
+        for query, vector in zip(chunk, vectors):
+            terms = kb.tokenizer.search_terms(query.text)
+            runs = index.run_scores(terms, vector)
+            hits = index.fuse(runs, search.fusion, search.candidates_per_run, depth)
+            best, weights = index.best_scores(runs), index.term_weights(terms)
+            labels = np.array([query.relevant.get(h.doc.doc_id, 0) for h in hits])
+            out.append(Candidates(query, terms, hits, best, weights, feature_matrix(hits, best, terms, weights),
+                                  labels))
     return out
 
 
@@ -51,7 +58,7 @@ def fit_reranker(cands: Sequence[Candidates], l2: float) -> Reranker:
 def _reranked(c: Candidates, reranker: Reranker) -> list[Hit]:
     import copy
 
-    return reranker.rerank([copy.copy(h) for h in c.hits], c.best, c.terms)
+    return reranker.rerank([copy.copy(h) for h in c.hits], c.best, c.terms, c.term_weights)
 
 
 def out_of_fold_rankings(cands: Sequence[Candidates], l2: float) -> list[list[Hit]]:
@@ -64,13 +71,30 @@ def out_of_fold_rankings(cands: Sequence[Candidates], l2: float) -> list[list[Hi
     return result
 
 
+def current_rankings(cands: Sequence[Candidates], reranker: Reranker) -> list[list[Hit]]:
+    """The order the service gives today (for a tenant whose labels do not train the shared re-ranker)."""
+    return [_reranked(c, reranker) for c in cands]
+
+
+def answer_outcomes(c: Candidates, ranking: Sequence[Hit]) -> tuple[float, float]:
+    """(the top hit answers, the choices a clarification would offer contain an answer), as 0/1."""
+    top1 = bool(ranking) and c.query.relevant.get(ranking[0].doc.doc_id, 0) == 2 and c.query.expect != "clarify"
+    # A question to clarify (a slot is missing) is served when the choices lead to one of its records.
+    needed = 1 if c.query.expect == "clarify" else 2
+    choices = any(c.query.relevant.get(h.doc.doc_id, 0) >= needed for h in clarify_choices(ranking))
+    return float(top1), float(choices)
+
+
 def confidence_training_set(cands: Sequence[Candidates], rankings: Sequence[list[Hit]]):
     model = ConfidenceModel()
-    x = np.array([model.vector(extract_features(h, c.terms)) for c, h in zip(cands, rankings)])
-    top1 = np.array([float(bool(h) and c.query.relevant.get(h[0].doc.doc_id, 0) == 2) for c, h in zip(cands, rankings)])
-    top3 = np.array([float(any(c.query.relevant.get(x.doc.doc_id, 0) == 2 for x in h[:3]))
-                     for c, h in zip(cands, rankings)])
-    return x, top1, top3
+    x = np.array([model.vector(extract_features(h, c.terms, c.term_weights)) for c, h in zip(cands, rankings)])
+    outcomes = np.array([answer_outcomes(c, h) for c, h in zip(cands, rankings)]).reshape(-1, 2)
+    return x, outcomes[:, 0], outcomes[:, 1]
+
+
+def top_kinds(rankings: Sequence[list[Hit]]) -> list[str]:
+    """The source type of each question's top hit (calibration is per source type where labels allow)."""
+    return [h[0].doc.kind if h else ANY_KIND for h in rankings]
 
 
 def fit_confidence(x: np.ndarray, top1: np.ndarray, top3: np.ndarray, l2: float, meta: dict) -> ConfidenceModel:
@@ -89,14 +113,57 @@ def out_of_fold_confidence(x: np.ndarray, top1: np.ndarray, top3: np.ndarray, l2
     return p1, p3
 
 
+def shared_probabilities(model: ConfidenceModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if model.top1 is None or model.top3 is None:
+        raise ValueError("no shared confidence model yet: calibrate the shared model first (--shared)")
+    return (np.array([model.top1.probability(row) for row in x]), np.array([model.top3.probability(row) for row in x]))
+
+
+def fit_tenant_calibration(p1: np.ndarray, p3: np.ndarray, top1: np.ndarray, top3: np.ndarray,
+                           kinds: Sequence[str], prior: float = 2.0, min_per_kind: int = 30,
+                           meta: dict | None = None) -> TenantCalibration:
+    """Platt maps of both heads for one tenant: one for all its questions, and one per source type that has at
+    least `min_per_kind` labelled questions (fewer would calibrate noise)."""
+    kinds_arr = np.asarray(kinds)
+    heads: dict[str, dict] = {"top1": {}, "top3": {}}
+    groups = [(ANY_KIND, np.ones(len(kinds_arr), dtype=bool))]
+    groups += [(kind, kinds_arr == kind) for kind in sorted(set(kinds)) if (kinds_arr == kind).sum() >= min_per_kind]
+    if len({k for k in kinds}) == 1:
+        groups = groups[:1]  # one source type: its own map would only repeat the tenant's
+    for kind, mask in groups:
+        heads["top1"][kind] = fit_platt(p1[mask], top1[mask], prior)
+        heads["top3"][kind] = fit_platt(p3[mask], top3[mask], prior)
+    return TenantCalibration(heads, meta or {})
+
+
+def calibrated(calibration: TenantCalibration, head: str, p: np.ndarray, kinds: Sequence[str]) -> np.ndarray:
+    return np.array([calibration.apply(head, kind, float(v)) for v, kind in zip(p, kinds)])
+
+
+def out_of_fold_calibrated(p1: np.ndarray, p3: np.ndarray, top1: np.ndarray, top3: np.ndarray,
+                           kinds: Sequence[str], prior: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """Each question's calibrated probabilities from a calibration fitted without it (honest threshold choice)."""
+    folds = np.arange(len(p1)) % FOLDS
+    q1, q3 = np.zeros(len(p1)), np.zeros(len(p1))
+    kinds = list(kinds)
+    for fold in range(FOLDS):
+        train = folds != fold
+        cal = fit_tenant_calibration(p1[train], p3[train], top1[train], top3[train],
+                                     [k for k, t in zip(kinds, train) if t], prior)
+        test = np.where(~train)[0]
+        q1[test] = calibrated(cal, "top1", p1[test], [kinds[i] for i in test])
+        q3[test] = calibrated(cal, "top3", p3[test], [kinds[i] for i in test])
+    return q1, q3
+
+
 def choose_answer_threshold(p1: np.ndarray, correct: np.ndarray, target_precision: float) -> float:
     """Lowest threshold whose answered set (p ≥ t) keeps the target precision, scanning from the most confident."""
     order = np.argsort(-p1)
     hits = np.cumsum(correct[order])
     precision = hits / np.arange(1, len(order) + 1)
     ok = np.where(precision >= target_precision)[0]
-    # Require a minimum answered set so one lucky question does not set the threshold.
-    ok = ok[ok >= 4]
+    # Require a minimum answered set (4% of the questions, at least 5) so a few lucky ones do not set it.
+    ok = ok[ok >= max(4, int(0.04 * len(order)))]
     return float(p1[order][ok.max()]) if ok.size else 1.0
 
 

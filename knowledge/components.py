@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from haystack import Document, Pipeline, component
 
-from knowledge.confidence import ConfidenceModel
+from knowledge.confidence import ANY_KIND, ConfidenceModel
 from knowledge.embedder import Embedder
 from knowledge.fusion import FusionConfig
 from knowledge.index import Hit, TenantIndex
@@ -24,7 +24,7 @@ IndexProvider = Callable[[str], TenantIndex]
 
 @component
 class QueryAnalyzer:
-    """Query → lexical terms (Japanese lemmas) and a dense query vector (unless the caller brings one)."""
+    """Query → lexical terms (Sudachi normalized forms and synonym groups) and a dense query vector (unless the caller brings one)."""
 
     def __init__(self, tokenizer: JapaneseTokenizer, embedder: Embedder) -> None:
         self.tokenizer = tokenizer
@@ -33,7 +33,7 @@ class QueryAnalyzer:
     @component.output_types(terms=list, vector=np.ndarray, timings=dict)
     def run(self, query: str, vector: Optional[np.ndarray] = None) -> dict[str, Any]:
         started = time.perf_counter()
-        terms = self.tokenizer.tokenize(query)
+        terms = self.tokenizer.search_terms(query)
         tokenized = time.perf_counter()
         if vector is None:
             vector = self.embedder.embed_queries([query])[0]
@@ -55,13 +55,14 @@ class HybridIndexRetriever:
         self.fusion = fusion
         self.candidates_per_run = candidates_per_run
 
-    @component.output_types(hits=list, best=dict, index_version=str, timings=dict)
+    @component.output_types(hits=list, best=dict, term_weights=dict, index_version=str, timings=dict)
     def run(self, tenant: str, terms: list, vector: np.ndarray, depth: int = 30) -> dict[str, Any]:
         started = time.perf_counter()
         index = self.index_provider(tenant)
         runs = index.run_scores(terms, vector)
         hits = index.fuse(runs, self.fusion, self.candidates_per_run, depth)
-        return {"hits": hits, "best": index.best_scores(runs), "index_version": index.version,
+        return {"hits": hits, "best": index.best_scores(runs), "term_weights": index.term_weights(terms),
+                "index_version": index.version,
                 "timings": {"search": (time.perf_counter() - started) * 1e3}}
 
 
@@ -73,26 +74,28 @@ class LearnedReranker:
         self.reranker = reranker
 
     @component.output_types(hits=list)
-    def run(self, hits: list, best: dict, terms: list, top_k: int = 10) -> dict[str, Any]:
+    def run(self, hits: list, best: dict, terms: list, term_weights: dict, top_k: int = 10) -> dict[str, Any]:
         if top_k < 1:
             raise ValueError("top_k must be at least 1")
-        return {"hits": self.reranker.rerank(hits, best, terms)[:top_k]}
+        return {"hits": self.reranker.rerank(hits, best, terms, term_weights)[:top_k]}
 
 
 @component
 class ConfidenceScorer:
-    """Calibrated probabilities that the top hit answers the question, and that one of the top 3 does."""
+    """Calibrated probabilities that the top hit answers the question, and that one of the top 3 does, for this
+    tenant and the top hit's source type."""
 
     def __init__(self, model: ConfidenceModel) -> None:
         self.model = model
 
     @component.output_types(hits=list, confidence=float, confidence_top3=float, features=dict)
-    def run(self, hits: list, terms: list) -> dict[str, Any]:
-        features = self.model.features(hits, terms)
+    def run(self, hits: list, terms: list, term_weights: dict, tenant: str = "") -> dict[str, Any]:
+        features = self.model.features(hits, terms, term_weights)
+        kind = hits[0].doc.kind if hits else ANY_KIND
         return {
             "hits": hits,
-            "confidence": self.model.probability_top1(features),
-            "confidence_top3": self.model.probability_top3(features),
+            "confidence": self.model.probability_top1(features, tenant, kind),
+            "confidence_top3": self.model.probability_top3(features, tenant, kind),
             "features": features,
         }
 
@@ -135,8 +138,10 @@ def build_retrieval_pipeline(
     pipeline.connect("analyze.vector", "retrieve.vector")
     pipeline.connect("retrieve.hits", "rerank.hits")
     pipeline.connect("retrieve.best", "rerank.best")
+    pipeline.connect("retrieve.term_weights", "rerank.term_weights")
     pipeline.connect("analyze.terms", "rerank.terms")
     pipeline.connect("rerank.hits", "confidence.hits")
     pipeline.connect("analyze.terms", "confidence.terms")
+    pipeline.connect("retrieve.term_weights", "confidence.term_weights")
     pipeline.connect("confidence.hits", "documents.hits")
     return pipeline

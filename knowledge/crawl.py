@@ -22,21 +22,28 @@ import sqlite3
 import time
 import urllib.robotparser
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = "madoguchi-crawler/0.1 (+https://github.com/madoguchi; municipal FAQ assistant)"
+# Cities set their own (`user_agent:` naming the office and a contact), so a site's administrator knows who asks.
+DEFAULT_USER_AGENT = "madoguchi-crawler/0.1 (municipal contact-center assistant)"
 DEFAULT_DELAY_SECONDS = 1.0
 DEFAULT_MAX_PAGES = 2000
+DEFAULT_MAX_BYTES = 30 * 1024 * 1024  # a page or PDF larger than this is reported, not read
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 PDF_TYPE = "application/pdf"
 GONE = (404, 410)
+
+
+class ResponseTooLarge(httpx.HTTPError):
+    """A response over the configured size: a crawl must not fill the disk or memory with one file."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,14 @@ class SiteConfig:
     max_pages: int = DEFAULT_MAX_PAGES
     follow_pdfs: bool = True
     timeout_seconds: float = 20.0
+    max_bytes: int = DEFAULT_MAX_BYTES
     exclude: tuple[str, ...] = ()  # regular expressions of URLs never fetched
     # Follow links between pages. Off by default when only a sitemap is given: it lists the pages (linked PDFs are
     # still followed, sitemaps seldom list them).
     follow_links: bool = True
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "SiteConfig":
+    def from_options(cls, options: dict[str, Any]) -> SiteConfig:
         starts = options.get("start_url") or options.get("start_urls") or ()
         starts = (starts,) if isinstance(starts, str) else tuple(starts)
         sitemap = options.get("sitemap")
@@ -71,6 +79,7 @@ class SiteConfig:
             max_pages=int(options.get("max_pages", DEFAULT_MAX_PAGES)),
             follow_pdfs=bool(options.get("follow_pdfs", True)),
             timeout_seconds=float(options.get("timeout_seconds", 20.0)),
+            max_bytes=int(options.get("max_bytes", DEFAULT_MAX_BYTES)),
             exclude=tuple(options.get("exclude") or ()),
             follow_links=bool(options.get("follow_links", bool(starts))),
         )
@@ -292,10 +301,24 @@ class SiteCrawler:
             if wait > 0:
                 self._sleep(wait)
         try:
-            return self.client.get(url, headers=headers)
+            return self._read_capped(url, headers)
         finally:
             self._last_request = time.monotonic()
             result.requests += 1
+
+    def _read_capped(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        with self.client.stream("GET", url, headers=headers) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.config.max_bytes:
+                    raise ResponseTooLarge(f"larger than {self.config.max_bytes // (1024 * 1024)} MB; not read")
+                chunks.append(chunk)
+            # The body is decoded already: the headers that described its transfer no longer apply.
+            kept = [(k, v) for k, v in response.headers.multi_items()
+                    if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+            return httpx.Response(response.status_code, headers=kept, content=b"".join(chunks),
+                                  request=response.request)
 
     def _conditional(self, stored: StoredPage | None) -> dict[str, str]:
         if stored is None:

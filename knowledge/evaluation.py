@@ -14,9 +14,15 @@ class EvalQuery:
     id: str
     text: str
     relevant: dict[str, int]  # doc_id → grade
+    # What the right behaviour is when a labelled set says so (answer | clarify | handover); otherwise a question
+    # with a grade-2 document is to be answered and one without it handed over.
+    expect: str | None = None
+    context: tuple[str, ...] = ()  # the resident's earlier messages of the conversation (a follow-up's setting)
 
     @property
     def answerable(self) -> bool:
+        if self.expect is not None:
+            return self.expect == "answer" and 2 in self.relevant.values()
         return 2 in self.relevant.values()
 
 

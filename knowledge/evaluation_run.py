@@ -7,14 +7,17 @@ import numpy as np
 
 from config.tenancy import Tenant
 from core.policy import Thresholds
-from knowledge.evaluation import evaluate, read_queries
+from knowledge.calibration_labels import read_labelled
+from knowledge.evaluation import evaluate
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.policy_eval import policy_metrics, risk_coverage
 
 
-def run_evaluation(kb: KnowledgeBase, tenant: Tenant, queries_path: Path) -> dict:
+def run_evaluation(kb: KnowledgeBase, tenant: Tenant, queries_path: Path, split: str | None = None) -> dict:
+    """Retrieval metrics, the policy's figures and the tenant's risk–coverage curve on a labelled file (relevant
+    doc ids, or evidence file + row; follow-up lines are left to bench/judgement.py, which runs conversations)."""
     tenant_id = tenant.id
-    queries = read_queries(queries_path)
+    queries = [q for q in read_labelled(queries_path, kb.index(tenant_id).docs, split) if not q.context]
     rankings, p1, p3, top1_ok, top3_ok, latencies = {}, [], [], [], [], []
     for query in queries:
         result = kb.retrieve(tenant_id, query.text, top_k=10)
@@ -30,6 +33,7 @@ def run_evaluation(kb: KnowledgeBase, tenant: Tenant, queries_path: Path) -> dic
     return {
         "tenant": tenant_id,
         "queries_file": str(queries_path),
+        "split": split,
         "retrieval": evaluate(rankings, queries),
         "policy": policy_metrics(p1, p3, top1_ok, top3_ok, answerable, thresholds),
         "risk_coverage": risk_coverage(p1, top1_ok),

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -24,7 +26,7 @@ from knowledge.embedder import Embedder
 from knowledge.fusion import FusionConfig, top_indices, weighted_rrf
 from knowledge.text import JapaneseTokenizer
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 3: Sudachi normalized forms and synonym groups as lexical terms
 
 # bm25s logs every index build at DEBUG through its own handler: keep service logs readable.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -98,6 +100,7 @@ class TenantIndex:
         self._bm25_full = _bm25(tokens_full)
         self._bm25_title = _bm25(tokens_title)
         self._by_id = {d.doc_id: i for i, d in enumerate(docs)}
+        self._document_frequency = Counter(term for terms in tokens_full for term in set(terms))
 
     @property
     def version(self) -> str:
@@ -109,6 +112,11 @@ class TenantIndex:
     def document(self, doc_id: str) -> SourceDocument | None:
         idx = self._by_id.get(doc_id)
         return self.docs[idx] if idx is not None else None
+
+    def term_weights(self, terms: Iterable[str]) -> dict[str, float]:
+        """Inverse document frequency of each term in this index (rare words say more about what is asked)."""
+        n = len(self.docs)
+        return {t: math.log1p(n / (1 + self._document_frequency.get(t, 0))) for t in set(terms)}
 
     # --- search -----------------------------------------------------------------------------------------------
     def run_scores(self, query_terms: list[str], query_vector: np.ndarray) -> dict[str, np.ndarray]:
@@ -192,6 +200,17 @@ class TenantIndex:
         )
 
 
+def index_is_current(directory: Path) -> bool:
+    """An index is on disk and was written by this index format."""
+    manifest = directory / "manifest.json"
+    if not manifest.exists():
+        return False
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8")).get("format") == INDEX_FORMAT
+    except (OSError, ValueError):
+        return False
+
+
 def _bm25(corpus_tokens: list[list[str]]) -> bm25s.BM25 | None:
     if not any(corpus_tokens):
         return None
@@ -212,8 +231,8 @@ def build_index(
 ) -> tuple[TenantIndex, BuildReport]:
     started = time.perf_counter()
     docs = _unique(docs)
-    tokens_full = [tokenizer.tokenize(f"{d.title}\n{d.body}") for d in docs]
-    tokens_title = [tokenizer.tokenize(d.title) for d in docs]
+    tokens_full = [tokenizer.search_terms(f"{d.title}\n{d.body}") for d in docs]
+    tokens_title = [tokenizer.search_terms(d.title) for d in docs]
     embed_started = time.perf_counter()
     title_vectors, new_titles = cache.embed(
         f"{embedder.name}:passage", [d.title for d in docs], embedder.embed_passages,

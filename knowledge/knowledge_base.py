@@ -53,6 +53,12 @@ class KnowledgeBase:
         )
         self.rerank_depth = int(search.raw.get("rerank_depth", 30))
 
+    def use_models(self, reranker: Reranker, confidence_model: ConfidenceModel) -> None:
+        """Answer with newly learned models from now on (calibration scores what it just learned)."""
+        self.reranker, self.confidence_model = reranker, confidence_model
+        self.pipeline.get_component("rerank").reranker = reranker
+        self.pipeline.get_component("confidence").model = confidence_model
+
     def index(self, tenant: str) -> TenantIndex:
         directory = tenant_index_dir(self.settings, tenant)
         manifest = directory / "manifest.json"
@@ -78,7 +84,7 @@ class KnowledgeBase:
         self.index(tenant)  # raise IndexMissing before the pipeline wraps it
         out = self.pipeline.run(
             {"analyze": {"query": query, "vector": vector}, "retrieve": {"tenant": tenant, "depth": max(self.rerank_depth, top_k)},
-             "rerank": {"top_k": top_k}},
+             "rerank": {"top_k": top_k}, "confidence": {"tenant": tenant}},
             include_outputs_from={"analyze", "retrieve", "confidence"},
         )
         timings = {**out["analyze"]["timings"], **out["retrieve"]["timings"],

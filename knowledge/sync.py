@@ -17,11 +17,12 @@ import fcntl
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from config.settings import Settings
@@ -175,7 +176,7 @@ class SyncSchedule:
     zone: str = "Asia/Tokyo"
 
     @classmethod
-    def for_tenant(cls, tenant: Tenant) -> "SyncSchedule | None":
+    def for_tenant(cls, tenant: Tenant) -> SyncSchedule | None:
         raw = tenant.get("sync") or {}
         if not raw or not website_sources(tenant):
             return None

@@ -178,7 +178,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
-    result = run_evaluation(KnowledgeBase(_settings()), tenant, Path(args.queries))
+    result = run_evaluation(KnowledgeBase(_settings()), tenant, Path(args.queries), args.split)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     _print_table(result)
     return 0
@@ -195,6 +195,8 @@ def _print_table(result: dict) -> None:
                     "no_grade2_escalated_or_clarified"):
             value = policy[key]
             print(f"{key:<33} {value if value is None else round(value, 4)}", file=sys.stderr)
+        print(f"risk–coverage of {result['tenant']} (answer the most confident share of its questions)",
+              file=sys.stderr)
         print("coverage  precision  min_confidence", file=sys.stderr)
         for row in result["risk_coverage"]["table"]:
             print(f"{row['coverage']:<9} {row['precision']:<10} {row['min_confidence']}", file=sys.stderr)
@@ -202,13 +204,49 @@ def _print_table(result: dict) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from knowledge.calibration_run import run_calibration  # when the command runs (see the module docstring)
+    # when the command runs (see the module docstring)
+    from core.policy import Thresholds
+    from knowledge.calibration_labels import read_labelled
+    from knowledge.calibration_run import run_calibration, score_thresholds
+    from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
-    result = run_calibration(tenant, Path(args.queries), args.target_precision, args.clarify_target,
-                             write_tenants=args.apply_to)
+    kb = KnowledgeBase(_settings())
+    labels = _calibration_labels(args, tenant, kb)
+    result = run_calibration(tenant, labels, shared=args.shared, target_precision=args.target_precision,
+                             clarify_target=args.clarify_target, write=not args.dry_run, kb=kb)
+    if args.score_on:
+        real = read_labelled(Path(args.score_on), kb.index(tenant.id).docs, args.score_split)
+        thresholds = Thresholds(result["thresholds"]["answer"], result["thresholds"]["clarify"])
+        result["scored_on"] = {"file": Path(args.score_on).name, "questions": len(real),
+                               **score_thresholds(tenant, real, thresholds, kb)}
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
+
+
+def _calibration_labels(args: argparse.Namespace, tenant: Any, kb: Any) -> Any:
+    """A labelled file, reviewers' right-source marks and, where neither exists (or when asked), generated
+    questions: what the municipality has."""
+    # when the command runs (see the module docstring)
+    from knowledge.calibration_labels import known_documents, read_labelled, review_marks
+    from knowledge.calibration_run import Labels
+    from knowledge.question_gen import generate_questions
+    from storage import Database
+
+    index = kb.index(tenant.id)
+    labels = Labels()
+    if args.queries:
+        # A follow-up is judged by the dialogue with its conversation; retrieval alone cannot calibrate on it.
+        labels.labelled = [q for q in read_labelled(Path(args.queries), index.docs, args.split) if not q.context]
+    if not args.no_marks:
+        db = Database(_settings().effective_database_url)
+        db.migrate()
+        labels.marks = known_documents(review_marks(db, tenant.id), index.docs)
+    generated = args.generated if args.generated is not None else (0 if labels.all else 400)
+    if generated:
+        labels.generated = generate_questions(index, kb.tokenizer, generated)
+    print(f"calibrating {tenant.id} on {labels.counts()}", file=sys.stderr)
+    return labels
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -264,15 +302,29 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="retrieval and hand-over metrics on labelled queries")
     evaluate.add_argument("--tenant", required=True)
     evaluate.add_argument("--queries", required=True)
+    evaluate.add_argument("--split", help="use only the lines of this split (e.g. report) of --queries")
     evaluate.set_defaults(func=cmd_eval)
 
-    calibrate = sub.add_parser("calibrate", help="learn re-ranker, confidence and thresholds (dev split only)")
+    calibrate = sub.add_parser(
+        "calibrate", help="learn a tenant's confidence calibration and thresholds (and, with --shared, the re-ranker "
+                          "and shared confidence model) from its labels: a file, review marks, generated questions")
     calibrate.add_argument("--tenant", required=True)
-    calibrate.add_argument("--queries", required=True)
-    calibrate.add_argument("--target-precision", type=float, default=0.93)
-    calibrate.add_argument("--clarify-target", type=float, default=0.85)
-    calibrate.add_argument("--apply-to", nargs="*", default=None,
-                           help="tenants whose YAML thresholds are set (default: the calibrated tenant)")
+    calibrate.add_argument("--queries", help="labelled questions (JSONL: relevant doc ids, or evidence file + row)")
+    calibrate.add_argument("--split", help="use only the lines of this split (e.g. calibrate) of --queries")
+    calibrate.add_argument("--no-marks", action="store_true", help="ignore reviewers' right-source marks")
+    calibrate.add_argument("--generated", type=int, default=None,
+                           help="add N questions generated from the tenant's documents (default: 400 when the "
+                                "tenant has no other labels, else none)")
+    calibrate.add_argument("--shared", action="store_true",
+                           help="also learn the re-ranker and the shared confidence model from these labels "
+                                "(the LocalgovFAQ dev split); other tenants must then be re-calibrated")
+    calibrate.add_argument("--target-precision", type=float, default=0.9,
+                           help="answered precision the answer threshold keeps (cross-validated)")
+    calibrate.add_argument("--clarify-target", type=float, default=0.7,
+                           help="share of clarifications whose choices hold an answer (cross-validated)")
+    calibrate.add_argument("--dry-run", action="store_true", help="learn and report, write nothing")
+    calibrate.add_argument("--score-on", help="also score the learned thresholds on this labelled file")
+    calibrate.add_argument("--score-split", help="the split of --score-on to use")
     calibrate.set_defaults(func=cmd_calibrate)
     _register_area_commands(sub)
     return parser

@@ -56,8 +56,8 @@ class ImportReport:
     nlu_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"intents": self.intents, "curated_answers": len(self.curated), "skipped_existing": self.skipped_existing,
-                "not_mapped": self.not_mapped, "nlu_path": self.nlu_path}
+        return {"intents": self.intents, "curated_answers": len(self.curated),
+                "skipped_existing": self.skipped_existing, "not_mapped": self.not_mapped, "nlu_path": self.nlu_path}
 
 
 # --- reading a Rasa project --------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ top candidates when one of them probably answers, otherwise hand over to a perso
 from __future__ import annotations
 
 from core.corrections import CuratedAnswer
-from core.policy import Thresholds, decide
+from core.policy import Thresholds, clarify_choices, decide
 from dialogue.records import Slots
 from dialogue.steps.answer import answer_with, official_answer, sources_of
 from dialogue.steps.deps import StepDeps
@@ -11,8 +11,6 @@ from dialogue.steps.stop import escalate
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from dialogue.context import TurnContext
 from knowledge.index import Hit
-
-CLARIFY_CHOICES = 3
 
 
 def route(ctx: TurnContext, deps: StepDeps) -> None:
@@ -50,14 +48,8 @@ def _answer(ctx: TurnContext, deps: StepDeps, hit: Hit, confidence: float, sourc
 
 
 def _clarify(ctx: TurnContext, deps: StepDeps, hits: list[Hit], sources: list[Source]) -> None:
-    choices, seen = [], set()
-    for hit in hits:
-        if hit.doc.title in seen:
-            continue
-        seen.add(hit.doc.title)
-        choices.append({"n": len(choices) + 1, "doc_id": hit.doc.doc_id, "title": hit.doc.title})
-        if len(choices) == CLARIFY_CHOICES:
-            break
+    choices = [{"n": n, "doc_id": hit.doc.doc_id, "title": hit.doc.title}
+               for n, hit in enumerate(clarify_choices(hits), start=1)]
     text = deps.composer(ctx.tenant).render("clarify", ctx.language, choices=choices)
     ctx.result = TurnResult(
         outcome=Outcome.CLARIFY, answer=text, language=ctx.language, intent=ctx.intent, choices=choices,

@@ -29,7 +29,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 log = logging.getLogger(__name__)
-FALLBACK_TEXT = "申し訳ありません。ただいま回答を用意できません。時間をおいてもう一度お試しいただくか、窓口までお問い合わせください。"
+FALLBACK_TEXT = ("申し訳ありません。ただいま回答を用意できません。"
+                 "時間をおいてもう一度お試しいただくか、窓口までお問い合わせください。")
 
 
 def ask_madoguchi(sender: str, text: str, message_id: str | None) -> list[dict[str, Any]]:

@@ -18,9 +18,10 @@ import logging
 import re
 import statistics
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from knowledge.documents import IngestProblem, SourceDocument
 from knowledge.ingest.base import Item, citation_fields, register
@@ -131,7 +132,8 @@ def _read_page(page: Any) -> PdfPage:
         lines += [PdfLine(text, body, top + k * 0.01, bottom, "table") for k, text in
                   enumerate(table_lines(table.extract()))]
     lines.sort(key=lambda line: line.top)
-    return PdfPage(page.page_number, float(page.height), [l for l in lines if l.text.strip()], bool(page.images))
+    kept = [line for line in lines if line.text.strip()]
+    return PdfPage(page.page_number, float(page.height), kept, bool(page.images))
 
 
 def _inside(char: dict, boxes: list[tuple]) -> bool:
@@ -146,7 +148,7 @@ def _key(char: dict) -> tuple:
 def _vertical_chars(chars: list[dict]) -> set[tuple]:
     """Characters written top to bottom: the next character of the text stream sits right below, same column."""
     found: set[tuple] = set()
-    for first, second in zip(chars, chars[1:]):
+    for first, second in zip(chars, chars[1:], strict=False):
         size = max(first["size"], 1.0)
         same_column = abs(first["x0"] - second["x0"]) < 0.25 * size
         below = 0 < second["top"] - first["top"] <= 1.6 * size and second["top"] >= first["bottom"] - 0.3 * size

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 CELL_SEPARATOR = " ／ "
 _CJK_END = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]$")
@@ -51,7 +51,7 @@ def table_lines(rows: Sequence[Sequence[str | None]]) -> list[str]:
         return [CELL_SEPARATOR.join(cell for cell in row if cell) for row in grid]
     lines = []
     for row in body:
-        pairs = [f"{name}: {value}" for name, value in zip(header, row) if value and value != name]
+        pairs = [f"{name}: {value}" for name, value in zip(header, row, strict=False) if value and value != name]
         if pairs:
             lines.append(CELL_SEPARATOR.join(pairs))
     return lines

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -111,7 +112,7 @@ class PageExtractor:
     def _passages(self, url: str, markdown: str, page_title: str | None, as_of: str | None) -> list[dict]:
         lines = markdown_lines(markdown)
         splitter = HeadingSplitter(self.options, plain_text=False)
-        first_heading = next((l.text[2:].strip() for l in lines if l.text.startswith("# ")), None)
+        first_heading = next((line.text[2:].strip() for line in lines if line.text.startswith("# ")), None)
         doc_title, sections = splitter.split(lines, first_heading or page_title)
         doc_title = doc_title or page_title or url
         min_chars = int(self.options.get("min_chars", MIN_CHARS))

@@ -1,7 +1,9 @@
 """Unexpected failures become a polite reply (status 500) and a log line that carries no resident text.
 
 Routers of this area use `PoliteErrorRoute` as their route class, so the rule holds for every endpoint without
-touching the application shell. HTTPException and validation errors pass through untouched (they are answers).
+touching the application shell. HTTPException passes through untouched (it is an answer). A request that fails
+validation gets 422 with the declared error shape, `{"detail": "<field>: <rule>"}`: one plain sentence per field
+that names the rule broken and never echoes the input (pydantic's own body quotes the resident's text back).
 """
 from __future__ import annotations
 
@@ -42,8 +44,10 @@ class PoliteErrorRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
-            except (HTTPException, RequestValidationError):
+            except HTTPException:
                 raise
+            except RequestValidationError as error:
+                return JSONResponse({"detail": validation_detail(error)}, status_code=422)
             except Exception as error:  # the last line of defence: the resident gets a reply whatever failed
                 log.error("%s %s failed: %s", request.method, path, describe_failure(error))
                 return polite_error_response(request)
@@ -51,8 +55,17 @@ class PoliteErrorRoute(APIRoute):
         return handle
 
 
+def validation_detail(error: RequestValidationError) -> str:
+    """「client_message_id: String should match pattern '…'」: where and which rule, without the rejected value."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body" and not isinstance(part, int))
+        problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
+    return "; ".join(problems) or "invalid request"
+
+
 def polite_error_response(request: Request) -> Response:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith("/api/") or request.url.path.endswith("/webhooks/rest/webhook"):
         return JSONResponse({"detail": POLITE_ERROR}, status_code=500)
     return HTMLResponse(f"<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>エラー</title>"
                         f"<p>{POLITE_ERROR}</p></html>", status_code=500)

@@ -27,6 +27,7 @@ from config.tenancy import Tenant
 from conversations.turns import ProcessedTurn, process_event
 from core.messages import InboundEvent
 from knowledge.knowledge_base import IndexMissing
+from madoguchi.api.errors import PoliteErrorRoute
 from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.composition import Services, get_services
 from storage import (
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 REST_CHANNEL = RasaRestChannel.name
 WORKER = "rasa-rest"
 ServicesDep = Annotated[Services, Depends(get_services)]
-router = APIRouter(tags=["Rasa REST channel"])
+router = APIRouter(tags=["Rasa REST channel"], route_class=PoliteErrorRoute)
 
 
 class RasaMessageIn(BaseModel):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -120,4 +120,4 @@ class AskOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    detail: Any
+    detail: str = Field(description="what was wrong, in one line (a refused field names its rule, never its value)")

@@ -39,7 +39,8 @@ def test_a_message_gets_rasa_shaped_replies_through_the_durable_path(client, ser
 
 def test_choices_are_buttons_whose_payload_picks_them(client, services):
     (reply,) = client.post(URL, json={"sender": "u1", "message": "ごみの出し方"}).json()
-    assert reply["buttons"] == [{"title": "粗大ごみの出し方", "payload": "1"}, {"title": "家庭ごみの分別", "payload": "2"}]
+    assert reply["buttons"] == [{"title": "粗大ごみの出し方", "payload": "1"},
+                                {"title": "家庭ごみの分別", "payload": "2"}]
     (picked,) = client.post(URL, json={"sender": "u1", "message": reply["buttons"][0]["payload"]}).json()
     assert "粗大ごみ" in picked["text"] or picked["text"]
     assert len(rows(services, conversations, channel="rest")) == 1  # one conversation per sender
@@ -76,3 +77,13 @@ def test_default_tenant_route_health_and_bad_requests(client):
     assert client.post("/t/nowhere/webhooks/rest/webhook", json={"sender": "u", "message": "x"}).status_code == 404
     assert client.post(URL, json={"sender": "u", "message": "   "}).status_code == 422
     assert client.post(URL, json={"message": "no sender"}).status_code == 422
+
+
+def test_a_failure_is_a_polite_json_error_that_echoes_nothing(client, services):
+    response = client.post(URL, json={"sender": "u5", "message": "故障のテスト 090-1234-5678"})
+    assert response.status_code == 500 and "090-1234-5678" not in response.text
+    assert response.json()["detail"]
+    (event,) = rows(services, inbound_events, channel="rest")
+    assert event.status in ("received", "failed")  # given back to be retried, never lost
+    invalid = client.post(URL, json={"sender": "u5", "message": "x" * 5000})
+    assert invalid.status_code == 422 and "xxxx" not in invalid.text

@@ -206,6 +206,19 @@ class TestValidation:
         assert response.status_code == 422
         assert fragment in str(response.json()["detail"])
 
+    def test_a_refused_message_says_which_rule_and_never_echoes_the_text(self, client, session):
+        # A client whose message id was one character short got pydantic's raw error list back, the resident's
+        # text quoted in it, for the reply 「目黒区」 to a which-ward question.
+        conversation_id, headers = session
+        url = f"{API}/conversations/{conversation_id}/messages"
+        refused = client.post(url, headers=headers, json={"text": "目黒区", "client_message_id": "m2-1234"})
+        assert refused.status_code == 422
+        detail = refused.json()["detail"]
+        assert isinstance(detail, str) and detail.startswith("client_message_id:") and "目黒区" not in detail
+        long_text = "目黒区の者です" * 200
+        too_long = client.post(url, headers=headers, json={"text": long_text, "client_message_id": "abcdefgh"})
+        assert too_long.json()["detail"] == f"text: String should have at most {MAX_TEXT_CHARS} characters"
+
     def test_malformed_json_gets_422(self, client, session):
         conversation_id, headers = session
         response = client.post(f"{API}/conversations/{conversation_id}/messages", content=b'{"text": "x",',

@@ -96,6 +96,9 @@ def warned(tenant_id="tokyo"):
 
 def test_a_follow_up_asking_where_to_apply_answers_that_field(dialogue_engine):
     first = ask(dialogue_engine, "高額療養費について教えて", tenant=warned())
+    if first.outcome is Outcome.CLARIFY:  # close to 特定疾病療養費: the policy may ask which one first
+        assert first.choices[0]["title"].endswith(": 高額療養費")
+        first = ask(dialogue_engine, "1", after(first), tenant=warned())
     assert first.outcome is Outcome.ANSWERED and "変わっている可能性" in first.answer
     result = ask(dialogue_engine, "申請先はどこですか？", after(first), tenant=warned())
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == first.sources[0].doc_id

@@ -87,7 +87,8 @@ def test_faq_responses_and_one_step_rules_become_curated_answers_with_their_sour
     with services.db.read() as conn:
         provenance = [row.detail for row in list_audit(conn, tenants=["tokyo"]) if row.action == "review.import_rasa"]
     assert {(d["intent"], d["response"], d["file"]) for d in provenance} >= {
-        ("faq/opening_hours", "utter_faq/opening_hours", "domain.yml"), ("bot_challenge", "utter_iamabot", "domain.yml")}
+        ("faq/opening_hours", "utter_faq/opening_hours", "domain.yml"),
+        ("bot_challenge", "utter_iamabot", "domain.yml")}
 
 
 def test_what_cannot_be_mapped_is_reported(services, tokyo, rasa_project, tmp_path):

@@ -48,7 +48,8 @@ def test_curated_answers_citing_a_removed_page_are_flagged(db, tmp_path, site, e
     assert inkan_url in rows[by_doc].review_reason and rows[by_url].review_flagged_at is not None
     assert rows[unrelated].review_reason is None
     with db.read() as conn:
-        audited = [row for row in list_audit(conn, tenants=[tenant.id]) if row.action == "review.flag_curated_for_review"]
+        audited = [row for row in list_audit(conn, tenants=[tenant.id])
+                   if row.action == "review.flag_curated_for_review"]
     assert sorted(row.target for row in audited) == sorted([by_doc, by_url])
 
 
@@ -61,3 +62,18 @@ def test_the_service_runs_due_syncs_from_the_tenant_schedule(db, tmp_path, site,
     (report,) = run_due_syncs(services)
     assert report.rebuilt
     assert run_due_syncs(services) == []  # synced a moment ago: the next run is a day away
+
+
+def test_the_review_page_shows_which_curated_answers_need_a_look(services):
+    from tests.governance.web_support import app_client, sign_in
+
+    tokyo = services.tenants["tokyo"]
+    url = "https://www.city.example.lg.jp/kurashi/inkan.html"
+    review.write_curated_answer(services.db, tokyo, reviewer="suzuki", question="印鑑登録できる年齢",
+                                answer="15歳以上です。", source_url=url)
+    review.write_curated_answer(services.db, tokyo, reviewer="suzuki", question="粗大ごみ", answer="申込制です。")
+    assert len(review.flag_curated_for_removed_pages(services.db, tokyo, [(url, [])])) == 1
+    client = app_client(services)
+    sign_in(client, services, "boss", "supervisor", ["tokyo"])
+    page = client.get("/t/tokyo/review").text
+    assert page.count("要確認") == 1 and f"出典のページが削除されました: {url}" in page

@@ -80,7 +80,7 @@ def page_html(path: str, title: str, main: str) -> str:
     section = "/" + path.strip("/").split("/")[0] + "/"
     section_title = SECTION_INDEXES.get(section, ("", []))[0]
     nav = "".join(f'<li><a href="{href}">{label}</a></li>' for href, label in
-                  zip(("/kurashi/", "/kosodate/", "/kenko/", "/private/staff.html"), NAV_LABELS))
+                  zip(("/kurashi/", "/kosodate/", "/kenko/", "/private/staff.html"), NAV_LABELS, strict=True))
     crumbs = f'<a href="/">ホーム</a> &gt; <a href="{section}">{section_title}</a> &gt; {title}'
     return f"""<!DOCTYPE html>
 <html lang="ja"><head><meta charset="utf-8"><title>{title} | ○○市</title></head>
@@ -129,6 +129,7 @@ class MunicipalSite:
     resources: dict[str, Resource] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    gzip_paths: set[str] = field(default_factory=set)  # served with Content-Encoding: gzip (body stored compressed)
 
     @property
     def base_url(self) -> str:
@@ -161,7 +162,8 @@ class MunicipalSite:
         added = []
         for k in range(count):
             path = f"/kurashi/more/p{k:04d}.html"
-            main = (f"<p>更新日：2024年6月{1 + k % 28}日</p><h2>手続き{k}の概要</h2><p>手続き{k}は市民課で受け付けます。"
+            main = (f"<p>更新日：2024年6月{1 + k % 28}日</p><h2>手続き{k}の概要</h2>"
+                    f"<p>手続き{k}は市民課で受け付けます。"
                     f"必要な書類は申請書と本人確認書類です。受付時間は平日の午前8時30分から午後5時までです。</p>"
                     f"<h2>手続き{k}の手数料</h2><p>手数料は{100 + k}円です。郵送でも申請できます。</p>")
             self.resources[path] = Resource(page_html(path, f"手続き{k}", main).encode(), "text/html; charset=utf-8",
@@ -198,6 +200,8 @@ def _handler(site: MunicipalSite) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Last-Modified", formatdate(resource.last_modified, usegmt=True))
             body = resource.body if resource and status == 200 else (b"" if status == 304 else b"not found")
             self.send_header("Content-Type", resource.content_type if resource else "text/plain")
+            if resource and self.path in site.gzip_paths:
+                self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from knowledge.confidence import FEATURES, ConfidenceModel, LogisticHead, extract_features, fit_logistic
+from knowledge.confidence import (
+    FEATURES, ConfidenceModel, LogisticHead, Platt, TenantCalibration, extract_features, fit_logistic, fit_platt,
+)
 from knowledge.index import Hit
 from tests.knowledge.helpers import doc
 
@@ -25,21 +27,32 @@ def test_probabilities_are_calibrated_on_noisy_labels():
     assert head.probability(np.array([2.0])) == pytest.approx(1 / (1 + np.exp(-2)), abs=0.05)
 
 
-def _hit(doc_id, score, ranks, scores):
+def _hit(doc_id, score, ranks, scores, title_terms=("住民",)):
     return Hit(doc=doc(doc_id, "t", "b"), score=score, rank=1, fused=score, ranks=ranks, scores=scores,
-               terms=["住民", "票"], title_terms=["住民"])
+               terms=["住民", "票"], title_terms=list(title_terms))
 
 
-def test_features_describe_the_top_hit_and_its_margin():
-    hits = [_hit("1", 0.9, {"bm25_full": 1, "dense_title": 1},
-                 {"bm25_full": 12.0, "dense_title": 0.93, "dense_title_sym": 0.95}),
-            _hit("2", 0.4, {"bm25_full": 2}, {"bm25_full": 6.0, "dense_title": 0.88, "dense_title_sym": 0.90})]
-    features = extract_features(hits, ["住民", "票", "コンビニ"])
+def test_features_describe_the_top_hit_its_margin_and_the_runs_agreement():
+    hits = [_hit("1", 0.9, {"bm25_full": 1, "dense_title": 1, "dense_body": 2, "dense_title_sym": 1},
+                 {"dense_title_sym": 0.95}),
+            _hit("2", 0.4, {"bm25_full": 2}, {"dense_title_sym": 0.90}),
+            _hit("3", 0.1, {"bm25_full": 3}, {"dense_title_sym": 0.85})]
+    features = extract_features(hits, ["住民", "票", "コンビニ"], {"住民": 1.0, "票": 1.0, "コンビニ": 2.0})
     assert set(features) == set(FEATURES)
     assert features["rerank_margin"] == pytest.approx(0.5)
-    assert features["sym_margin"] == pytest.approx(0.5)
-    assert features["dense_title_margin"] == pytest.approx(0.5)
-    assert features["bm25_margin_ratio"] == pytest.approx(0.5)
+    assert features["runs_agree"] == pytest.approx(3 / 4)  # first in bm25, dense_title and sym; second in body
+    assert features["idf_title_coverage"] == pytest.approx(1 / 4)  # 住民 (weight 1) of 4
+    assert features["sym_margin_z"] == pytest.approx(0.05 / np.std([0.95, 0.90, 0.85]))
+
+
+def test_margins_mean_the_same_whatever_the_score_band():
+    """A corpus whose cosines sit in another band (or a scaled run) gives the same features."""
+    def hits(scale, offset):
+        return [_hit(str(i), p, {"bm25_full": i + 1}, {"dense_title_sym": offset + scale * s})
+                for i, (p, s) in enumerate([(0.8, 0.9), (0.5, 0.7), (0.2, 0.6), (0.1, 0.2)])]
+    narrow, wide = extract_features(hits(0.1, 0.85), ["住民"]), extract_features(hits(1.0, 0.0), ["住民"])
+    narrow.pop("sym_top1"), wide.pop("sym_top1")  # the one raw cosine (on the embedder's scale)
+    assert narrow == pytest.approx(wide)
 
 
 def test_no_hits_give_all_zero_features():
@@ -59,3 +72,37 @@ def test_model_round_trips_through_yaml(tmp_path):
     features = {name: 1.0 for name in FEATURES}
     assert loaded.probability_top1(features) == pytest.approx(head.probability(np.ones(len(FEATURES))))
     assert loaded.meta["trained_on"] == "dev"
+
+
+def test_platt_calibration_moves_probabilities_to_the_tenants_own_rate():
+    rng = np.random.default_rng(2)
+    p = rng.uniform(0.05, 0.95, size=2000)
+    y = (rng.uniform(size=2000) < p * 0.5).astype(float)  # this tenant is right half as often as the model says
+    platt = fit_platt(p, y, prior=1.0)
+    for value in (0.3, 0.6, 0.9):
+        assert platt.apply(value) == pytest.approx(value * 0.5, abs=0.06)
+
+
+def test_platt_calibration_with_few_labels_stays_near_the_shared_model():
+    platt = fit_platt(np.array([0.9, 0.8, 0.7]), np.array([0.0, 0.0, 1.0]), prior=5.0)
+    assert abs(platt.apply(0.8) - 0.8) < 0.2
+
+
+def test_a_tenant_calibration_applies_per_source_type_and_falls_back_to_all():
+    calibration = TenantCalibration({"top1": {"*": Platt(1.0, 0.0), "garbage_item": Platt(1.0, 2.0)}})
+    assert calibration.apply("top1", "faq", 0.5) == pytest.approx(0.5)
+    assert calibration.apply("top1", "garbage_item", 0.5) == pytest.approx(1 / (1 + np.exp(-2.0)))
+    assert calibration.apply("top3", "faq", 0.4) == pytest.approx(0.4)  # no map for the head: unchanged
+
+
+def test_tenant_calibrations_round_trip_and_only_apply_to_their_tenant(tmp_path):
+    head = LogisticHead(np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0)
+    calibration = TenantCalibration({"top1": {"*": Platt(1.0, -1.0)}, "top3": {"*": Platt(1.0, 1.0)}})
+    path = tmp_path / "confidence.yml"
+    ConfidenceModel(top1=head, top3=head, tenants={"tokyo": calibration}).save(path)
+    loaded = ConfidenceModel.load(path)
+    features = {name: 0.0 for name in FEATURES}
+    assert loaded.probability_top1(features) == pytest.approx(0.5)
+    assert loaded.probability_top1(features, "tokyo") == pytest.approx(1 / (1 + np.exp(1.0)))
+    assert loaded.probability_top3(features, "tokyo", "faq") == pytest.approx(1 / (1 + np.exp(-1.0)))
+    assert loaded.probability_top1(features, "amagasaki") == pytest.approx(0.5)

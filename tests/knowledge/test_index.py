@@ -31,7 +31,7 @@ def index(embedder, cache):
 
 
 def search(index, embedder, query, top_k=5):
-    terms = get_tokenizer().tokenize(query)
+    terms = get_tokenizer().search_terms(query)
     runs = index.run_scores(terms, embedder.embed_queries([query])[0])
     return index.fuse(runs, FUSION, candidates=50, top_k=top_k)
 

@@ -1,4 +1,4 @@
-from knowledge.text import JapaneseTokenizer, normalise
+from knowledge.text import SYNONYM_PREFIX, JapaneseTokenizer, normalise
 
 
 class TestNormalise:
@@ -25,10 +25,25 @@ class TestJapaneseTokenizer:
         assert "出す" in self.tokenizer.tokenize("ごみを出したい")
         assert "出す" in self.tokenizer.tokenize("ごみの出し方")
 
-    def test_kana_and_kanji_spellings_of_gomi_meet(self):
-        hiragana = self.tokenizer.tokenize("ごみ")
-        katakana = self.tokenizer.tokenize("ゴミ")
-        assert hiragana == katakana and hiragana
+    def test_hiragana_and_katakana_spellings_of_gomi_meet_through_their_synonym_group(self):
+        hiragana = set(self.tokenizer.search_terms("ごみ"))
+        katakana = set(self.tokenizer.search_terms("ゴミ"))
+        assert {t for t in hiragana & katakana if t.startswith(SYNONYM_PREFIX)}
+
+    def test_orthographic_variants_meet_on_the_normalized_form(self):
+        assert self.tokenizer.tokenize("引越し") == self.tokenizer.tokenize("引っ越し")
+        assert self.tokenizer.tokenize("ハト") == self.tokenizer.tokenize("鳩")
+        assert self.tokenizer.tokenize("原付") == self.tokenizer.tokenize("原付き")
+
+    def test_synonyms_of_the_sudachi_dictionary_share_a_search_term(self):
+        moving = set(self.tokenizer.search_terms("引っ越し"))
+        assert moving & set(self.tokenizer.search_terms("転居")) - {"引っ越し", "転居"}
+
+    def test_synonym_groups_are_search_terms_only(self):
+        assert not [t for t in self.tokenizer.tokenize("引っ越しの手続き") if t.startswith(SYNONYM_PREFIX)]
+
+    def test_long_texts_are_tokenised_in_pieces(self):
+        assert self.tokenizer.tokenize("住民票。" * 20_000).count("住民") == 20_000
 
     def test_full_width_and_half_width_queries_give_the_same_terms(self):
         assert self.tokenizer.tokenize("ｺﾝﾋﾞﾆで住民票") == self.tokenizer.tokenize("コンビニで住民票")

@@ -42,7 +42,8 @@ def test_rows_carry_their_column_names_and_merged_cells_their_value():
 
 
 def test_a_wrapped_japanese_cell_is_one_line_and_a_headerless_table_lists_cells():
-    assert table_lines([["対象者", "要件"], ["ひとり親\n家庭", "所得制限\nあり"]]) == ["対象者: ひとり親家庭 ／ 要件: 所得制限あり"]
+    rows = [["対象者", "要件"], ["ひとり親\n家庭", "所得制限\nあり"]]
+    assert table_lines(rows) == ["対象者: ひとり親家庭 ／ 要件: 所得制限あり"]
     assert table_lines([["", "午前"], ["月曜", "9時"]]) == ["午前", "月曜 ／ 9時"]
 
 

@@ -69,8 +69,8 @@ def test_full_width_forms_are_normalised_and_wrapped_lines_joined(fee_guide):
     assert "受付番号はA123のように表示されます。" in body and "Ａ１２３" not in body
     assert "本庁舎1階" in body and "コンビニ交付" in body and "ｺﾝﾋﾞﾆ" not in body
     # The paragraph was drawn in lines of 38 characters, cutting words: it reads as one paragraph again.
-    paragraph = unicodedata.normalize("NFKC", "本庁舎１階の市民課窓口、または各支所で請求できます。本人確認書類（マイナンバーカード、"
-                                               "運転免許証など）をお持ちください。")
+    paragraph = unicodedata.normalize("NFKC", "本庁舎１階の市民課窓口、または各支所で請求できます。"
+                                               "本人確認書類（マイナンバーカード、運転免許証など）をお持ちください。")
     assert paragraph in body
 
 
