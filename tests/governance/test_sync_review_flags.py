@@ -69,10 +69,10 @@ def test_the_review_page_shows_which_curated_answers_need_a_look(services):
 
     tokyo = services.tenants["tokyo"]
     url = "https://www.city.example.lg.jp/kurashi/inkan.html"
-    review.write_curated_answer(services.db, tokyo, reviewer="suzuki", question="印鑑登録できる年齢",
+    review.write_curated_answer(services.corrections, tokyo, reviewer="suzuki", question="印鑑登録できる年齢",
                                 answer="15歳以上です。", source_url=url)
-    review.write_curated_answer(services.db, tokyo, reviewer="suzuki", question="粗大ごみ", answer="申込制です。")
-    assert len(review.flag_curated_for_removed_pages(services.db, tokyo, [(url, [])])) == 1
+    review.write_curated_answer(services.corrections, tokyo, reviewer="suzuki", question="粗大ごみ", answer="申込制です。")
+    assert len(review.flag_curated_for_removed_pages(services.corrections, tokyo, [(url, [])])) == 1
     client = app_client(services)
     sign_in(client, services, "boss", "supervisor", ["tokyo"])
     page = client.get("/t/tokyo/review").text
