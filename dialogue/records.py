@@ -9,6 +9,7 @@ municipality the resident named (or plain words), the FAQ corpus's line-break ma
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,6 +33,9 @@ _LINE_MARK = re.compile(r"。?＜改＞。?")
 _PAST_RANGE = re.compile(r"[（(]?(\d{4})/(\d{1,2})/(\d{1,2})\s*[〜~～-]\s*(\d{4})/(\d{1,2})/(\d{1,2})[^、。\n）)]*[）)]?")
 
 
+_COUNTER = re.compile(r"[^\d\s/]{1,4}")
+
+
 @dataclass
 class Slots:
     """What the question added to the record: the category asked about, the household size, the fields wanted."""
@@ -40,6 +44,10 @@ class Slots:
     household: int | None = None
     fields: list[str] = field(default_factory=list)
     municipality: str | None = None  # the resident's municipality, to fill 「{お住まいの市区町村}」
+    members: dict[str, int] = field(default_factory=dict)  # the household by 東京備蓄ナビ's age groups
+    unknown: int = 0  # members whose age group the question does not say
+    days: int | None = None  # the period asked for (「3日分」, 「一週間」)
+    hazard: str | None = None  # the hazard a hazard-map question names (洪水, 津波 …)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v}
@@ -47,7 +55,7 @@ class Slots:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "Slots":
         data = data or {}
-        return cls(**{k: data[k] for k in ("category", "household", "fields", "municipality") if k in data})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 def official_text(doc: SourceDocument, composer: Composer, slots: Slots | None = None,
@@ -73,7 +81,11 @@ def _record_text(doc: SourceDocument, composer: Composer, slots: Slots, today: d
     if doc.kind == "garbage_days":
         context.update(days=meta.get("days_text") or {}, closure=_current_closure(meta.get("closure"), today))
     elif doc.kind == "stockpile":
-        context.update(_stockpile_context(meta, slots.household))
+        context.update(_stockpile_context(meta, slots))
+    elif doc.kind == "hazard_map":
+        links = meta.get("links") or {}
+        asked = {k: v for k, v in links.items() if slots.hazard and slots.hazard in k}
+        context.update(links=asked or links, hazard=slots.hazard if asked else None)
     elif doc.kind == "service":
         context.update(program=meta.get("program") or doc.title, wanted=_distinct_fields(meta, slots.fields),
                        field_labels=FIELD_LABELS)
@@ -102,22 +114,70 @@ def _current_closure(closure: dict[str, str] | None, today: date) -> dict[str, s
         return None
 
 
-def _stockpile_context(meta: dict[str, Any], household: int | None) -> dict[str, Any]:
+def _stockpile_context(meta: dict[str, Any], slots: Slots) -> dict[str, Any]:
+    """The per-person figures, and the household's when the question gives it: exactly for the age groups it
+    names; for people of unknown age only when every age group needs the same (else the adults' figure, said so)."""
     required, unit = meta.get("required"), meta.get("unit") or ""
-    days = meta.get("days") or {}
-    context: dict[str, Any] = {"days": days, "household": household, "per_person": None, "household_amounts": None}
+    days = dict(meta.get("days") or {})
+    context: dict[str, Any] = {"days": days, "household": slots.household, "per_person": None,
+                               "household_amounts": None, "members_label": None, "assumption": None,
+                               "asked_days": slots.days if slots.days not in (None, 1, days.get("low"),
+                                                                              days.get("high")) else None}
     if not isinstance(required, dict):
         return context
     context["per_person"] = _per_person(required, unit)
-    adult = [required.get("adultMale"), required.get("adultFemale")]
-    adult = [a for a in adult if isinstance(a, (int, float)) and a > 0]
-    if household and adult and len(unit) <= 2:
-        per_day = max(adult) * household
-        context["household_amounts"] = {
-            "day": _amount(per_day, unit), "low": _amount(per_day * (days.get("low") or 1), unit),
-            "high": _amount(per_day * days["high"], unit) if days.get("high") else None,
-        }
+    if not slots.household or not _COUNTER.fullmatch(unit):
+        return context  # 「ガスコンロ1台につき1日4/3本」 is no unit to multiply
+    figures = {group: _group_figure(required, group) for group in AGE_GROUPS}
+    per_day, members = 0.0, dict(slots.members)
+    unknown = max(slots.unknown, slots.household - sum(members.values()))
+    for group, count in members.items():
+        per_day += (figures.get(group) or 0) * count
+    if unknown:
+        needed = {f for f in figures.values() if f}
+        if len(needed) == 1 and all(figures.values()):
+            per_day += needed.pop() * unknown  # the same for everyone: no assumption needed
+        elif figures.get("adult"):
+            per_day += figures["adult"] * unknown
+            context["assumption"] = "adult" if not members else "unknown_adult"
+        else:
+            return context
+    if per_day <= 0:
+        return context
+    context["members_label"] = _members_label(members, unknown) if members else None
+    context["household_amounts"] = {
+        "day": _amount(per_day, unit), "low": _amount(per_day * (days.get("low") or 1), unit),
+        "high": _amount(per_day * days["high"], unit) if days.get("high") else None,
+        "asked": _amount(per_day * context["asked_days"], unit) if context["asked_days"] else None,
+    }
     return context
+
+
+def _group_figure(required: dict[str, Any], group: str) -> float | None:
+    values = [v for v in (required.get(f"{group}Male"), required.get(f"{group}Female")) if isinstance(v, (int, float))]
+    return max(values) if values else None
+
+
+def _members_label(members: dict[str, int], unknown: int) -> str:
+    parts = [f"{AGE_LABELS[g]}{members[g]}人" for g in AGE_GROUPS if members.get(g)]
+    if unknown:
+        parts.append(f"年齢のわからない方{unknown}人")
+    return "・".join(parts)
+
+
+def stockpile_days(text: str) -> int | None:
+    """The period a question asks for: 「3日分」, 「一週間」, "for 3 days", 「일주일」, 「一天」."""
+    normal = unicodedata.normalize("NFKC", text)
+    if re.search(r"一週間|1週間|いっしゅうかん|one week|a week|1 week|一周|一星期|일주일|1주일", normal, re.I):
+        return 7
+    match = re.search(r"(\d+|[一二三四五六七八九十])\s*(?:日分|日間|日|days?|天|일)", normal, re.I)
+    if match:
+        value = match.group(1)
+        days = int(value) if value.isdigit() else "一二三四五六七八九十".index(value) + 1
+        return days if 1 <= days <= 31 else None
+    if re.search(r"一日|1日|per day|a day|每天|一天|하루", normal, re.I):
+        return 1
+    return None
 
 
 def _per_person(required: dict[str, Any], unit: str) -> str | None:

@@ -24,7 +24,7 @@ TEMPLATE_PURPOSES = {
     "declined": "対象外のご質問のとき", "blocked": "不正な指示を含むとき", "emergency": "緊急のとき",
     "crisis": "命に関わるご相談のとき", "disaster": "災害に関わるとき", "risk_disclaimer": "注意が必要な内容のとき",
     "greeting": "あいさつ", "thanks": "お礼への返事", "goodbye": "終わりのあいさつ",
-    "japanese_source_note": "日本語の出典しかないとき",
+    "japanese_source_note": "日本語の出典しかないとき", "ask_slot": "区市町村・地域・人数など答えに必要なことを尋ねるとき",
 }
 CAN_DO = (
     "市区町村などの公式情報（下の「出典」）から、該当する部分をそのままの文章でお示しします。必ず出典と時点を添えます。",

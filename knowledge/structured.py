@@ -21,8 +21,9 @@ _BRACKETED = re.compile(r"[（(].*?[）)]")
 _CHOME_AFTER = r"\s*(?P<n>\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ|-|ー|の|$|\D)"
 _HOUSEHOLD = re.compile(
     r"(?P<a>\d+|[一二三四五六七八九十])\s*人(?:家族|暮らし|分|世帯)?|家族\s*(?P<b>\d+|[一二三四五六七八九十])\s*人"
-    r"|(?:for|family of)\s+(?P<c>\d+)\s*(?:people|persons|members)?|(?P<d>\d+)\s*(?:people|persons)"
-    r"|(?P<e>\d+)\s*(?:口人|人家|名)|(?P<f>\d+)\s*(?:명|인)",
+    r"|(?:for|family of)\s+(?P<c>\d+)(?!\s*(?:days?|weeks?|nights?|months?))\s*(?:people|persons|members)?"
+    r"|(?P<d>\d+)\s*(?:people|persons)"
+    r"|(?P<e>\d+|[一二三四五六七八九十])\s*(?:口人|人家|名|个人)|(?P<f>\d+)\s*(?:명|인)",
     re.I,
 )
 _SINGLE = re.compile(r"一人暮らし|ひとり暮らし|単身|living alone|独居|혼자")
@@ -38,10 +39,19 @@ CATEGORY_WORDS = {
 }
 
 
+def _is_kana(char: str) -> bool:
+    return "ぁ" <= char <= "ゖ" or char == "ー"
+
+
 def fold(text: str) -> str:
     """NFKC, lower case, katakana as hiragana: 「ペットボトル」 and 「ぺっとぼとる」 meet."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
+
+
+# Words nearly every garbage question or item name holds: sharing one of them says nothing.
+_GENERIC_WORDS = {fold(w) for w in ("ごみ", "ゴミ", "資源", "もの", "以外", "ほか", "その他", "など", "場合", "方法", "出し方",
+                                    "捨て方", "処分", "回収", "収集", "分別", "家庭", "区内", "市内")}
 
 
 def number(text: str) -> int | None:
@@ -63,31 +73,78 @@ class Entry:
     chome: tuple[int, ...] = ()  # collection areas: the 丁目 the record covers ( () = the whole area)
 
 
+@dataclass(frozen=True)
+class Token:
+    start: int
+    end: int
+    pos: str  # unidic's first part-of-speech level: 名詞, 助詞, 動詞, 接尾辞 …
+    pos2: str = ""
+
+
+# A name may end inside a word the tagger cut wrongly in kana (「ぼたんでんちって」 → ぼたん|でん|ちっ|て) when what
+# follows is a particle or punctuation.
+_KANA_TAIL = re.compile(r"(?:って|は|を|が|の|も|とか|って|で|に|、|。|,|\?|？|!|！|\s|$)")
+_CONTENT_POS = ("名詞", "接頭辞", "代名詞", "形状詞")
+
+
 @dataclass
 class Question:
-    """A question as the catalogue reads it: folded text and where its words begin and end."""
+    """A question as the catalogue reads it: folded text, where its words begin and end, and their parts of speech."""
 
     text: str
     folded: str
     bounds: set[int] = field(default_factory=set)
+    tokens: tuple[Token, ...] = ()
 
-    def without(self, names: Iterable[str]) -> "Question":
+    def without(self, names: Iterable[str], keys: dict[str, tuple[str, ...]] | None = None) -> "Question":
         """The question with these municipality names blanked out (offsets kept), so that an area named like its
         ward (世田谷区's area 「世田谷1～4」) is found only where the question names the area, not the ward."""
         folded = self.folded
         for name in names:
-            for key in municipality_keys(name):
+            for key in (keys or {}).get(name) or municipality_keys(name):
                 folded = re.sub(re.escape(key) + r"(?![0-9一二三四五六七八九十])", lambda m: "□" * len(m.group(0)),
                                 folded)
-        return Question(self.text, folded, self.bounds)
+        return Question(self.text, folded, self.bounds, self.tokens)
 
     def spans(self, key: str) -> Iterable[int]:
-        """Start offsets where `key` stands as whole words."""
+        """Start offsets where `key` stands as whole words: it starts a word that can begin a name (not a particle,
+        a verb's ending or a counter: 「何本」 holds no 本, 「していた」 no 板) and ends where a word ends."""
         start = self.folded.find(key)
         while start >= 0:
-            if start in self.bounds and start + len(key) in self.bounds:
+            end = start + len(key)
+            ends = end in self.bounds or (_is_kana(self.folded[end - 1]) and _KANA_TAIL.match(self.folded, end))
+            if start in self.bounds and ends and self._starts_a_name(start):
                 yield start
             start = self.folded.find(key, start + 1)
+
+    def _starts_a_name(self, start: int) -> bool:
+        token = self.token_at(start)
+        if token is None or token.pos in _CONTENT_POS:
+            return True
+        if token.pos == "接尾辞":
+            return False
+        if _is_kana(self.folded[start]):  # kana the tagger cut wrongly: a name may begin a run of kana
+            return start == 0 or not _is_kana(self.folded[start - 1])
+        return True
+
+    def token_at(self, start: int) -> Token | None:
+        return next((t for t in self.tokens if t.start == start), None)
+
+    def modifier_before(self, start: int) -> tuple[str, bool] | None:
+        """The noun right before a name (「ガス缶」: ガス, joined) or before 「の」 and the name (「ティッシュの空き箱」:
+        ティッシュ, not joined): what makes the resident's thing more particular than the record named."""
+        before = [t for t in self.tokens if t.end <= start]
+        if not before:
+            return None
+        last = before[-1]
+        joined = last.end == start and last.pos == "名詞" and last.pos2 != "数詞"
+        if joined:
+            return self.folded[last.start:last.end], True
+        if self.folded[last.start:last.end] == "の" and last.end == start and len(before) >= 2:
+            noun = before[-2]
+            if noun.pos == "名詞" and noun.pos2 != "数詞" and noun.end == last.start:
+                return self.folded[noun.start:noun.end], False
+        return None
 
 
 class StructuredCatalogue:
@@ -100,14 +157,19 @@ class StructuredCatalogue:
         self.stockpile: list[Entry] = []
         self.categories: dict[str, set[str]] = {}  # municipality → its collection categories
         self.municipalities: set[str] = set()
+        self.hazard_maps: dict[str, str] = {}  # municipality → its hazard-map record
         for doc in docs:
             self._add(doc)
+        # 「せたがや区」, 「はちおうじ」: a municipality is also written in kana.
+        self.municipality_keys = {m: self._municipality_keys(m) for m in self.municipalities}
 
     # --- building --------------------------------------------------------------------------------------------
     def _add(self, doc: SourceDocument) -> None:
         meta, municipality = doc.meta or {}, (doc.meta or {}).get("municipality")
         if municipality and doc.kind in ("garbage_item", "garbage_days", "hazard_map", "evacuation_sites"):
             self.municipalities.add(municipality)
+        if doc.kind == "hazard_map" and municipality:
+            self.hazard_maps[municipality] = doc.doc_id
         if doc.kind == "garbage_item" and meta.get("item"):
             self.items.append(Entry(doc.doc_id, meta["item"], municipality, self._keys(meta["item"])))
         elif doc.kind == "garbage_days" and meta.get("area"):
@@ -118,9 +180,28 @@ class StructuredCatalogue:
             keys = self._keys(meta["item"]) + tuple(english_keys(meta.get("item_en")))
             self.stockpile.append(Entry(doc.doc_id, meta["item"], None, keys))
 
+    def _content_words(self, text: str) -> set[str]:
+        """Nouns of two characters or more, folded, without the words every garbage question has: what a record's
+        name and a question can share (「石油ストーブ」 and 暖房器具（ストーブ）, 「犬のふん」 and ペットのふん)."""
+        with _TAGGER_LOCK:
+            words = [(w.surface, w.feature.pos1) for w in self._tagger(unicodedata.normalize("NFKC", text))]
+        return {fold(surface) for surface, pos in words
+                if pos == "名詞" and len(surface) >= 2 and fold(surface) not in _GENERIC_WORDS}
+
+    def _municipality_keys(self, name: str) -> tuple[str, ...]:
+        keys = list(municipality_keys(name))
+        stem = re.sub(r"[区市町村]$", "", name)
+        reading = self._reading(stem) if len(stem) >= 2 else ""
+        if len(reading) >= 3:
+            keys += [reading + fold(name[len(stem):]), reading]
+        return tuple(dict.fromkeys(keys))
+
     def _keys(self, name: str) -> tuple[str, ...]:
         base = _BRACKETED.sub("", name).strip() or name
         keys = {fold(base), fold(name)}
+        # 「蛍光管・蛍光灯」 is either name; 「プラスチック類」 is asked as プラスチック.
+        keys.update(fold(part) for part in re.split(r"[・/／]", base) if len(part) >= 2)
+        keys.update(fold(k[:-1]) for k in list(keys) if k.endswith(("類", "等")) and len(k) >= 3)
         reading = self._reading(base)
         if reading and len(reading) >= 2:
             keys.add(reading)
@@ -136,35 +217,63 @@ class StructuredCatalogue:
     def question(self, text: str) -> Question:
         normal = unicodedata.normalize("NFKC", text)
         with _TAGGER_LOCK:
-            surfaces = [w.surface for w in self._tagger(normal)]
-        bounds, position = {0, len(normal)}, 0
-        for surface in surfaces:
+            words = [(w.surface, w.feature.pos1, w.feature.pos2) for w in self._tagger(normal)]
+        bounds, position, tokens = {0, len(normal)}, 0, []
+        for surface, pos, pos2 in words:
             found = normal.find(surface, position)
             if found < 0:
                 continue
             bounds.update((found, found + len(surface)))
+            tokens.append(Token(found, found + len(surface), pos or "", pos2 or ""))
             position = found + len(surface)
         # Latin words end at spaces and punctuation, which the tagger does not return as words.
         bounds.update(m.start() for m in re.finditer(r"\b\w", normal))
         bounds.update(m.end() for m in re.finditer(r"\w\b", normal))
-        return Question(normal, fold(normal), bounds)
+        return Question(normal, fold(normal), bounds, tuple(tokens))
 
     def municipality_in(self, question: Question, names: Iterable[str] | None = None) -> str | None:
         """The municipality named (世田谷区, 世田谷), the longest when several are."""
-        found = [m for m in (names or self.municipalities) if any(True for k in municipality_keys(m)
-                                                                   if k in question.folded)]
+        found = [m for m in (names or self.municipalities)
+                 if any(k in question.folded for k in self.municipality_keys.get(m) or municipality_keys(m))]
         return max(found, key=len) if found else None
 
-    def items_in(self, question: Question) -> list[Entry]:
-        return _longest(question, self.items)
+    def items_in(self, question: Question, municipality: str | None = None) -> list[Entry]:
+        """The garbage items the question names (in `municipality`, when given). A name that the question makes
+        more particular (「ティッシュの空き箱」, 「アルミ缶」) gives way to the items whose names say so too
+        (ティッシュペーパーの箱, 缶（アルミ製飲料缶）); a one-character name that is only the head of a compound
+        (「ガス缶」 is no drink can) names none."""
+        question = question.without(self.municipalities, self.municipality_keys)
+        items = [e for e in self.items if municipality in (None, e.municipality)]
+        found = _longest(question, items)
+        if not found:
+            return []
+        key = max((k for e in found for k in e.keys if next(iter(question.spans(k)), None) is not None), key=len)
+        modifier = question.modifier_before(next(iter(question.spans(key))))
+        if modifier is None or "□" in modifier[0] or len(modifier[0]) < 2:
+            return found
+        word, joined = modifier
+        head = [c for c in key if not _is_kana(c)]
+        specific = [e for e in found if word in fold(e.name)] or [
+            e for e in items if word in fold(e.name) and any(c in fold(e.name) for c in head)]
+        if specific:
+            return specific
+        return [] if joined and len(key) < 2 else found
 
     def stockpile_in(self, question: Question) -> list[Entry]:
         return _longest(question, self.stockpile)
 
     def areas_in(self, question: Question, municipality: str | None = None) -> tuple[list[Entry], int | None]:
         """Collection areas named in the question and the 丁目 it gives (None when it gives none)."""
-        question = question.without(self.municipalities)
-        areas = [a for a in _longest(question, self.areas) if municipality in (None, a.municipality)]
+        own = [a for a in self.areas if municipality in (None, a.municipality)]
+        blanked = question.without(self.municipalities, self.municipality_keys)
+        # 「目黒本町」, 「上目黒」: an area whose name holds its ward's is found where the whole name stands.
+        wards = {k for keys in self.municipality_keys.values() for k in keys}
+        whole = [a for a in _longest(question, own) if a.keys[0] not in wards]
+        areas = _longest(blanked, own)
+        if whole and (not areas or len(whole[0].keys[0]) > len(areas[0].keys[0])):
+            areas = whole
+        else:
+            question = blanked
         if not areas:
             return [], None
         key = areas[0].keys[0]
@@ -186,6 +295,31 @@ class StructuredCatalogue:
         return max(named, key=len) if named else None
 
 
+    def names(self, question: Question, doc: SourceDocument) -> bool:
+        """Whether the question names the record's own slots (its item and municipality, its area, its stockpile item,
+        its municipality's hazard map): a record found by similarity alone is no answer to a question about
+        something else (「指定ごみ袋はどこで買えますか」 is not about レジ袋)."""
+        meta = doc.meta or {}
+        if doc.kind == "garbage_item":
+            if self.municipality_in(question) != meta.get("municipality"):
+                return False
+            return (any(e.doc_id == doc.doc_id for e in self.items_in(question, meta.get("municipality")))
+                    or bool(self._content_words(meta.get("item") or "") & self._content_words(question.text)))
+        if doc.kind == "garbage_days":
+            return any(e.doc_id == doc.doc_id for e in self.areas_in(question)[0])
+        if doc.kind == "stockpile":
+            return any(e.doc_id == doc.doc_id for e in self.stockpile_in(question))
+        if doc.kind == "hazard_map":  # 「板橋区の指定避難所」 is not asking for its hazard map
+            return (bool(HAZARD_MAP_WORDS.search(question.text))
+                    and self.municipality_in(question, self.hazard_maps) == meta.get("municipality"))
+        return True
+
+
+SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map")
+HAZARD_MAP_WORDS = re.compile(r"ハザードマップ|はざーどまっぷ|防災マップ|浸水想定|hazard\s*map|灾害地图|风险地图|危险地图|"
+                              r"해저드\s*맵|재해\s*지도|위험\s*지도", re.I)
+
+
 def _longest(question: Question, entries: list[Entry]) -> list[Entry]:
     """Entries whose longest matching key is the longest found in the question."""
     scored = []
@@ -201,7 +335,8 @@ def area_base(area: str, chome: list[str]) -> tuple[str, tuple[int, ...]]:
     """「赤堤1・3～5」 with its 丁目 list → ("赤堤", (1, 3, 4, 5)); 「旭町」 → ("旭町", ())."""
     numbers = tuple(int(m.group(1)) for c in chome for m in [re.search(r"(\d+)丁目$", c)] if m)
     if not numbers:
-        return unicodedata.normalize("NFKC", area), ()
+        # 「北野町（1653・1654番地）」 is asked as 北野町: the bracket says which part (a choice tells them apart).
+        return unicodedata.normalize("NFKC", _BRACKETED.sub("", area).strip() or area), ()
     return re.sub(r"\d+丁目$", "", chome[0]), numbers
 
 
@@ -223,6 +358,71 @@ def english_keys(name: str | None) -> list[str]:
     whole = fold(re.sub(r"\s+", " ", name)).strip()
     head = fold(_BRACKETED.sub("", name)).strip()
     return [k for k in {whole, head} if len(k) >= 3]
+
+
+# Who a household is made of, by 東京備蓄ナビ's age groups (infants 0–2歳, child1 3歳〜小6, child2 中学生以上 …).
+_N = r"(\d+|[一二三四五六七八九十]|ひとり|ふたり)"
+_MEMBER_PATTERNS: tuple[tuple[str, re.Pattern[str], int | None], ...] = (
+    ("adult", re.compile(r"夫婦|両親|couple|부부|夫妻"), 2),
+    ("adult", re.compile(r"(?:大人|成人|おとな)" + _N + r"?\s*人?|" + r"(\d+)\s*(?:adults?|名?大人|个大人|명의? 어른|어른)", re.I), None),
+    ("aged", re.compile(r"(?:高齢者?|お年寄り|祖父|祖母|おじいちゃん|おばあちゃん|65歳以上|elderly|senior|老人|노인|할머니|할아버지)"
+                        + _N + r"?\s*人?", re.I), None),
+    ("infants", re.compile(r"(?:赤ちゃん|赤ん坊|乳児|乳幼児|新生児|[0０〇零一1１二2２]歳(?:の子ども|の子供|の子|児|の)?|baby|babies|infant|toddler|"
+                           r"婴儿|宝宝|아기|영아)" + _N + r"?\s*人?", re.I), None),
+    ("child1", re.compile(r"(?:小学生|幼稚園児?|保育園児|[3-9３-９]歳(?:の子ども|の子供|の子|児|の)?|1[0-2]歳(?:の子ども|の子|の)?|"
+                          r"[三四五六七八九十]歳(?:の子ども|の子|の)?|小学|primary school)" + _N + r"?\s*人?", re.I), None),
+    ("child2", re.compile(r"(?:中学生|高校生|1[3-7]歳(?:の子ども|の子|の)?|teen(?:ager)?s?)" + _N + r"?\s*人?", re.I), None),
+)
+_CHILD_UNKNOWN_AGE = re.compile(r"(?:子ども|子供|こども|\bkids?\b|\bchild(?:ren)?\b|孩子|小孩|아이|자녀)\s*(?P<n>\d+|[一二三四五六七八九十])?")
+_ADULTS_ONLY = re.compile(r"大人|成人|おとな|adults?|成年人|어른|성인")
+
+
+@dataclass(frozen=True)
+class Household:
+    """The household a question describes: how many people, and by age group where it says (unknown = people
+    whose age group it does not say)."""
+
+    size: int | None = None
+    members: tuple[tuple[str, int], ...] = ()
+    unknown: int = 0
+    says_adults: bool = False
+
+    @property
+    def known(self) -> bool:
+        return bool(self.members) and not self.unknown
+
+    def to_dict(self) -> dict:
+        return {"size": self.size, "members": dict(self.members), "unknown": self.unknown}
+
+
+def household_of(text: str) -> Household:
+    """「夫婦と２歳の子どもの３人家族」 → adult 2 + infants 1; 「4人家族」 → 4 of unknown ages; "I have a baby" → infants 1."""
+    normal = unicodedata.normalize("NFKC", text)
+    counted: dict[str, int] = {}
+    rest = normal
+    for group, pattern, fixed in _MEMBER_PATTERNS:
+        for match in pattern.finditer(rest):
+            count = fixed or _count(next((g for g in match.groups() if g), None)) or 1
+            counted[group] = counted.get(group, 0) + count
+            rest = rest[:match.start()] + "□" * (match.end() - match.start()) + rest[match.end():]
+    children = _CHILD_UNKNOWN_AGE.search(rest)
+    unknown_children = (_count(children.group("n")) or 1) if children else 0
+    size, total = household_size(rest if counted else normal), sum(counted.values()) + unknown_children
+    if counted and size is not None and size < total:
+        size = None  # 「大人2人と子ども2人」: the 2人 counted one group, not the household
+    size = size or total or None
+    if size is None:
+        return Household(None)
+    unknown = max(size - sum(counted.values()), unknown_children)
+    return Household(size, tuple(sorted(counted.items())), unknown, bool(_ADULTS_ONLY.search(normal)))
+
+
+def _count(value: str | None) -> int | None:
+    if value in ("ひとり",):
+        return 1
+    if value in ("ふたり",):
+        return 2
+    return number(value) if value else None
 
 
 def household_size(text: str) -> int | None:

@@ -13,6 +13,7 @@ from dialogue.context import TurnContext
 from knowledge.documents import SourceDocument
 from knowledge.freshness import freshness_of, sensitive_policy
 from knowledge.index import Hit
+from knowledge.structured import SLOT_KINDS, catalogue_for
 
 DISCLAIMER_TIERS = {"life", "health", "property", "deadline"}
 
@@ -33,11 +34,16 @@ def official_answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, slots
     text = official_text(doc, composer, slots)
     stale = freshness_of(ctx.tenant, doc, ctx.text).stale
     parts = [composer.render("answer", ctx.language, text=text, source=source_of(doc), stale=stale)]
-    if ctx.language != "ja":
-        parts.insert(0, composer.render("japanese_source_note", ctx.language))
     if ctx.risk is not None and ctx.risk.tier in DISCLAIMER_TIERS:
         parts.append(composer.render("risk_disclaimer", ctx.language, tier=ctx.risk.tier))
     return "\n\n".join(p for p in parts if p)
+
+
+def _names_its_slots(ctx: TurnContext, deps: StepDeps, doc: SourceDocument) -> bool:
+    if doc.kind not in SLOT_KINDS:
+        return True
+    catalogue = catalogue_for(deps.kb.index(ctx.tenant.id))
+    return catalogue.names(catalogue.question(ctx.notes.get("glossed") or ctx.query or ctx.text), doc)
 
 
 def quoted_text(doc: SourceDocument, deps: StepDeps, tenant: Any, slots: Slots | None) -> str:
@@ -46,8 +52,16 @@ def quoted_text(doc: SourceDocument, deps: StepDeps, tenant: Any, slots: Slots |
 
 
 def answer_with(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, confidence: float,
-                sources: list[Source], slots: Slots | None = None) -> TurnResult:
+                sources: list[Source], slots: Slots | None = None, *, by_slots: bool = False) -> TurnResult:
+    """Answer with `doc`. A structured record that retrieval found on its own (not by its slots, not picked by the
+    resident or a reviewer) answers only a question that names its slots; otherwise a person decides."""
     slots = slots or Slots()
+    if not by_slots and ctx.chosen_doc_id is None and not _names_its_slots(ctx, deps, doc):
+        result = escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
+        result.confidence, result.sources = confidence, sources
+        ctx.notes["draft"] = official_answer(ctx, deps, doc, slots)
+        ctx.notes["unnamed_record"] = doc.doc_id
+        return result
     if doc.kind == "hazard_map" and not (doc.meta or {}).get("links"):
         # The record only says that no map is listed: that is no answer, a person can find one.
         result = escalate(ctx, deps, EscalationReason.NO_CONTENT)

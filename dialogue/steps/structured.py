@@ -8,21 +8,30 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dialogue.records import Slots
+from dialogue.records import Slots, stockpile_days
 from dialogue.steps.answer import answer_with, source_of
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.stop import reply
-from core.outcomes import Outcome
+from dialogue.steps.stop import escalate, reply
+from core.outcomes import EscalationReason, Outcome
 from dialogue.context import TurnContext
 from knowledge.documents import SourceDocument
 from knowledge.knowledge_base import IndexMissing
 from knowledge.structured import (
-    Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold, household_size,
+    HAZARD_MAP_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold, household_of,
 )
 
 MAX_CHOICES = 6
-_DAYS_WORDS = re.compile(r"日|曜|いつ|収集|回収|出す|出せ|when|day|collect|哪天|什么时候|언제|요일")
-_STOCKPILE_WORDS = re.compile(r"備蓄|蓄え|たくわえ|ストック|非常|防災|災害|用意|準備|stock|emergency|disaster|储备|备|비축|비상")
+_DAYS_WORDS = re.compile(r"日|曜|いつ|収集|回収|出す|出せ|when|day|collect|哪天|什么时候|星期|언제|요일|수거")
+_STOCKPILE_WORDS = re.compile(
+    r"備蓄|蓄え|たくわえ|ストック|非常|防災|ぼうさい|災害|用意|準備|何本|何枚|何個|何リットル|何食|どれくらい|どのくらい|"
+    r"stock|emergency|disaster|how many|how much|储备|备|防灾|多少|비축|비상|얼마|몇", re.I)
+# A question about a garbage item asks how to put it out (or is the item's name alone: 「電池」, 「目黒区 傘」).
+_DISPOSAL_WORDS = re.compile(
+    r"ごみ|ゴミ|捨て|すて|出す|出し|出せ|だす|だし|処分|分別|回収|リサイクル|資源|粗大|どうやって|どうすれば|どこに|どう出|"
+    r"trash|garbage|rubbish|dispos|throw|recycl|burnable|\bbin\b|垃圾|扔|丢|处理|回收|쓰레기|버려|버리|버릴|분리|배출", re.I)
+_FILLER = re.compile(r"[\s、。,.?？!！・]|では|で|は|って|を|が|も|の|とか|です|ですか|について|区|市")
+_BARE_MAX_CHARS = 3
+_NOUN_PHRASE_MAX_CHARS = 24
 # What a follow-up about a support programme asks for → the record's fields that answer it.
 FIELD_QUESTIONS = (
     (re.compile(r"申請|申し込|申込|手続|どこで|どうやって|方法|apply|申请|신청"), ["利用•申請方法", "お問い合わせ先"]),
@@ -32,6 +41,16 @@ FIELD_QUESTIONS = (
     (re.compile(r"いつから|いつまで|期限|締切|受付|deadline|期限|기한"), ["受付開始日", "受付終了日", "利用•申請方法"]),
 )
 _FOLLOW_UP_MAX_CHARS = 20
+# The hazards 東京備蓄ナビ links maps for, as its labels name them, and how residents name them.
+HAZARDS = (
+    ("洪水", re.compile(r"洪水|大雨|川の氾濫|河川|flood|洪水|홍수", re.I)),
+    ("津波", re.compile(r"津波|tsunami|海啸|쓰나미|해일", re.I)),
+    ("土砂", re.compile(r"土砂|がけ崩れ|崖崩れ|landslide|泥石流|滑坡|산사태|토사", re.I)),
+    ("内水", re.compile(r"内水|浸水|下水|inland|内涝|내수|침수", re.I)),
+    ("高潮", re.compile(r"高潮|storm surge|风暴潮|해일|고조", re.I)),
+    ("火山", re.compile(r"火山|噴火|volcan|화산", re.I)),
+)
+_FAMILY_WITHOUT_SIZE = re.compile(r"家族の分|家族分|家族で|家族の|うちの家族|for my family|for the family|家人|가족")
 
 
 def answer_structured(ctx: TurnContext, deps: StepDeps) -> None:
@@ -42,15 +61,48 @@ def answer_structured(ctx: TurnContext, deps: StepDeps) -> None:
     except IndexMissing:
         return
     catalogue = catalogue_for(index)
-    question = catalogue.question(ctx.notes.get("glossed") or ctx.text)
+    question = catalogue.question(_with_pending_slot(ctx, catalogue))
     last = index.document(ctx.memory.last_doc_id) if ctx.memory.last_doc_id else None
-    for resolve in (_collection_days, _garbage_item, _stockpile, _field_follow_up):
+    for resolve in (_hazard_map, _collection_days, _stockpile, _garbage_item, _field_follow_up):
         if resolve(ctx, deps, index, catalogue, question, last):
             ctx.notes["structured"] = resolve.__name__.lstrip("_")
             return
 
 
+def _with_pending_slot(ctx: TurnContext, catalogue: StructuredCatalogue) -> str:
+    """「江東区」 after 「どちらの区市ですか」 (asked without choices: 62 municipalities) completes the question asked."""
+    text = ctx.notes.get("glossed") or ctx.text
+    memory = ctx.memory
+    if memory.last_outcome != Outcome.CLARIFY.value or memory.last_choices or not memory.last_question:
+        return text
+    if catalogue.municipality_in(catalogue.question(text)) and len(text) <= _FOLLOW_UP_MAX_CHARS:
+        ctx.notes["follow_up_of"] = memory.last_question
+        ctx.query = f"{memory.last_question} {ctx.text}"
+        return f"{memory.last_question} {text}"
+    return text
+
+
 # --- the resolvers: each answers, asks, or returns False -----------------------------------------------------
+
+def _hazard_map(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
+    """「江東区の洪水ハザードマップ」: that municipality's map for that hazard; without a municipality, ask which."""
+    if not HAZARD_MAP_WORDS.search(question.text):
+        return False
+    hazard = next((label for label, pattern in HAZARDS if pattern.search(question.text)), None)
+    named = catalogue.municipality_in(question, catalogue.hazard_maps)
+    if named is None:
+        if catalogue.municipality_in(question) is not None:
+            return False  # a place the hazard-map list does not hold: retrieval decides
+        return _ask(ctx, deps, "municipality", [], open_slot=True)
+    doc = index.document(catalogue.hazard_maps[named])
+    links = (doc.meta or {}).get("links") or {} if doc is not None else {}
+    if hazard is not None and not any(hazard in label for label in links):
+        result = escalate(ctx, deps, EscalationReason.NO_CONTENT)  # no map listed for that hazard: a person finds one
+        result.sources = [source_of(doc, 1.0)] if doc is not None else []
+        ctx.notes["missing_hazard"] = hazard
+        return True
+    return _answer(ctx, deps, doc, Slots(hazard=hazard))
+
 
 def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
     named = catalogue.municipality_in(question)
@@ -61,7 +113,11 @@ def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question:
         # 「燃やさないごみの日は？」 right after an area's collection days keeps that area.
         if last is not None and last.kind == "garbage_days" and category and not catalogue.items_in(question):
             return _answer(ctx, deps, last, Slots(category=category))
+        if category and _DAYS_WORDS.search(question.text) and not catalogue.items_in(question):
+            return _ask_for_area(ctx, deps, catalogue, named)
         return False
+    if not (category or _DAYS_WORDS.search(question.text) or _is_bare(question, [a.keys[0] for a in areas])):
+        return False  # 「三宿小学校は避難所ですか」 names an area but does not ask for its collection days
     if catalogue.items_in(question) and not _DAYS_WORDS.search(question.text) and not category:
         return False  # 「三軒茶屋でペットボトルは何ごみ」 is about sorting, not the days
     if len(areas) == 1:
@@ -70,15 +126,50 @@ def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question:
     return _ask(ctx, deps, "area", choices)
 
 
+def _ask_for_area(ctx, deps, catalogue: StructuredCatalogue, municipality: str | None) -> bool:
+    """「燃えるごみの日はいつ？」 names no area: ask for it (and for the municipality when none is named either)."""
+    if municipality is None:
+        return _ask(ctx, deps, "municipality", [], open_slot=True, known=sorted(catalogue.categories))
+    return _ask(ctx, deps, "area", [], open_slot=True, municipality=municipality)
+
+
+def _stockpile(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
+    entries = catalogue.stockpile_in(question)
+    if not entries:
+        return False
+    household = household_of(question.text)
+    asks_stock = bool(_STOCKPILE_WORDS.search(question.text))
+    following = last is not None and last.kind == "stockpile"
+    if not (household.size or asks_stock or following):
+        return False
+    if _DISPOSAL_WORDS.search(question.text) and not asks_stock:
+        return False  # 「乾電池の捨て方」 is about garbage
+    if following and not household.size and ctx.memory.last_question:
+        household = household_of(ctx.memory.last_question)  # 「じゃあトイレットペーパーは？」 keeps the household
+    if _FAMILY_WITHOUT_SIZE.search(question.text) and not household.size:
+        return _ask(ctx, deps, "household_size", [], open_slot=True)
+    slots = Slots(household=household.size, members=dict(household.members), unknown=household.unknown,
+                  days=stockpile_days(question.text) or (stockpile_days(ctx.memory.last_question or "")
+                                                         if following else None))
+    if len(entries) > 1:
+        return _ask(ctx, deps, None, [_choice(index, e, e.name, slots) for e in entries])
+    return _answer(ctx, deps, index.document(entries[0].doc_id), slots)
+
+
 def _garbage_item(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
-    items = catalogue.items_in(question)
+    named = catalogue.municipality_in(question)
+    items = catalogue.items_in(question, named if named in catalogue.categories else None)
     if not items:
         return False
+    if not (_DISPOSAL_WORDS.search(question.text) or _is_noun_phrase(question)):
+        return False  # 「道路の穴で自転車が転びそう」 names an item but asks nothing about putting it out
     covered = _unique(e.municipality for e in items)
-    named = catalogue.municipality_in(question)
     if named is not None and named not in covered:
         return False  # a municipality whose data does not have the item (or none at all): retrieval decides
-    municipality = named or (_municipality_of(last) if _municipality_of(last) in covered else None)
+    previous = _municipality_of(last)
+    if named is None and previous is not None and previous not in covered:
+        return False  # the resident's municipality (from the last answer) does not list the item
+    municipality = named or (previous if previous in covered else None)
     if municipality is None:
         choices = [_choice(index, _best(items, m, question), m) for m in covered]
         return _ask(ctx, deps, "municipality", choices)
@@ -87,16 +178,6 @@ def _garbage_item(ctx, deps, index, catalogue: StructuredCatalogue, question: Qu
     if len(own) == 1 or len(exact) == 1:
         return _answer(ctx, deps, index.document((exact or own)[0].doc_id), Slots(municipality=municipality))
     return _ask(ctx, deps, None, [_choice(index, e, e.name) for e in own])
-
-
-def _stockpile(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
-    entries = catalogue.stockpile_in(question)
-    household = household_size(question.text)
-    if not entries or not (household or _STOCKPILE_WORDS.search(question.text)):
-        return False
-    if len(entries) > 1:
-        return _ask(ctx, deps, None, [_choice(index, e, e.name, Slots(household=household)) for e in entries])
-    return _answer(ctx, deps, index.document(entries[0].doc_id), Slots(household=household))
 
 
 def _field_follow_up(ctx, deps, index, catalogue, question: Question, last) -> bool:
@@ -117,12 +198,19 @@ def _field_follow_up(ctx, deps, index, catalogue, question: Question, last) -> b
 def _answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument | None, slots: Slots) -> bool:
     if doc is None:
         return False
-    answer_with(ctx, deps, doc, 1.0, [source_of(doc, 1.0)], slots)
+    answer_with(ctx, deps, doc, 1.0, [source_of(doc, 1.0)], slots, by_slots=True)
     return True
 
 
-def _ask(ctx: TurnContext, deps: StepDeps, slot: str | None, choices: list[dict[str, Any]]) -> bool:
+def _ask(ctx: TurnContext, deps: StepDeps, slot: str | None, choices: list[dict[str, Any]], *,
+         open_slot: bool = False, **context: Any) -> bool:
+    """Offer the choices the data has; an open slot (62 municipalities, a household) is asked for in words."""
     choices = [c for c in choices if c is not None][:MAX_CHOICES]
+    if open_slot:
+        reply(ctx, deps, Outcome.CLARIFY, "ask_slot", slot=slot, **context)
+        ctx.result.confidence = 1.0
+        ctx.notes["missing_slot"] = slot
+        return True
     if not choices:
         return False
     for n, choice in enumerate(choices, start=1):
@@ -156,6 +244,20 @@ def _best(items: list[Entry], municipality: str, question: Question) -> Entry:
 def _is_exact(entry: Entry, question: Question) -> bool:
     """The item's whole written name (not only its head before a bracket) is what the question names."""
     return fold(entry.name) in question.folded or not any(c in entry.name for c in "（(")
+
+
+def _is_bare(question: Question, keys: list[str]) -> bool:
+    """The question is little more than the name (and a municipality): 「電池」, 「世田谷　ぺっとぼとる」, 「自転車は？」."""
+    rest = question.folded
+    for key in sorted(keys, key=len, reverse=True):
+        rest = rest.replace(key, "")
+    return len(_FILLER.sub("", rest)) <= _BARE_MAX_CHARS
+
+
+def _is_noun_phrase(question: Question) -> bool:
+    """「八王子市でティッシュの空き箱」, 「自転車は？」: a thing named, nothing said about it (no verb, no adjective)."""
+    return len(question.folded) <= _NOUN_PHRASE_MAX_CHARS and not any(
+        t.pos in ("動詞", "形容詞") for t in question.tokens)
 
 
 def _municipality_of(doc: SourceDocument | None) -> str | None:

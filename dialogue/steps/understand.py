@@ -3,6 +3,7 @@ and follow-up questions completed from the conversation so far."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
@@ -65,11 +66,16 @@ def _choice_by_number(text: str, choices: list[dict]) -> dict | None:
     return next((c for c in choices if int(c["n"]) == number), None)
 
 
+_POLITE_END = re.compile(r"(?:です|でお願いします|をお願いします|お願いします|だよ|です?ね|で|の方)?[。.!！\s]*$")
+
+
 def _choice_by_words(text: str, choices: list[dict]) -> dict | None:
-    wanted = text.strip()
+    """「目黒区」, 「2丁目です」: the words of one choice (NFKC, a polite ending left off)."""
+    wanted = _POLITE_END.sub("", unicodedata.normalize("NFKC", text).strip())
     if len(wanted) < 2:
         return None
-    matches = [c for c in choices if wanted in c["title"] or c["title"] in wanted]
+    titles = [(c, unicodedata.normalize("NFKC", c["title"])) for c in choices]
+    matches = [c for c, title in titles if wanted in title or title in wanted]
     return matches[0] if len(matches) == 1 else None
 
 

@@ -101,3 +101,20 @@ def test_dates_as_people_write_them(raw, shown):
 def test_a_sentence_gets_its_full_stop_but_never_after_a_link():
     assert as_sentence("健康保険等の被保険者等") == "健康保険等の被保険者等。"
     assert as_sentence("https://example.jp/a.pdf") == "https://example.jp/a.pdf"
+
+
+def test_household_members_by_age_group():
+    from knowledge.structured import household_of
+
+    assert household_of("夫婦と２歳の子どもの３人家族").members == (("adult", 2), ("infants", 1))
+    assert household_of("4人家族").unknown == 4 and household_of("4人家族").size == 4
+    mixed = household_of("大人2人と子ども2人")
+    assert (mixed.size, dict(mixed.members), mixed.unknown) == (4, {"adult": 2}, 2)
+    assert household_of("I have a baby. for 3 days").members == (("infants", 1),)
+    assert household_of("家族の分の水").size is None
+
+
+def test_stockpile_days_asked():
+    from dialogue.records import stockpile_days
+
+    assert [stockpile_days(t) for t in ("3日分", "一週間", "일주일 치", "for 3 days", "一个人一天", "水")] == [3, 7, 7, 3, 1, None]
