@@ -49,9 +49,9 @@ def serve(url: str, schema: str | None, data_dir: str, port: int, delay_s: float
 
     from channels.line import LineAdapter
     from channels.voice import CallScript, VoiceAdapter
-    from channels.webhooks import start_background
+    from madoguchi.background import start_channel_loops
     from madoguchi.app import create_app
-    from madoguchi.storage import Database
+    from storage import Database
     from tests.channels.fakes import FakeLineApi, FakeTwilioApi
     from tests.channels.standins import ScriptedEngine
     from tests.channels.wiring import loop_settings, make_services, tenant_channels
@@ -68,7 +68,7 @@ def serve(url: str, schema: str | None, data_dir: str, port: int, delay_s: float
                                  channels={"tokyo": tenant_channels("tokyo", adapters)},
                                  settings=loop_settings(worker_poll_s=0.5, inbox_workers=2))
         loops_stop = threading.Event()
-        start_background(services, loops_stop)
+        start_channel_loops(services, loops_stop)
         server = uvicorn.Server(uvicorn.Config(create_app(services, start_background=False), host="127.0.0.1",
                                                port=port, log_level="error", backlog=4096))
         threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True).start()
@@ -195,7 +195,7 @@ def slow_answering(url: str, schema: str | None, args: argparse.Namespace) -> No
 
 
 def identical_deliveries(url: str, schema: str | None, args: argparse.Namespace) -> None:
-    from madoguchi.storage import Database
+    from storage import Database
     from tests.channels.wiring import counts
 
     body = line_body("01HIDENTICAL", "U1")
@@ -215,8 +215,8 @@ def identical_deliveries(url: str, schema: str | None, args: argparse.Namespace)
 
 
 def databases(kind: str, postgres_url: str):
-    from madoguchi.storage import Database
-    from madoguchi.storage.testing import temporary_postgres
+    from storage import Database
+    from storage.testing import temporary_postgres
 
     if kind == "postgresql":
         db = temporary_postgres(postgres_url)

@@ -47,13 +47,20 @@ def crawl_figures(site, work: Path) -> None:
           f"{seconds_again:.2f} s = {again.requests / seconds_again:.0f} pages/s", flush=True)
 
 
-def sync_figures(site, work: Path) -> None:
+def sync_figures(site, work: Path, faq: Path | None = None, embedding_cache: Path | None = None) -> None:
+    """With `faq`, the tenant also holds an FAQ of its own (its passages come from the index as they are)."""
     tenants = work / "tenants"
     tenants.mkdir()
-    raw = {"id": "bench", "display_name": "bench", "sources": [{"loader": "website", **website_options(site)}]}
+    sources = [{"loader": "website", **website_options(site)}]
+    if faq is not None:
+        sources.insert(0, {"loader": "faq_jsonl", "path": str(faq), "name": "FAQ", "as_of": "2019"})
+    raw = {"id": "bench", "display_name": "bench", "sources": sources}
     (tenants / "bench.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     tenant = load_tenant_file(tenants / "bench.yaml")
     settings = Settings(data_dir=work / "data", tenants_dir=tenants, shared_dir=work)
+    if embedding_cache is not None:  # vectors already computed on this machine (content-hash keyed)
+        settings.index_dir.mkdir(parents=True)
+        (settings.index_dir / "embedding-cache").symlink_to(embedding_cache)
     first, seconds = timed(lambda: sync_tenant(tenant, settings))
     print(f"first sync: {first.documents} passages, {first.embedded_new} texts embedded, {seconds:.1f} s "
           f"(index build and embedding {first.seconds_index:.1f} s)", flush=True)
@@ -77,13 +84,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=200, help="pages added to the test site")
     parser.add_argument("--pdf-copies", type=int, default=20)
+    parser.add_argument("--with-faq", type=Path, help="also hold this FAQ JSONL in the tenant (e.g. LocalgovFAQ's "
+                        "corpus.jsonl), to see a re-sync in a tenant of realistic size")
+    parser.add_argument("--embedding-cache", type=Path, help="an existing embedding cache directory to reuse "
+                        "(e.g. the test cache's index/embedding-cache), so the FAQ need not be embedded here")
     args = parser.parse_args()
     site = serve_site()
     site.add_pages(args.pages)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             crawl_figures(site, Path(tmp))
-            sync_figures(site, Path(tmp))
+            if args.with_faq:
+                print(f"tenant holding {args.with_faq} as well:", flush=True)
+            sync_figures(site, Path(tmp), args.with_faq, args.embedding_cache)
         pdf_figures(args.pdf_copies)
     finally:
         site.close()

@@ -71,11 +71,9 @@ def elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1e3
 
 
-def engine_turns(tenant: str, settings: Any, step_ms: dict[str, list[float]]) -> Callable[[str], float]:
-    """Turns through the engine in process; each turn's own step timings are collected into `step_ms`."""
-    from dialogue.engine import DialogueEngine
-
-    engine = DialogueEngine(settings=settings)
+def engine_turns(tenant_id: str, services: Any, step_ms: dict[str, list[float]]) -> Callable[[str], float]:
+    """Turns through the service's engine in process; each turn's own step timings are collected into `step_ms`."""
+    engine, tenant = services.engine, services.tenant(tenant_id)
 
     def turn(question: str) -> float:
         started = time.perf_counter()
@@ -174,17 +172,17 @@ def report(label: str, rows: list[dict[str, float]]) -> None:
           f"{'met' if best >= TARGET_TURNS_PER_SECOND else 'NOT met'})")
 
 
-def engine_settings(args: argparse.Namespace, stack: ExitStack) -> Any:
-    """Settings for the in-process engine, with staff corrections read from a throw-away migrated database (as
-    the service binds its own)."""
+def engine_services(args: argparse.Namespace, stack: ExitStack) -> Any:
+    """The service as the composition root builds it, with staff corrections read from a throw-away migrated
+    database."""
     from config.settings import Settings
-    from governance.review import bind_database
-    from madoguchi.storage.testing import temporary_database
+    from madoguchi.composition import build_services
+    from storage.testing import temporary_database
 
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-    bind_database(stack.enter_context(temporary_database("sqlite", tmp)))
     overrides = {"embed_threads": args.embed_threads} if args.embed_threads is not None else {}
-    return Settings(data_dir=args.data_dir, shared_dir=args.shared_dir, **overrides)
+    settings = Settings(data_dir=args.data_dir, shared_dir=args.shared_dir, **overrides)
+    return build_services(settings, db=stack.enter_context(temporary_database("sqlite", tmp)), channels={})
 
 
 def run(args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
@@ -196,7 +194,7 @@ def _run(args: argparse.Namespace, stack: ExitStack) -> dict[str, list[dict[str,
     questions = load_questions(args.shared_dir, args.turns)
     results: dict[str, list[dict[str, float]]] = {}
     step_ms: dict[str, list[float]] = {}
-    turn = engine_turns(args.tenant, engine_settings(args, stack), step_ms)
+    turn = engine_turns(args.tenant, engine_services(args, stack), step_ms)
     for question in questions[:WARM_UP_TURNS]:
         turn(question)
     results["engine"], steps_at_1 = [], {}

@@ -30,9 +30,9 @@ from uuid import uuid4  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from escalation.queue import EscalationQueue  # noqa: E402
-from madoguchi.storage import Database, utcnow  # noqa: E402
-from madoguchi.storage.schema import conversations, escalations  # noqa: E402
-from madoguchi.storage.testing import temporary_postgres  # noqa: E402
+from storage import Database, utcnow  # noqa: E402
+from storage.schema import conversations, escalations  # noqa: E402
+from storage.testing import temporary_postgres  # noqa: E402
 
 TENANT = "tokyo"
 

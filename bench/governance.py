@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dialogue.turn import EscalationReason, Outcome  # noqa: E402
+from core.outcomes import EscalationReason, Outcome  # noqa: E402
 from governance import review  # noqa: E402
 from governance.insight import build_insight  # noqa: E402
-from madoguchi.storage import open_conversation  # noqa: E402
-from madoguchi.storage.testing import temporary_database  # noqa: E402
+from storage import open_conversation  # noqa: E402
+from storage.testing import temporary_database  # noqa: E402
 from tests.governance.seeding import GARBAGE, add_turn, make_services, result  # noqa: E402
 
 TOPICS = ["住民票の写し", "粗大ごみの出し方", "児童手当の振込日", "犬の登録", "保育園の申し込み", "国民健康保険の加入",
@@ -72,23 +72,23 @@ def main() -> None:
         seed(services, args.turns, rnd)
         seeded = time.perf_counter() - started
         for n in range(args.curated):
-            review.write_curated_answer(db, tokyo, reviewer="bench", question=f"質問その{n}: {TOPICS[n % 10]}",
+            review.write_curated_answer(services.corrections, tokyo, reviewer="bench", question=f"質問その{n}: {TOPICS[n % 10]}",
                                         answer="回答")
-        review.flag_outdated(db, tokyo, reviewer="bench", doc_id="x", settings=services.settings)
-        review.curated_answer_for("tokyo", "図書館の開館時間", db=db)  # load and embed the curated questions once
+        review.flag_outdated(services.corrections, tokyo, reviewer="bench", doc_id="x")
+        services.corrections.curated_answer_for("tokyo", "図書館の開館時間")  # load and embed the curated questions once
         figures = {
             "turns": args.turns, "curated_answers": args.curated,
             "seed_s_per_1000_turns": round(seeded / args.turns * 1000, 2),
-            "curated_exact": _ms(timed(lambda: review.curated_answer_for("tokyo", "質問その3: 犬の登録", db=db), 200)),
+            "curated_exact": _ms(timed(lambda: services.corrections.curated_answer_for("tokyo", "質問その3: 犬の登録"), 200)),
             "curated_miss_with_embedding": _ms(timed(
-                lambda: review.curated_answer_for("tokyo", "図書館の開館時間", db=db), 50)),
-            "outdated": _ms(timed(lambda: review.outdated_doc_ids("tokyo", db=db, settings=services.settings), 500)),
-            "insight_aggregates": _ms(timed(lambda: build_insight(db, ["tokyo"], cluster=False), 5)),
-            "insight_first_view_with_topics": _ms(timed(lambda: build_insight(db, ["tokyo"]), 1)),
-            "insight_with_topics_cached_vectors": _ms(timed(lambda: build_insight(db, ["tokyo"]), 3)),
+                lambda: services.corrections.curated_answer_for("tokyo", "図書館の開館時間"), 50)),
+            "outdated": _ms(timed(lambda: services.corrections.outdated_doc_ids("tokyo"), 500)),
+            "insight_aggregates": _ms(timed(lambda: build_insight(db, ["tokyo"], embedder=services.embedder, cluster=False), 5)),
+            "insight_first_view_with_topics": _ms(timed(lambda: build_insight(db, ["tokyo"], embedder=services.embedder), 1)),
+            "insight_with_topics_cached_vectors": _ms(timed(lambda: build_insight(db, ["tokyo"], embedder=services.embedder), 3)),
         }
-        figures["cache_reload_after_expiry"] = _ms(timed(lambda: (review.CACHE.clear(), review.curated_answer_for(
-            "tokyo", "質問その3: 犬の登録", db=db)), 20))
+        figures["cache_reload_after_expiry"] = _ms(timed(lambda: (services.corrections.cache.clear(), services.corrections.curated_answer_for(
+            "tokyo", "質問その3: 犬の登録")), 20))
     print(json.dumps(figures, ensure_ascii=False, indent=1))
 
 

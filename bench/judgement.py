@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from config.settings import get_settings  # noqa: E402
-from dialogue.policy import PREVIOUS_THRESHOLDS, decide  # noqa: E402
-from dialogue.turn import ConversationMemory  # noqa: E402
+from core.policy import PREVIOUS_THRESHOLDS, decide  # noqa: E402
+from config.tenancy import get_tenant  # noqa: E402
+from dialogue.context import ConversationMemory  # noqa: E402
 from knowledge.calibration_labels import labelled_row  # noqa: E402
 from knowledge.evaluation_served import served_figures  # noqa: E402
 
@@ -57,15 +58,16 @@ def rows_of(path: Path, split: str | None) -> list[dict]:
 
 
 def memory_after(result: Any) -> ConversationMemory:
-    """What the conversation remembers after a turn (as dialogue/conversation.py stores it)."""
+    """What the conversation remembers after a turn (as conversations/turns.py stores it)."""
     sources = result.sources
     return ConversationMemory(last_question=result.query, last_outcome=result.outcome.value,
                               last_choices=result.choices or [], language=result.language,
                               last_doc_id=sources[0].doc_id if result.outcome.value == "answered" and sources else None)
 
 
-def ask(engine: Any, tenant: str, query: Any) -> Any:
+def ask(engine: Any, tenant_id: str, query: Any) -> Any:
     """The question, after the resident's earlier messages of its conversation (a follow-up's setting)."""
+    tenant = get_tenant(tenant_id)
     memory = ConversationMemory()
     for earlier in query.context:
         memory = memory_after(engine.run_turn(tenant, earlier, memory))
@@ -76,7 +78,8 @@ def previous_policy_reply(engine: Any, tenant: str, result: Any, reply: dict) ->
     """The same turn under the thresholds and choices on main before issue 9 (turns the policy did not decide —
     intents, risk, curated answers, a picked choice — are unchanged)."""
     decided = reply["outcome"] in ("answered", "clarify") or reply.get("reason") == "low_confidence"
-    if not decided or "curated" in result.notes or result.intent == "choice" or not result.query:
+    curated = bool(result.sources) and result.sources[0].source == "curated"  # a reviewer's own answer
+    if not decided or curated or result.intent == "choice" or not result.query:
         return reply
     retrieval = engine.kb.retrieve(tenant, result.query, top_k=10)
     decision = decide(retrieval.confidence, retrieval.confidence_top3, PREVIOUS_THRESHOLDS)
@@ -132,9 +135,9 @@ def main() -> int:
                         help="TENANT=FILE: a saved `madoguchi ask --jsonl` output to score side by side")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
-    from dialogue.service import get_engine
+    from madoguchi.composition import build_services
 
-    engine = get_engine()
+    engine = build_services(channels={}).engine  # as `madoguchi ask` builds it: corrections from the database
     baselines = dict(b.split("=", 1) for b in args.baseline)
     reports = {}
     for tenant, (path, split) in labelled_sets(args, engine.kb).items():

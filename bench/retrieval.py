@@ -69,9 +69,9 @@ def bench_ingest(shared: Path, skip_cold: bool) -> dict:
 
 
 def bench_ours(queries) -> tuple[dict, list[float]]:
-    from knowledge.service import get_knowledge_base
+    from knowledge.knowledge_base import KnowledgeBase
 
-    kb = get_knowledge_base()
+    kb = KnowledgeBase()
     kb.retrieve("amagasaki", "ウォームアップ")
     rankings, latencies = {}, []
     for q in queries:

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 from config.settings import get_settings  # noqa: E402
 from knowledge.evaluation import evaluate, read_queries  # noqa: E402
 from knowledge.fusion import RUNS  # noqa: E402
-from knowledge.service import KnowledgeBase  # noqa: E402
+from knowledge.knowledge_base import KnowledgeBase  # noqa: E402
 
 GRID = (0.0, 0.5, 1.0)
 K_VALUES = (10, 30, 60)

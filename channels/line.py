@@ -16,8 +16,9 @@ import json
 import logging
 import time
 from datetime import datetime, UTC
-from typing import Any
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from linebot.v3.messaging import (
     ApiClient,
@@ -32,8 +33,11 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from channels.base import InboundEvent, OutboundMessage, PayloadError, SignatureError
+from channels.base import Channel, MissingSignature, PayloadError, SignatureError
 from channels.common import header, uuid_for_key
+from channels.config import ChannelConfig
+from config.settings import Settings
+from core.messages import InboundEvent, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +52,10 @@ LABEL_LIMIT = 20
 POSTBACK_DATA_LIMIT = 300
 
 
-class LineAdapter:
-    name = "line"
+class LineAdapter(Channel):
+    name: ClassVar[str] = "line"
+    replies_in_context: ClassVar[bool] = True
+    secret_keys: ClassVar[frozenset[str]] = frozenset({"channel_secret", "channel_access_token"})
 
     def __init__(self, tenant: str, channel_secret: str, channel_access_token: str, *,
                  api_host: str = LINE_API_HOST, reply_token_max_age_s: float = REPLY_TOKEN_MAX_AGE_S,
@@ -63,12 +69,25 @@ class LineAdapter:
         configuration = Configuration(host=api_host, access_token=channel_access_token)
         self._api = MessagingApi(ApiClient(configuration))
 
+    @classmethod
+    def from_config(cls, config: ChannelConfig, settings: Settings) -> LineAdapter:
+        secret, token = config.require("channel_secret", "channel_access_token")
+        return cls(config.tenant.id, secret, token, api_host=config.get("api_host", LINE_API_HOST),
+                   reply_token_max_age_s=float(config.get("reply_token_max_age_s", 50)))
+
+    @classmethod
+    def with_reply_context(cls, message: OutboundMessage, event: Mapping[str, Any]) -> OutboundMessage:
+        """The reply token of the event it answers, and when LINE received it (a stale token means push)."""
+        meta = {**message.meta}
+        meta.setdefault("received_at", event.get("received_at"))
+        return replace(message, reply_token=message.reply_token or event.get("reply_token"), meta=meta)
+
     # -- inbound ---------------------------------------------------------------------------------------------
 
     def verify(self, raw: bytes, headers: Mapping[str, str]) -> None:
         signature = header(headers, SIGNATURE_HEADER)
         if not signature:
-            raise SignatureError("missing X-Line-Signature")
+            raise MissingSignature("missing X-Line-Signature")
         expected = base64.b64encode(hmac.new(self._secret, raw, hashlib.sha256).digest())
         if not hmac.compare_digest(expected, signature.strip().encode("ascii", "replace")):
             raise SignatureError("X-Line-Signature does not match the body")

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from channels.base import InboundEvent, OutboundMessage, PayloadError, SignatureError
+from channels.base import Channel, MissingSignature, PayloadError, SignatureError
 from channels.common import RecentKeys, header
+from channels.config import ChannelConfig
+from config.settings import Settings
+from core.messages import InboundEvent, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +28,11 @@ CLAIM_ACTION_ID = "claim_escalation"
 CLAIM_BUTTON_LABEL = "対応する"
 
 
-class SlackAdapter:
-    name = "slack"
+class SlackAdapter(Channel):
+    name: ClassVar[str] = "slack"
+    # Button presses arrive at /slack/interactions (madoguchi/web/slack.py), which answers in the response.
+    takes_webhooks: ClassVar[bool] = False
+    secret_keys: ClassVar[frozenset[str]] = frozenset({"signing_secret", "bot_token"})
 
     def __init__(self, tenant: str, signing_secret: str, bot_token: str, alert_channel: str, *,
                  base_url: str = WebClient.BASE_URL, verifier: SignatureVerifier | None = None) -> None:
@@ -38,13 +44,19 @@ class SlackAdapter:
         self._client = WebClient(token=bot_token, base_url=base_url)
         self._delivered = RecentKeys()
 
+    @classmethod
+    def from_config(cls, config: ChannelConfig, settings: Settings) -> SlackAdapter:
+        secret, token, channel = config.require("signing_secret", "bot_token", "alert_channel")
+        return cls(config.tenant.id, secret, token, channel,
+                   base_url=config.get("api_base_url", "https://slack.com/api/"))
+
     # -- inbound ---------------------------------------------------------------------------------------------
 
     def verify(self, raw: bytes, headers: Mapping[str, str]) -> None:
         timestamp = header(headers, "X-Slack-Request-Timestamp")
         signature = header(headers, "X-Slack-Signature")
         if not timestamp or not signature:
-            raise SignatureError("missing X-Slack-Signature or X-Slack-Request-Timestamp")
+            raise MissingSignature("missing X-Slack-Signature or X-Slack-Request-Timestamp")
         try:
             valid = self._verifier.is_valid(raw, timestamp, signature)
         except (ValueError, UnicodeDecodeError):  # a non-numeric timestamp or a body that is not UTF-8

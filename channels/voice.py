@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
 from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from twilio.http.http_client import TwilioHttpClient
@@ -22,9 +22,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from channels.base import InboundEvent, OutboundMessage, PayloadError, SignatureError
+from channels.base import Channel, MissingSignature, PayloadError, SignatureError
 from channels.common import RecentKeys, header
+from channels.config import ChannelConfig
 from channels.speech import MAX_SPOKEN_CHARS, Spoken, for_the_ear
+from config.settings import Settings
+from core.messages import InboundEvent, OutboundMessage
 
 try:  # twilio >= 9.10 can sign with HMAC-SHA256 when the account opts in
     from twilio.request_validator import get_signature_algorithm
@@ -39,8 +42,11 @@ SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 LANGUAGE = "ja-JP"
 
 
-class VoiceAdapter:
-    name = "voice"
+class VoiceAdapter(Channel):
+    name: ClassVar[str] = "voice"
+    # Twilio hears its answer in the response (TwiML): the call routes live in madoguchi/web/webhooks.py.
+    takes_webhooks: ClassVar[bool] = False
+    secret_keys: ClassVar[frozenset[str]] = frozenset({"auth_token"})
 
     def __init__(self, tenant: str, account_sid: str, auth_token: str, *, public_base_url: str,
                  sms_from: str | None = None, script: CallScript | None = None,
@@ -57,6 +63,23 @@ class VoiceAdapter:
             self._client.api.base_url = api_base_url.rstrip("/")
         self._delivered = RecentKeys()
 
+    @classmethod
+    def from_config(cls, config: ChannelConfig, settings: Settings) -> VoiceAdapter:
+        sid, token = config.require("account_sid", "auth_token")
+        contact = config.tenant.contact or {}
+        number = config.get("operator_number") or (to_e164(str(contact["phone"])) if contact.get("phone") else None)
+        script = CallScript(office=contact.get("office") or config.tenant.display_name, operator_number=number,
+                            operator_queue=config.get("operator_queue"), voice=config.get("voice"),
+                            hours=str(contact.get("hours") or ""))
+        return cls(config.tenant.id, sid, token,
+                   public_base_url=config.get("public_base_url", settings.public_base_url),
+                   sms_from=config.get("sms_from"), script=script, api_base_url=config.get("api_base_url"))
+
+    @classmethod
+    def needs_provider(cls, message: OutboundMessage) -> bool:
+        """The spoken reply is heard in the TwiML; only links the caller asked for go out, by SMS."""
+        return message.meta.get("deliver") == "sms"
+
     def public_url(self, path_and_query: str) -> str:
         """The URL Twilio used: our public base URL + the path and query the app received (or built)."""
         parts = urlsplit(path_and_query)
@@ -69,7 +92,7 @@ class VoiceAdapter:
         """`url`: the path and query of the request as the app received it (a full URL's host is ignored)."""
         signature = header(headers, SIGNATURE_HEADER)
         if not signature:
-            raise SignatureError("missing X-Twilio-Signature")
+            raise MissingSignature("missing X-Twilio-Signature")
         if url is None:
             raise SignatureError("the request URL is needed to check a Twilio signature")
         try:

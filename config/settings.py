@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The default reply templates (a tenant overrides one under tenants_dir/<tenant>/templates/<lang>/).
+DIALOGUE_TEMPLATES_DIR = PROJECT_ROOT / "dialogue" / "templates"
 
 
 class Settings(BaseSettings):

@@ -14,10 +14,10 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from config.settings import get_settings
-from config.tenancy import Tenant, get_tenant
+from config.settings import DIALOGUE_TEMPLATES_DIR, get_settings
+from config.tenancy import Tenant
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DEFAULT_TEMPLATES_DIR = DIALOGUE_TEMPLATES_DIR
 DEFAULT_LANGUAGE = "ja"
 INTERFACE_LANGUAGES = ("ja", "en", "zh", "ko")
 # Residents writing in another language more likely read English than Japanese.
@@ -120,10 +120,10 @@ class Composer:
     """Renders the reply templates of one tenant: `Composer(tenant).render("answer", "ja", text=…, source=…)`."""
 
     def __init__(
-        self, tenant: Tenant | str | None = None, templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+        self, tenant: Tenant | None = None, templates_dir: Path = DEFAULT_TEMPLATES_DIR,
         tenants_dir: Path | None = None,
     ) -> None:
-        self.tenant = get_tenant(tenant) if isinstance(tenant, str) else tenant
+        self.tenant = tenant
         search_path = [str(templates_dir)]
         if self.tenant is not None:
             override = Path(tenants_dir or get_settings().tenants_dir) / self.tenant.id / "templates"

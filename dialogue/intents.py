@@ -27,7 +27,10 @@ import numpy as np
 import yaml
 
 from config.settings import PROJECT_ROOT, get_settings
-from dialogue.normalise import normalise_input
+from core.text import normalise_input
+from dialogue.language import detect_language
+from knowledge.embedder import Embedder, get_embedder
+from knowledge.text import get_tokenizer, normalise
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +146,7 @@ class IntentClassifier:
     def __init__(
         self,
         nlu_path: Path | None = None,
-        embedder=None,
+        embedder: Embedder | None = None,
         cache_dir: Path | None = None,
         k: int = DEFAULT_K,
         margin: float = DEFAULT_MARGIN,
@@ -238,9 +241,6 @@ class IntentClassifier:
 def content_words(text: str) -> set[str]:
     """What in `text` carries meaning, by script: Japanese lemmas (particles, auxiliaries and symbols out), Korean
     syllable pairs (감사해요 / 감사합니다 share 감사), Chinese characters, English words but function words."""
-    from dialogue.language import detect_language
-    from knowledge.text import get_tokenizer, normalise
-
     language = detect_language(text)
     if language == "ko":
         runs = re.findall(r"[\uac00-\ud7af]+", text)
@@ -259,8 +259,6 @@ def _confidence(scores: dict[str, float], intent: str, temperature: float = 0.01
     return float(weights[list(scores).index(intent)] / weights.sum())
 
 
-def _default_embedder():
-    from knowledge.embedder import get_embedder
-
+def _default_embedder() -> Embedder:
     settings = get_settings()
     return get_embedder(settings.embedder, settings.embed_threads)

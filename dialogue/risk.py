@@ -18,7 +18,7 @@ import yaml
 
 from config.settings import PROJECT_ROOT
 from config.tenancy import Tenant, get_tenant
-from dialogue.normalise import normalise_input
+from core.text import normalise_input
 
 DEFAULT_RISK_PATH = PROJECT_ROOT / "config" / "risk.yml"
 ACTIONS = ("numbers_first", "escalate", "disclaimer")

@@ -13,38 +13,31 @@ else claims it the row gets a new token, so the old holder's actions change noth
 Choice: a stale token returns False (the console says "this conversation is no longer yours") rather than raising;
 `StaleClaim` and `require()` are there for callers that prefer an exception.
 
-Claiming: `WITH picked AS (SELECT id … ORDER BY priority DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-UPDATE … WHERE id IN picked AND state = 'queued' RETURNING …`. On PostgreSQL SKIP LOCKED lets 20 operators claim at
-once without waiting on each other; SQLite ignores FOR UPDATE and relies on one writer at a time (BEGIN IMMEDIATE),
-which makes the same single statement atomic across threads and processes.
+The statements themselves (claiming with FOR UPDATE SKIP LOCKED, token-conditional updates) are in
+storage/escalations.py; this module holds the rules: priorities, what a lost claim means, what is audited.
 
 Each state change is also written to the audit log in the same transaction. Times are the application's clock
 (UTC); run the hosts with NTP.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator, Mapping
-from uuid import uuid4
+from typing import Any
 
-from sqlalchemy import Connection, Row, and_, exists, func, or_, select, update
+from storage import Connection, Database, Row, append_audit, set_conversation_state, utcnow
+from storage import escalations as repo
+from storage.escalations import HELD_STATES
 
-from madoguchi.storage import Database
-from madoguchi.storage.audit import append_audit
-from madoguchi.storage.conversations import set_conversation_state
-from madoguchi.storage.inbound import insert_ignoring_duplicates
-from madoguchi.storage.schema import OPEN_ESCALATION_STATES, escalations
-from madoguchi.storage.types import utcnow
-
-HELD_STATES = ("claimed", "waiting_resident")
 RISK_PRIORITY = {"emergency": 100, "crisis": 100, "life": 90, "health": 80, "property": 60, "deadline": 50}
 REASON_PRIORITY = {"risk": 50, "complaint": 30, "requested": 20, "operator_returned": 15, "callback": 15,
                    "low_confidence": 10, "no_content": 10}
 # Under concurrency SKIP LOCKED with LIMIT 1 can come back empty while rows remain (the row it looked at was
 # claimed between snapshot and lock); claim() tries again a few times before saying the queue is empty.
 CLAIM_ATTEMPTS = 5
+
+__all__ = ["HELD_STATES", "Claim", "EscalationQueue", "StaleClaim", "priority_for", "require"]
 
 
 class StaleClaim(Exception):
@@ -75,14 +68,10 @@ class Claim:
     risk: str | None
 
     @classmethod
-    def from_row(cls, row: Row) -> "Claim":
+    def from_row(cls, row: Row) -> Claim:
         return cls(escalation_id=row.id, token=row.claim_token, tenant=row.tenant,
                    conversation_id=row.conversation_id, operator=row.claimed_by, priority=row.priority,
                    reason=row.reason, risk=row.risk)
-
-
-def _minutes_from(now: datetime, minutes: float | None) -> datetime | None:
-    return None if minutes is None else now + timedelta(minutes=float(minutes))
 
 
 class EscalationQueue:
@@ -112,28 +101,16 @@ class EscalationQueue:
         """
         reason = getattr(reason, "value", reason)
         priority = priority_for(reason, risk) if priority is None else priority
-        now, sla = utcnow(), sla or {}
-        escalation_id = str(uuid4())
-        inserted = conn.execute(insert_ignoring_duplicates(conn, escalations).values(
-            id=escalation_id, tenant=tenant, conversation_id=conversation_id, turn_id=turn_id, reason=reason,
-            risk=risk, priority=priority, state="queued", created_at=now, updated_at=now,
-            first_response_due=_minutes_from(now, sla.get("first_response_minutes")),
-            resolve_due=_minutes_from(now, sla.get("resolution_minutes")), draft_answer=draft_answer,
-            draft_confidence=draft_confidence, draft_sources=draft_sources, meta=meta,
-        ).returning(escalations.c.id)).first()
+        escalation_id = repo.insert_escalation(
+            conn, tenant=tenant, conversation_id=conversation_id, reason=reason, priority=priority, risk=risk,
+            turn_id=turn_id, sla=dict(sla or {}), draft_answer=draft_answer, draft_confidence=draft_confidence,
+            draft_sources=draft_sources, meta=meta)
         set_conversation_state(conn, conversation_id, "with_operator", only_from="assistant")
-        if inserted is None:
-            return self._raise_open_priority(conn, conversation_id, priority)
+        if escalation_id is None:
+            return repo.raise_open_priority(conn, conversation_id, priority)
         append_audit(conn, actor=actor, action="escalation.enqueue", tenant=tenant, target=escalation_id,
                      detail={"reason": reason, "risk": risk, "priority": priority, "conversation": conversation_id})
         return escalation_id
-
-    def _raise_open_priority(self, conn: Connection, conversation_id: str, priority: int) -> str:
-        open_one = and_(escalations.c.conversation_id == conversation_id,
-                        escalations.c.state.in_(OPEN_ESCALATION_STATES))
-        conn.execute(update(escalations).where(open_one, escalations.c.priority < priority).values(
-            priority=priority, updated_at=utcnow()))
-        return conn.execute(select(escalations.c.id).where(open_one)).scalar_one()
 
     # --- claiming ----------------------------------------------------------------------------------------------
 
@@ -144,33 +121,13 @@ class EscalationQueue:
             return None
         for _ in range(CLAIM_ATTEMPTS):
             with self._transaction(conn) as c:
-                row = c.execute(self._claim_next_statement(tenant_ids, operator)).first()
+                row = repo.claim_next(c, tenant_ids, operator)
                 if row is not None:
                     self._audit_claim(c, row)
                     return Claim.from_row(row)
-                if not c.execute(select(exists().where(self._claimable(tenant_ids, operator)))).scalar():
+                if not repo.any_claimable(c, tenant_ids, operator):
                     return None
         return None
-
-    def _claimable(self, tenant_ids: list[str], operator: str) -> Any:
-        return and_(escalations.c.state == "queued", escalations.c.tenant.in_(tenant_ids),
-                    or_(escalations.c.assigned_to.is_(None), escalations.c.assigned_to == operator))
-
-    def _claim_next_statement(self, tenant_ids: list[str], operator: str) -> Any:
-        picked = (
-            select(escalations.c.id).where(self._claimable(tenant_ids, operator))
-            .order_by(escalations.c.priority.desc(), escalations.c.created_at, escalations.c.id).limit(1)
-            .with_for_update(skip_locked=True).cte("picked")
-        )
-        return self._take(and_(escalations.c.id.in_(select(picked.c.id)), escalations.c.state == "queued"),
-                          operator)
-
-    def _take(self, where: Any, operator: str) -> Any:
-        now = utcnow()
-        return update(escalations).where(where).values(
-            state="claimed", claimed_by=operator, claim_token=str(uuid4()), claimed_at=now, heartbeat_at=now,
-            updated_at=now, assigned_to=None,
-        ).returning(*escalations.c)
 
     def _audit_claim(self, conn: Connection, row: Row) -> None:
         append_audit(conn, actor=row.claimed_by, action="escalation.claim", tenant=row.tenant, target=row.id,
@@ -179,12 +136,8 @@ class EscalationQueue:
     def claim_specific(self, escalation_id: str, operator: str, *, tenant_ids: Iterable[str] | None = None,
                        conn: Connection | None = None) -> Claim | None:
         """Claim one chosen escalation (the console's or Slack's 「対応する」 button); None if already taken."""
-        where = and_(escalations.c.id == escalation_id, escalations.c.state == "queued",
-                     or_(escalations.c.assigned_to.is_(None), escalations.c.assigned_to == operator))
-        if tenant_ids is not None:
-            where = and_(where, escalations.c.tenant.in_(list(tenant_ids)))
         with self._transaction(conn) as c:
-            row = c.execute(self._take(where, operator)).first()
+            row = repo.claim_escalation(c, escalation_id, operator, tenant_ids=tenant_ids)
             if row is None:
                 return None
             self._audit_claim(c, row)
@@ -195,16 +148,8 @@ class EscalationQueue:
     def _change(self, token: str, action: str, values: dict[str, Any], *, conn: Connection | None,
                 from_states: tuple[str, ...] = HELD_STATES, conversation_state: str | None = None,
                 detail: dict[str, Any] | None = None) -> bool:
-        now = utcnow()
-        statement = (
-            update(escalations)
-            .where(escalations.c.claim_token == token, escalations.c.state.in_(from_states))
-            .values(updated_at=now, **values)
-            .returning(escalations.c.id, escalations.c.tenant, escalations.c.conversation_id,
-                       escalations.c.claimed_by)
-        )
         with self._transaction(conn) as c:
-            row = c.execute(statement).first()
+            row = repo.change_held(c, token, values, from_states=from_states)
             if row is None:
                 return False
             if conversation_state is not None:  # a conversation closed or erased meanwhile stays so
@@ -224,9 +169,7 @@ class EscalationQueue:
         On PostgreSQL the row stays locked until that transaction commits, so a concurrent re-queue cannot slip
         between the check and the reply: a stale operator never sends a second answer.
         """
-        now = utcnow()
-        values = {"heartbeat_at": now, "first_response_at": func.coalesce(escalations.c.first_response_at, now)}
-        return self._change(token, "escalation.reply", values, conn=conn)
+        return self._change(token, "escalation.reply", repo.reply_values(), conn=conn)
 
     def mark_waiting_resident(self, token: str, *, conn: Connection | None = None) -> bool:
         return self._change(token, "escalation.wait_resident", {"state": "waiting_resident"}, conn=conn,
@@ -234,10 +177,7 @@ class EscalationQueue:
 
     def resident_replied(self, conn: Connection, conversation_id: str) -> bool:
         """The resident wrote back: a waiting escalation is the holder's again, with a fresh heartbeat."""
-        statement = update(escalations).where(
-            escalations.c.conversation_id == conversation_id, escalations.c.state == "waiting_resident",
-        ).values(state="claimed", heartbeat_at=utcnow(), updated_at=utcnow())
-        return conn.execute(statement).rowcount == 1
+        return repo.resume_waiting(conn, conversation_id)
 
     def release(self, token: str, *, conn: Connection | None = None) -> bool:
         """Put it back in the queue for someone else (the conversation stays with the operators)."""
@@ -266,18 +206,8 @@ class EscalationQueue:
         Run it every few seconds from a worker. Waiting-for-resident escalations are not stale: nobody is
         expected to heartbeat while the resident is away (resident_replied() makes them 'claimed' again).
         """
-        cutoff = utcnow() - timedelta(seconds=stale_after_seconds)
-        stale = and_(escalations.c.state == "claimed", escalations.c.heartbeat_at < cutoff)
-        # SKIP LOCKED: never wait behind a holder frozen inside a transaction; the next sweep gets that row.
-        picked = select(escalations.c.id).where(stale).with_for_update(skip_locked=True).cte("picked")
-        statement = (
-            update(escalations)
-            .where(escalations.c.id.in_(select(picked.c.id)), stale)
-            .values(state="queued", claimed_by=None, updated_at=utcnow())
-            .returning(escalations.c.id, escalations.c.tenant)
-        )
         with self._transaction(conn) as c:
-            rows = c.execute(statement).all()
+            rows = repo.requeue_stale_claims(c, stale_after_seconds)
             for row in rows:
                 append_audit(c, actor="system", action="escalation.requeue_stale", tenant=row.tenant,
                              target=row.id, detail={"stale_after_seconds": stale_after_seconds})
@@ -287,63 +217,38 @@ class EscalationQueue:
 
     def overdue_unclaimed(self, *, limit: int = 100) -> list[Row]:
         """Queued past their first-response deadline and not yet sent a holding message."""
-        query = select(escalations).where(
-            escalations.c.state == "queued", escalations.c.first_response_due < utcnow(),
-            escalations.c.holding_sent_at.is_(None),
-        ).order_by(escalations.c.first_response_due).limit(limit)
         with self.db.read() as conn:
-            return list(conn.execute(query))
+            return repo.overdue_unclaimed(conn, limit=limit)
 
     def mark_holding_sent(self, conn: Connection, escalation_id: str) -> bool:
         """True for exactly one caller: queue the holding message in the same transaction only then."""
-        statement = update(escalations).where(
-            escalations.c.id == escalation_id, escalations.c.holding_sent_at.is_(None),
-        ).values(holding_sent_at=utcnow())
-        return conn.execute(statement).rowcount == 1
+        return repo.mark_holding_sent(conn, escalation_id)
 
     # --- reading ------------------------------------------------------------------------------------------------
 
     def get(self, escalation_id: str, *, tenant_ids: Iterable[str] | None = None) -> Row | None:
-        query = select(escalations).where(escalations.c.id == escalation_id)
-        if tenant_ids is not None:
-            query = query.where(escalations.c.tenant.in_(list(tenant_ids)))
         with self.db.read() as conn:
-            return conn.execute(query).first()
+            return repo.get_escalation(conn, escalation_id, tenant_ids=tenant_ids)
 
     def by_token(self, token: str) -> Row | None:
         """The escalation this token currently holds, or None if the claim was lost."""
-        query = select(escalations).where(escalations.c.claim_token == token, escalations.c.state.in_(HELD_STATES))
         with self.db.read() as conn:
-            return conn.execute(query).first()
+            return repo.escalation_held_by(conn, token)
 
     def open_for_conversation(self, conn: Connection, conversation_id: str) -> Row | None:
-        query = select(escalations).where(escalations.c.conversation_id == conversation_id,
-                                          escalations.c.state.in_(OPEN_ESCALATION_STATES))
-        return conn.execute(query).first()
+        return repo.open_escalation_of(conn, conversation_id)
 
     def list_open(self, tenant_ids: Iterable[str], *, limit: int = 200) -> list[Row]:
         """The queue view: open escalations of these tenants, most urgent first."""
-        query = select(escalations).where(
-            escalations.c.tenant.in_(list(tenant_ids)), escalations.c.state.in_(OPEN_ESCALATION_STATES),
-        ).order_by(escalations.c.priority.desc(), escalations.c.created_at).limit(limit)
         with self.db.read() as conn:
-            return list(conn.execute(query))
+            return repo.list_open_escalations(conn, tenant_ids, limit=limit)
 
     def load_by_operator(self, tenant_ids: Iterable[str]) -> dict[str, int]:
         """Supervisor view: how many escalations each operator holds now."""
-        query = select(escalations.c.claimed_by, func.count()).where(
-            escalations.c.tenant.in_(list(tenant_ids)), escalations.c.state.in_(HELD_STATES),
-        ).group_by(escalations.c.claimed_by)
         with self.db.read() as conn:
-            return {operator: count for operator, count in conn.execute(query)}
+            return repo.load_by_operator(conn, tenant_ids)
 
     def breached(self, tenant_ids: Iterable[str]) -> list[Row]:
         """Open escalations past a deadline: no first response in time, or not resolved in time."""
-        now = utcnow()
-        late_first = and_(escalations.c.first_response_at.is_(None), escalations.c.first_response_due < now)
-        query = select(escalations).where(
-            escalations.c.tenant.in_(list(tenant_ids)), escalations.c.state.in_(OPEN_ESCALATION_STATES),
-            or_(late_first, escalations.c.resolve_due < now),
-        ).order_by(escalations.c.priority.desc(), escalations.c.created_at)
         with self.db.read() as conn:
-            return list(conn.execute(query))
+            return repo.breached_escalations(conn, tenant_ids)

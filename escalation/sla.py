@@ -3,10 +3,10 @@
 Every few seconds the watcher
   1. re-queues claims whose console stopped heartbeating (queue.requeue_stale), and
   2. sends ONE holding message to each resident whose hand-over passed its first-response deadline unclaimed:
-     the office's phone number and hours (and, outside office hours, when the office opens again). The message is
-     appended to the transcript (the web chat shows it) and, for other channels, queued in the outbox keyed
-     f"holding:{escalation id}". queue.mark_holding_sent() is true for exactly one caller, in the same
-     transaction, so two watchers (two app processes) still send one message.
+     the office's phone number and hours (and, outside office hours, when the office opens again), through the
+     `tell` function the composition root gives it (conversations.tell.tell_resident: the transcript, and the
+     outbox keyed "holding:<escalation id>" for channels other than the web chat). queue.mark_holding_sent() is
+     true for exactly one caller, in the same transaction, so two watchers (two app processes) still send one.
 """
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Row
-
-from channels.base import OutboundMessage
+from config.tenancy import Tenant
 from escalation.hours import format_local, is_open, next_opening
+from escalation.queue import EscalationQueue
 from escalation.settings import get_escalation_settings
-from madoguchi.storage import append_audit, append_message, enqueue_outbox, get_conversation, utcnow
+from storage import Connection, Database, Row, append_audit, get_conversation, utcnow
+
+HOLDING = "holding"  # the kind of message (and of its outbox key) a holding message is
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,19 @@ def holding_text(tenant: Any, now: datetime) -> str:
     return (f"ただいま受付時間外のため、担当者は{opening}以降に順番にご連絡します。" + call)
 
 
+class TellResident(Protocol):
+    """Store a message in the conversation and queue it for the resident's channel (conversations.tell)."""
+
+    def __call__(self, conn: Connection, conversation: Row, text: str, *, kind: str, ref: str | int | None = None,
+                 message_meta: dict[str, Any] | None = None) -> int | None: ...
+
+
+class WatchedServices(Protocol):
+    db: Database
+    queue: EscalationQueue
+    tenants: dict[str, Tenant]
+
+
 @dataclass
 class SweepResult:
     requeued: int
@@ -46,8 +60,10 @@ class SweepResult:
 
 
 class SlaWatcher:
-    def __init__(self, services: Any, *, stale_after_seconds: float | None = None) -> None:
+    def __init__(self, services: WatchedServices, tell: TellResident, *,
+                 stale_after_seconds: float | None = None) -> None:
         self.services = services
+        self.tell = tell
         self.stale_after_seconds = stale_after_seconds or get_escalation_settings().claim_stale_seconds
 
     def sweep(self) -> SweepResult:
@@ -63,13 +79,9 @@ class SlaWatcher:
             if not self.services.queue.mark_holding_sent(conn, escalation.id):
                 return False
             conversation = get_conversation(conn, escalation.conversation_id)
-            append_message(conn, conversation_id=conversation.id, tenant=conversation.tenant, role="assistant",
-                           text=text, meta={"kind": "holding", "escalation_id": escalation.id})
-            if conversation.channel != "web":
-                enqueue_outbox(conn, OutboundMessage(
-                    channel=conversation.channel, tenant=conversation.tenant,
-                    recipient=conversation.resident_address, text=text,
-                    idempotency_key=f"holding:{escalation.id}"), conversation_id=conversation.id)
+            assert conversation is not None  # erasure blanks a conversation's texts but keeps its row
+            self.tell(conn, conversation, text, kind=HOLDING, ref=escalation.id,
+                      message_meta={"kind": HOLDING, "escalation_id": escalation.id})
             append_audit(conn, actor="system", action="escalation.holding_sent", tenant=escalation.tenant,
                          target=escalation.id, detail={"channel": conversation.channel})
         return True

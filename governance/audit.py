@@ -17,16 +17,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
-from config.settings import PROJECT_ROOT, Settings, get_settings
+from config import versions
+from config.settings import Settings, get_settings
 from config.tenancy import Tenant
+from core.outcomes import TurnResult
+from core.policy import Thresholds
 from governance.pii import Redactor
-from madoguchi.storage import append_audit, record_turn
+from storage import Connection, append_audit, new_id, record_turn
 
 TURN_ACTION = "turn"
 ASSISTANT_ACTOR = "assistant"
-DIALOGUE_TEMPLATES_DIR = PROJECT_ROOT / "dialogue" / "templates"
 
 
 def tenant_redactor(tenant: Tenant) -> Redactor:
@@ -41,18 +41,14 @@ def _redactor(keep: tuple[str, ...]) -> Redactor:
     return Redactor(keep=keep)
 
 
-def config_version(tenant: Tenant) -> str:
-    """The configuration version the dialogue records (dialogue.versions: tenant YAML + shared config files)."""
-    from dialogue.versions import config_version as dialogue_config_version
-
-    return dialogue_config_version(tenant.id)
+def config_version(tenant: Tenant, settings: Settings | None = None) -> str:
+    """The configuration version a turn records (config.versions: tenant YAML + shared config files)."""
+    return versions.config_version(tenant.id, (settings or get_settings()).tenants_dir)
 
 
-def template_version(tenant: Tenant) -> str:
-    """The version of the tenant's reply templates (dialogue.versions: every default and override .j2 file)."""
-    from dialogue.versions import template_version as dialogue_template_version
-
-    return dialogue_template_version(tenant.id)
+def template_version(tenant: Tenant, settings: Settings | None = None) -> str:
+    """The version of the tenant's reply templates (config.versions: every default and override .j2 file)."""
+    return versions.template_version(tenant.id, (settings or get_settings()).tenants_dir)
 
 
 @lru_cache(maxsize=64)
@@ -75,8 +71,6 @@ def current_index_version(tenant_id: str, settings: Settings | None = None) -> s
 
 
 def thresholds_for(tenant: Tenant) -> dict[str, float]:
-    from dialogue.policy import Thresholds
-
     thresholds = Thresholds.for_tenant(tenant)
     return {"answer": thresholds.answer, "clarify": thresholds.clarify}
 
@@ -102,22 +96,20 @@ def turn_audit_detail(tenant: Tenant, *, conversation_id: str, turn_id: str, cha
         "intent": result.intent, "risk": result.risk,
         "sources": redactor.redact_value(_sources(result)),
         "choices": len(result.choices or []),
-        "index_version": index_version, "config_version": config_version(tenant),
-        "template": result.template, "template_version": template_version(tenant),
+        "index_version": index_version, "config_version": config_version(tenant, settings),
+        "template": result.template, "template_version": template_version(tenant, settings),
         "timings_ms": {key: round(float(value), 2) for key, value in (result.timings_ms or {}).items()},
     }
 
 
 def record_turn_with_audit(conn: Connection, *, tenant: Tenant, conversation_id: str, channel: str, question: str,
-                           result: Any, inbound_event_id: int | None = None, index_version: str | None = None,
+                           result: TurnResult, inbound_event_id: int | None = None, index_version: str | None = None,
                            turn_id: str | None = None, settings: Settings | None = None) -> str:
     """Write the turns row and its append-only audit row in the caller's transaction; returns the turn id.
 
-    `result` is a dialogue.turn.TurnResult; `question` the resident's raw text (only its redaction is stored).
+    `result` is what the dialogue produced; `question` the resident's raw text (only its redaction is stored).
     `index_version` defaults to the version in the tenant's index manifest on disk.
     """
-    from madoguchi.storage import new_id
-
     turn_id = turn_id or new_id()
     version = index_version or current_index_version(tenant.id, settings)
     detail = turn_audit_detail(tenant, conversation_id=conversation_id, turn_id=turn_id, channel=channel,

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from governance.audit import TURN_ACTION, thresholds_for
-from madoguchi.storage import get_conversation
-from madoguchi.storage.schema import audit_log, escalations, turns
+from storage import get_conversation, turns_of_conversation
+from storage.escalations import escalations_of_conversation
+from storage.reports import turn_audit_rows
 
 OUTCOME_WORDS = {
     "answered": "公式情報から回答", "clarify": "候補を示して確認", "escalated": "担当者へ引き継ぎ",
@@ -52,22 +51,13 @@ def explain_conversation(db: Any, conversation_id: str, tenants: dict[str, Any] 
         conversation = get_conversation(conn, conversation_id, tenants=tenant_scope)
         if conversation is None:
             return None
-        stored = list(conn.execute(select(turns).where(turns.c.conversation_id == conversation_id)
-                                   .order_by(turns.c.created_at)))
-        audited = _turn_audit_rows(conn, conversation, [row.id for row in stored])
-        handovers = list(conn.execute(select(escalations).where(escalations.c.conversation_id == conversation_id)
-                                      .order_by(escalations.c.created_at)))
+        stored = turns_of_conversation(conn, conversation_id)
+        audited = turn_audit_rows(conn, conversation.tenant, conversation.id, [row.id for row in stored],
+                                  action=TURN_ACTION)
+        handovers = escalations_of_conversation(conn, conversation_id)
     tenant = (tenants or {}).get(conversation.tenant)
     return ConversationExplanation(conversation, _merge_turns(audited, stored), handovers,
                                    thresholds_for(tenant) if tenant else None)
-
-
-def _turn_audit_rows(conn: Any, conversation: Any, turn_ids: list[str]) -> list[Any]:
-    """Audit rows of the turns (target = turn id; older rows may target the conversation)."""
-    query = select(audit_log).where(
-        audit_log.c.action == TURN_ACTION, audit_log.c.tenant == conversation.tenant,
-        or_(audit_log.c.target.in_(turn_ids), audit_log.c.target == conversation.id))
-    return list(conn.execute(query.order_by(audit_log.c.id)))
 
 
 def _merge_turns(audited: list[Any], stored: list[Any]) -> list[TurnExplanation]:

@@ -14,17 +14,18 @@ import csv
 import io
 import re
 import threading
+import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
 
 from governance.pii import PLACEHOLDERS, redact
-from madoguchi.storage import utcnow
-from madoguchi.storage.schema import conversations, escalations, feedback, turns
+from knowledge.embedder import Embedder
+from storage import utcnow
+from storage.reports import feedback_counts, first_response_times, turns_since
 
 UNANSWERED_OUTCOMES = ("escalated", "declined")
 # Average cosine within a topic (e5 on Japanese questions: paraphrases 0.90–0.96, unrelated ≈ 0.80–0.85).
@@ -76,33 +77,26 @@ class Insight:
         return self.satisfaction.get("helpful", 0) / rated if rated else None
 
 
-def build_insight(db: Any, tenant_ids: list[str], *, days: int = 30, now: datetime | None = None,
-                  cluster: bool = True) -> Insight:
+def build_insight(db: Any, tenant_ids: list[str], *, embedder: Embedder | None, days: int = 30,
+                  now: datetime | None = None, cluster: bool = True) -> Insight:
+    """`embedder` groups the unanswered questions into topics (the service's configured one); None skips topics."""
     until = now or utcnow()
     since = until - timedelta(days=days)
     insight = Insight(tenants=list(tenant_ids), since=since, until=until, days=_day_range(since, until))
     with db.read() as conn:
-        rows = _turn_rows(conn, tenant_ids, since)
+        rows = turns_since(conn, tenant_ids, since)
         _count_turns(insight, rows)
         insight.sla = _sla(conn, tenant_ids, since, until)
         insight.satisfaction = _satisfaction(conn, tenant_ids, since)
-    if cluster:
-        insight.clusters = cluster_questions([row for row in rows if row.outcome in UNANSWERED_OUTCOMES])
+    if cluster and embedder is not None:
+        unanswered = [row for row in rows if row.outcome in UNANSWERED_OUTCOMES]
+        insight.clusters = cluster_questions(unanswered, embedder)
     return insight
 
 
 def _day_range(since: datetime, until: datetime) -> list[str]:
     first, last = since.date(), until.date()
     return [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
-
-
-def _turn_rows(conn: Any, tenant_ids: list[str], since: datetime) -> list[Any]:
-    query = (select(turns.c.created_at, turns.c.outcome, turns.c.reason, turns.c.sources, turns.c.intent,
-                    turns.c.redacted_question, func.coalesce(turns.c.channel, conversations.c.channel).label("channel"))
-             .join(conversations, conversations.c.id == turns.c.conversation_id)
-             .where(turns.c.tenant.in_(tenant_ids), turns.c.created_at >= since)
-             .order_by(turns.c.created_at.desc()))
-    return list(conn.execute(query))
 
 
 def topic_of(row: Any) -> str:
@@ -133,10 +127,8 @@ def _count_turns(insight: Insight, rows: list[Any]) -> None:
 def _sla(conn: Any, tenant_ids: list[str], since: datetime, now: datetime) -> dict[str, int]:
     """First response within the tenant's SLA: on time, late (answered late or still waiting past the due time),
     pending (still within time), no_target (no due time set)."""
-    query = select(escalations.c.first_response_due, escalations.c.first_response_at).where(
-        escalations.c.tenant.in_(tenant_ids), escalations.c.created_at >= since)
     counts = Counter({"on_time": 0, "late": 0, "pending": 0, "no_target": 0})
-    for due, responded in conn.execute(query):
+    for due, responded in first_response_times(conn, tenant_ids, since):
         if due is None:
             counts["no_target"] += 1
         elif responded is not None:
@@ -147,33 +139,30 @@ def _sla(conn: Any, tenant_ids: list[str], since: datetime, now: datetime) -> di
 
 
 def _satisfaction(conn: Any, tenant_ids: list[str], since: datetime) -> dict[str, int]:
-    query = (select(feedback.c.rating, func.count()).where(
-        feedback.c.tenant.in_(tenant_ids), feedback.c.created_at >= since).group_by(feedback.c.rating))
     counts = {"helpful": 0, "unhelpful": 0}
-    counts.update({rating: count for rating, count in conn.execute(query)})
+    counts.update(feedback_counts(conn, tenant_ids, since))
     return counts
 
 
 # --- topics of the unanswered questions ------------------------------------------------------------------------
 
-_VECTORS: dict[str, np.ndarray] = {}
+# Vectors of redacted questions, per embedder and by text: the same questions come back on every page view.
+_VECTORS: weakref.WeakKeyDictionary[Embedder, dict[str, np.ndarray]] = weakref.WeakKeyDictionary()
 _VECTORS_LOCK = threading.Lock()
 
 
-def _embed(texts: list[str]) -> np.ndarray:
-    """Vectors of redacted questions, cached by text (the same questions come back on every page view)."""
-    from knowledge.embedder import get_embedder
-
+def _embed(texts: list[str], embedder: Embedder) -> np.ndarray:
     with _VECTORS_LOCK:
-        missing = list(dict.fromkeys(text for text in texts if text not in _VECTORS))
+        known = _VECTORS.setdefault(embedder, {})
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
     if missing:
-        vectors = get_embedder().embed_queries(missing)
+        vectors = embedder.embed_queries(missing)
         with _VECTORS_LOCK:
-            if len(_VECTORS) > 20_000:
-                _VECTORS.clear()
-            _VECTORS.update(zip(missing, vectors, strict=True))
+            if len(known) > 20_000:
+                known.clear()
+            known.update(zip(missing, vectors, strict=True))
     with _VECTORS_LOCK:
-        return np.stack([_VECTORS[text] for text in texts])
+        return np.stack([known[text] for text in texts])
 
 
 def average_linkage(vectors: np.ndarray, threshold: float) -> list[list[int]]:
@@ -211,13 +200,13 @@ def topic_text(redacted: str) -> str:
     return "".join(kept) if kept else _PLACEHOLDER.sub("", redacted).strip() or redacted
 
 
-def cluster_questions(rows: list[Any], threshold: float = TOPIC_SIMILARITY) -> list[TopicCluster]:
+def cluster_questions(rows: list[Any], embedder: Embedder, threshold: float = TOPIC_SIMILARITY) -> list[TopicCluster]:
     """Topics among handed-over and declined questions, largest first."""
     rows = [row for row in rows if (row.redacted_question or "").strip()][:MAX_CLUSTERED_QUESTIONS]
     if not rows:
         return []
     texts = [redact(row.redacted_question.strip()) for row in rows]
-    vectors = _embed([topic_text(text) for text in texts])
+    vectors = _embed([topic_text(text) for text in texts], embedder)
     clusters = [_topic(members, texts, vectors, rows) for members in average_linkage(vectors, threshold)]
     return sorted(clusters, key=lambda topic: (-topic.count, topic.label))
 

@@ -4,7 +4,7 @@ resident may have a conversation erased at any time.
 Erasure keeps the skeleton (outcomes, counts, timings: what the dashboard aggregates) and blanks every text the
 resident gave (storage.erase_conversation). Audit rows stay: they hold only redacted text and ids.
 
-    summary = run(services)                       # {tenant: conversations erased}; start_background runs it daily
+    summary = run(services)                       # {tenant: conversations erased}; madoguchi/background.py runs it daily
     erase_on_request(services, tenant, conversation_id, actor="resident")
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from madoguchi.storage import append_audit, erase_conversation, erase_inactive_conversations, get_conversation, utcnow
+from storage import append_audit, erase_conversation, erase_inactive_conversations, get_conversation, utcnow
 
 log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 90

@@ -5,11 +5,12 @@ operator corrected. A reviewer (supervisor or admin) then
 - writes a curated answer (own text, source and expiry) or marks the right document for the question, and
 - flags a source document as outdated (not used until the index is rebuilt or the flag is cleared).
 
-The dialogue asks, on every turn (cheap: cached per tenant, invalidated when anything here changes):
+The dialogue asks, on every turn, the service's one `StaffCorrections` (built by the composition root over the
+service's database and its configured embedder; cheap: cached per tenant, invalidated when anything here changes):
 
-    curated = curated_answer_for(tenant_id, question)   # CuratedAnswer | None
-    skip = outdated_doc_ids(tenant_id)                  # set[str] of doc ids not to cite
-(with `db=` to name the database; without it, the one given to bind_database(), which start_background calls).
+    corrections = StaffCorrections(db, embedder, settings)
+    curated = corrections.curated_answer_for(tenant_id, question)   # core.corrections.CuratedAnswer | None
+    skip = corrections.outdated_doc_ids(tenant_id)                  # set[str] of doc ids not to cite
 
 Only redacted text is stored or shown here.
 """
@@ -24,16 +25,16 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings
 from config.tenancy import Tenant
+from core.corrections import CuratedAnswer
+from core.text import normalise_input
 from governance.audit import current_index_version, tenant_redactor, thresholds_for
 from governance.pii import redact
-from madoguchi.storage import append_audit
-from madoguchi.storage import governance as repo
-from madoguchi.storage.schema import escalations, feedback, messages, turns
+from knowledge.embedder import Embedder
+from storage import Database, StorageError, append_audit, utcnow
+from storage import governance as repo
 
 log = logging.getLogger(__name__)
 # e5 puts paraphrases of one question at 0.94–0.96 and different questions on one topic at ≤ 0.91 (measured on
@@ -49,24 +50,8 @@ _SPACES = re.compile(r"\s+")
 
 def question_key(text: str) -> str:
     """Normalised form for exact matching: NFKC, no invisible characters or spaces, lower case, no end marks."""
-    from dialogue.normalise import normalise_input
-
     normalised = normalise_input(text or "", max_chars=2000).text.lower()
     return _SPACES.sub("", _TRAILING.sub("", normalised))[:512]
-
-
-@dataclass(frozen=True)
-class CuratedAnswer:
-    id: str
-    tenant: str
-    question: str  # redacted, as the reviewer saw it
-    answer: str | None  # own text; None when the reviewer named the right document instead
-    doc_id: str | None
-    source_title: str | None
-    source_url: str | None
-    expires_at: datetime | None
-    match: str = "exact"  # "exact" | "similar"
-    similarity: float = 1.0
 
 
 @dataclass
@@ -79,33 +64,33 @@ class _TenantCorrections:
 
 
 class CorrectionsCache:
-    """Per (database, tenant): the active curated answers and outdated flags, re-read after CACHE_SECONDS or at
+    """Per tenant: the active curated answers and outdated flags of one database, re-read after CACHE_SECONDS or at
     once when this process changes them."""
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[int, str], _TenantCorrections] = {}
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._entries: dict[str, _TenantCorrections] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Any, tenant: str) -> _TenantCorrections:
-        key = (id(db), tenant)
+    def get(self, tenant: str) -> _TenantCorrections:
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._entries.get(tenant)
         if entry is None or time.monotonic() - entry.loaded_at > CACHE_SECONDS:
-            entry = self._load(db, tenant)
+            entry = self._load(tenant)
             with self._lock:
-                self._entries[key] = entry
+                self._entries[tenant] = entry
         return entry
 
-    def _load(self, db: Any, tenant: str) -> _TenantCorrections:
+    def _load(self, tenant: str) -> _TenantCorrections:
         try:
-            return self._read(db, tenant)
-        except SQLAlchemyError:
+            return self._read(tenant)
+        except StorageError:
             # An unmigrated or unreachable database must not stop the assistant from answering from the index.
             log.warning("staff corrections unavailable for %s; answering without them", tenant, exc_info=True)
             return _TenantCorrections(time.monotonic(), [], {}, [])
 
-    def _read(self, db: Any, tenant: str) -> _TenantCorrections:
-        with db.read() as conn:
+    def _read(self, tenant: str) -> _TenantCorrections:
+        with self.db.read() as conn:
             curated = repo.active_curated_answers(conn, tenant)
             outdated = repo.open_outdated_flags(conn, tenant)
         by_key: dict[str, Any] = {}
@@ -113,36 +98,74 @@ class CorrectionsCache:
             by_key.setdefault(row.question_key, row)
         return _TenantCorrections(time.monotonic(), curated, by_key, outdated)
 
-    def invalidate(self, db: Any, tenant: str) -> None:
+    def invalidate(self, tenant: str) -> None:
         with self._lock:
-            self._entries.pop((id(db), tenant), None)
+            self._entries.pop(tenant, None)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
 
-CACHE = CorrectionsCache()
+class StaffCorrections:
+    """What the dialogue asks on every turn: the curated answer for a question and the documents not to cite.
+    Curated questions are compared with the turn's own query vector, embedded by the service's embedder."""
 
+    def __init__(self, db: Database, embedder: Embedder, settings: Settings | None = None) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.settings = settings
+        self.cache = CorrectionsCache(db)
+        # A curated answer's question never changes (answers are retired, not edited): its vector is kept by id,
+        # so a cache reload embeds only what is new.
+        self._question_vectors: dict[str, np.ndarray] = {}
 
-_BOUND_DB: Any = None
+    def curated_answer_for(self, tenant: str, question: str, *,
+                           query_vector: np.ndarray | None = None) -> CuratedAnswer | None:
+        """The curated answer for this question: same normalised question, else the most similar curated question
+        at ≥ SIMILARITY_THRESHOLD cosine. Embeds only when the tenant has curated answers (pass the turn's own
+        query vector to skip that). Expired and retired answers never match."""
+        entry = self.cache.get(tenant)
+        if not entry.curated:
+            return None
+        redacted = redact(question or "")
+        exact = entry.by_key.get(question_key(redacted))
+        if exact is not None and _still_valid(exact):
+            return _as_curated(exact)
+        return self._most_similar(entry, redacted, query_vector)
 
+    def _vectors_of(self, rows: list[Any]) -> np.ndarray:
+        missing = [row for row in rows if row.id not in self._question_vectors]
+        if missing:
+            vectors = self.embedder.embed_queries([row.question for row in missing])
+            self._question_vectors.update(zip([row.id for row in missing], vectors, strict=True))
+        return np.stack([self._question_vectors[row.id] for row in rows])
 
-def bind_database(db: Any) -> None:
-    """The database `curated_answer_for` and `outdated_doc_ids` read when called without `db=` (the dialogue
-    calls them as (tenant, question) / (tenant)). start_background binds the app's database."""
-    global _BOUND_DB
-    _BOUND_DB = db
+    def _most_similar(self, entry: _TenantCorrections, question: str,
+                      query_vector: np.ndarray | None) -> CuratedAnswer | None:
+        if entry.vectors is None:
+            entry.vectors = self._vectors_of(entry.curated)
+        vector = query_vector if query_vector is not None else self.embedder.embed_queries([question])[0]
+        scores = entry.vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
+        best = int(np.argmax(scores))
+        row = entry.curated[best]
+        if scores[best] < SIMILARITY_THRESHOLD or not _still_valid(row):
+            return None
+        return _as_curated(row, "similar", float(scores[best]))
 
+    def outdated_doc_ids(self, tenant: str) -> set[str]:
+        """Documents a reviewer flagged as outdated under the index now in use. A flag made under an older index
+        version lapses when the tenant is re-ingested (the index version changes)."""
+        entry = self.cache.get(tenant)
+        if not entry.outdated:
+            return set()
+        version = current_index_version(tenant, self.settings)
+        return {flag.doc_id for flag in entry.outdated
+                if flag.index_version is None or version is None or flag.index_version == version}
 
-def _default_db(db: Any) -> Any:
-    if db is not None:
-        return db
-    if _BOUND_DB is not None:
-        return _BOUND_DB
-    from madoguchi.storage import get_database
-
-    return get_database()
+    def changed(self, tenant: str) -> None:
+        """A reviewer changed the tenant's corrections: read them again on the next turn."""
+        self.cache.invalidate(tenant)
 
 
 def _as_curated(row: Any, match: str = "exact", similarity: float = 1.0) -> CuratedAnswer:
@@ -153,64 +176,8 @@ def _as_curated(row: Any, match: str = "exact", similarity: float = 1.0) -> Cura
     )
 
 
-def curated_answer_for(tenant: str, question: str, *, db: Any = None,
-                       query_vector: np.ndarray | None = None) -> CuratedAnswer | None:
-    """The curated answer for this question: same normalised question, else the most similar curated question at
-    ≥ SIMILARITY_THRESHOLD cosine. Embeds only when the tenant has curated answers (pass the turn's own query
-    vector to skip that). Expired and retired answers never match."""
-    entry = CACHE.get(_default_db(db), tenant)
-    if not entry.curated:
-        return None
-    redacted = redact(question or "")
-    exact = entry.by_key.get(question_key(redacted))
-    if exact is not None and _still_valid(exact):
-        return _as_curated(exact)
-    return _most_similar(entry, redacted, query_vector)
-
-
 def _still_valid(row: Any) -> bool:
-    from madoguchi.storage import utcnow
-
     return row.expires_at is None or row.expires_at > utcnow()
-
-
-# A curated answer's question never changes (answers are retired, not edited): its vector is kept by id, so a
-# cache reload embeds only what is new.
-_QUESTION_VECTORS: dict[str, np.ndarray] = {}
-
-
-def _question_vectors(rows: list[Any], embedder: Any) -> np.ndarray:
-    missing = [row for row in rows if row.id not in _QUESTION_VECTORS]
-    if missing:
-        _QUESTION_VECTORS.update(zip([row.id for row in missing],
-                                     embedder.embed_queries([row.question for row in missing]), strict=True))
-    return np.stack([_QUESTION_VECTORS[row.id] for row in rows])
-
-
-def _most_similar(entry: _TenantCorrections, question: str, query_vector: np.ndarray | None) -> CuratedAnswer | None:
-    from knowledge.embedder import get_embedder
-
-    embedder = get_embedder()
-    if entry.vectors is None:
-        entry.vectors = _question_vectors(entry.curated, embedder)
-    vector = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
-    scores = entry.vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
-    best = int(np.argmax(scores))
-    row = entry.curated[best]
-    if scores[best] < SIMILARITY_THRESHOLD or not _still_valid(row):
-        return None
-    return _as_curated(row, "similar", float(scores[best]))
-
-
-def outdated_doc_ids(tenant: str, *, db: Any = None, settings: Settings | None = None) -> set[str]:
-    """Documents a reviewer flagged as outdated under the index now in use. A flag made under an older index
-    version lapses when the tenant is re-ingested (the index version changes)."""
-    entry = CACHE.get(_default_db(db), tenant)
-    if not entry.outdated:
-        return set()
-    version = current_index_version(tenant, settings)
-    return {flag.doc_id for flag in entry.outdated
-            if flag.index_version is None or version is None or flag.index_version == version}
 
 
 # --- the review list ------------------------------------------------------------------------------------------
@@ -236,11 +203,12 @@ def review_items(db: Any, tenant: Tenant, *, limit: int = 100) -> list[ReviewIte
     with db.read() as conn:
         done = repo.reviewed_turn_ids(conn, tenant.id)
         items: dict[str, ReviewItem] = {}
-        for row, comment in _unhelpful(conn, tenant.id):
+        for row, comment in repo.unhelpful_turns(conn, tenant.id):
             _item(items, row).kinds.append("unhelpful")
             if comment:
                 items[row.id].comment = redactor.redact(comment)
-        for row in _low_confidence(conn, tenant):
+        barely = thresholds_for(tenant)["answer"] + LOW_CONFIDENCE_MARGIN  # answers that barely cleared it
+        for row in repo.low_confidence_turns(conn, tenant.id, answered_below=barely):
             _item(items, row).kinds.append("low_confidence")
         for row, reply in _corrected_drafts(conn, tenant.id):
             _item(items, row).kinds.append("corrected_draft")
@@ -260,58 +228,35 @@ def _item(items: dict[str, ReviewItem], row: Any) -> ReviewItem:
     return items[row.id]
 
 
-def _unhelpful(conn: Any, tenant: str) -> list[tuple[Any, str | None]]:
-    query = select(turns, feedback.c.comment).join(feedback, feedback.c.turn_id == turns.c.id).where(
-        feedback.c.tenant == tenant, feedback.c.rating == "unhelpful")
-    return [(row, row.comment) for row in conn.execute(query.limit(500))]
-
-
-def _low_confidence(conn: Any, tenant: Tenant) -> list[Any]:
-    """Answers that barely cleared the threshold, offered choices, or were handed over for low confidence."""
-    barely = thresholds_for(tenant)["answer"] + LOW_CONFIDENCE_MARGIN
-    query = select(turns).where(turns.c.tenant == tenant.id, (
-        (turns.c.reason.in_(("low_confidence", "no_content")))
-        | (turns.c.outcome == "clarify")
-        | and_(turns.c.outcome == "answered", turns.c.confidence < barely)
-    ))
-    return list(conn.execute(query.order_by(turns.c.created_at.desc()).limit(500)))
-
-
 def _corrected_drafts(conn: Any, tenant: str) -> list[tuple[Any, str]]:
     """Escalations whose draft answer the operator did not send as it was."""
-    query = (select(turns, escalations.c.draft_answer, messages.c.text.label("reply"))
-             .join(escalations, escalations.c.turn_id == turns.c.id)
-             .join(messages, and_(messages.c.conversation_id == escalations.c.conversation_id,
-                                  messages.c.role == "operator"))
-             .where(escalations.c.tenant == tenant, escalations.c.draft_answer.is_not(None)))
     found: dict[str, tuple[Any, str]] = {}
-    for row in conn.execute(query.order_by(messages.c.id).limit(1000)):
+    for row in repo.turns_with_operator_replies(conn, tenant):
         if row.reply.strip() != (row.draft_answer or "").strip():
             found.setdefault(row.id, (row, row.reply))
     return list(found.values())
 
 
-# --- reviewer actions (each audited, each invalidates the cache) ----------------------------------------------
+# --- reviewer actions (each audited, each makes the dialogue read the corrections again) -------------------
 
 def _audit(conn: Any, reviewer: str, action: str, tenant: str, target: str | None, detail: dict) -> None:
     append_audit(conn, actor=reviewer, action=f"review.{action}", tenant=tenant, target=target, detail=detail)
 
 
 def _turn_question(conn: Any, tenant: str, turn_id: str) -> str:
-    row = conn.execute(select(turns.c.redacted_question).where(
-        turns.c.id == turn_id, turns.c.tenant == tenant)).first()
-    if row is None:
+    question = repo.redacted_question_of(conn, tenant, turn_id)
+    if question is None:
         raise LookupError(f"no turn {turn_id!r} for tenant {tenant!r}")
-    return row.redacted_question or ""
+    return question
 
 
-def write_curated_answer(db: Any, tenant: Tenant, *, reviewer: str, answer: str | None = None,
+def write_curated_answer(corrections: StaffCorrections, tenant: Tenant, *, reviewer: str, answer: str | None = None,
                          doc_id: str | None = None, question: str | None = None, turn_id: str | None = None,
                          source_title: str | None = None, source_url: str | None = None,
                          expires_at: datetime | None = None) -> str:
     """A curated answer (own text) or the right document (doc_id) for the question of `turn_id` or `question`."""
     redactor = tenant_redactor(tenant)
-    with db.transaction() as conn:
+    with corrections.db.transaction() as conn:
         text = redactor.redact(question) if question else _turn_question(conn, tenant.id, turn_id or "")
         if not text.strip():
             raise ValueError("a curated answer needs a question")
@@ -325,55 +270,56 @@ def write_curated_answer(db: Any, tenant: Tenant, *, reviewer: str, answer: str 
             repo.record_review_decision(conn, tenant=tenant.id, turn_id=turn_id, action=action, reviewer=reviewer,
                                         detail=detail)
         _audit(conn, reviewer, action, tenant.id, turn_id or curated_id, detail)
-    CACHE.invalidate(db, tenant.id)
+    corrections.changed(tenant.id)
     return curated_id
 
 
-def retire_curated_answer(db: Any, tenant: Tenant, *, reviewer: str, curated_id: str) -> bool:
-    with db.transaction() as conn:
+def retire_curated_answer(corrections: StaffCorrections, tenant: Tenant, *, reviewer: str, curated_id: str) -> bool:
+    with corrections.db.transaction() as conn:
         retired = repo.retire_curated_answer(conn, tenant=tenant.id, curated_id=curated_id)
         if retired:
             _audit(conn, reviewer, "retire_curated_answer", tenant.id, curated_id, {})
-    CACHE.invalidate(db, tenant.id)
+    corrections.changed(tenant.id)
     return retired
 
 
-def flag_curated_for_removed_pages(db: Any, tenant: Tenant, removed: list[tuple[str, list[str]]], *,
+def flag_curated_for_removed_pages(corrections: StaffCorrections, tenant: Tenant,
+                                   removed: list[tuple[str, list[str]]], *,
                                    actor: str = "website-sync") -> list[str]:
     """Curated answers whose source page (url, its passages' doc ids) left the city's website: flagged for review
     (each flag audited). They keep answering until a reviewer retires them: staff wrote them, and a moved page
     does not make them wrong."""
     flagged: list[str] = []
-    with db.transaction() as conn:
+    with corrections.db.transaction() as conn:
         for url, doc_ids in removed:
             ids = repo.flag_curated_for_review(conn, tenant=tenant.id, doc_ids=doc_ids, urls=[url],
                                                reason=f"出典のページが削除されました: {url}")
             for curated_id in ids:
                 _audit(conn, actor, "flag_curated_for_review", tenant.id, curated_id, {"url": url})
             flagged += ids
-    CACHE.invalidate(db, tenant.id)
+    corrections.changed(tenant.id)
     return flagged
 
 
-def flag_outdated(db: Any, tenant: Tenant, *, reviewer: str, doc_id: str, reason: str | None = None,
-                  turn_id: str | None = None, settings: Settings | None = None) -> int:
+def flag_outdated(corrections: StaffCorrections, tenant: Tenant, *, reviewer: str, doc_id: str,
+                  reason: str | None = None, turn_id: str | None = None) -> int:
     reason = tenant_redactor(tenant).redact(reason) if reason else None
-    with db.transaction() as conn:
+    with corrections.db.transaction() as conn:
         flag_id = repo.flag_outdated(conn, tenant=tenant.id, doc_id=doc_id, flagged_by=reviewer, reason=reason,
-                                     index_version=current_index_version(tenant.id, settings))
+                                     index_version=current_index_version(tenant.id, corrections.settings))
         if turn_id:
             repo.record_review_decision(conn, tenant=tenant.id, turn_id=turn_id, action="outdated",
                                         reviewer=reviewer, detail={"doc_id": doc_id})
         _audit(conn, reviewer, "outdated", tenant.id, doc_id, {"flag_id": flag_id, "reason": reason})
-    CACHE.invalidate(db, tenant.id)
+    corrections.changed(tenant.id)
     return flag_id
 
 
-def clear_outdated(db: Any, tenant: Tenant, *, reviewer: str, doc_id: str) -> int:
-    with db.transaction() as conn:
+def clear_outdated(corrections: StaffCorrections, tenant: Tenant, *, reviewer: str, doc_id: str) -> int:
+    with corrections.db.transaction() as conn:
         cleared = repo.clear_outdated(conn, tenant=tenant.id, doc_id=doc_id, cleared_by=reviewer)
         _audit(conn, reviewer, "clear_outdated", tenant.id, doc_id, {"cleared": cleared})
-    CACHE.invalidate(db, tenant.id)
+    corrections.changed(tenant.id)
     return cleared
 
 

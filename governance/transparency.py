@@ -11,16 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
+from config.settings import DIALOGUE_TEMPLATES_DIR
 from config.tenancy import Tenant
-from governance.audit import (
-    DIALOGUE_TEMPLATES_DIR, config_version, current_index_version, index_manifest, thresholds_for,
-)
+from governance.audit import config_version, current_index_version, index_manifest, thresholds_for
 from governance.explain import OUTCOME_WORDS, REASON_WORDS
 from governance.retention import retention_days
 from knowledge.freshness import sensitive_policy, stale_sources
-from madoguchi.storage.schema import turns
+from storage import turn_of_tenant
 
 TEMPLATE_PURPOSES = {
     "answer": "公式の文章で答えるとき", "clarify": "候補を示して確認するとき", "escalated": "担当者へ引き継ぐとき",
@@ -98,7 +95,7 @@ def turn_summary(db: Any, tenant: Tenant, turn_id: str | None) -> dict[str, Any]
     if not turn_id:
         return None
     with db.read() as conn:
-        row = conn.execute(select(turns).where(turns.c.id == turn_id, turns.c.tenant == tenant.id)).first()
+        row = turn_of_tenant(conn, turn_id, tenant.id)
     if row is None:
         return None
     return {
@@ -120,7 +117,7 @@ def transparency_context(services: Any, tenant: Tenant, turn_id: str | None = No
         "freshness_sensitive": sensitive_policy(tenant),
         "index": {"version": current_index_version(tenant.id, services.settings),
                   "built_at": (manifest or {}).get("built_at"), "documents": (manifest or {}).get("documents")},
-        "config_version": config_version(tenant), "retention_days": retention_days(tenant),
+        "config_version": config_version(tenant, services.settings), "retention_days": retention_days(tenant),
         "templates": reply_templates(tenant, services.settings.tenants_dir),
         "turn": turn_summary(services.db, tenant, turn_id),
     }

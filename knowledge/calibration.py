@@ -9,12 +9,12 @@ from typing import Sequence
 
 import numpy as np
 
-from dialogue.policy import clarify_choices
+from core.policy import clarify_choices
 from knowledge.confidence import ANY_KIND, ConfidenceModel, TenantCalibration, extract_features, fit_logistic, fit_platt
 from knowledge.evaluation import EvalQuery
 from knowledge.index import Hit
 from knowledge.rerank import Reranker, feature_matrix
-from knowledge.service import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 
 FOLDS = 5
 

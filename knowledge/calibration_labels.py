@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 from knowledge.documents import SourceDocument
 from knowledge.evaluation import EvalQuery
 from knowledge.evidence import resolve
+from storage.governance import active_curated_answers
 
 EVIDENCE_GRADE = 2  # the evidence row answers the question
 
@@ -52,8 +53,6 @@ def read_labelled(path: Path, docs: Sequence[SourceDocument], split: str | None 
 
 def review_marks(db: Any, tenant: str) -> list[EvalQuery]:
     """Reviewers' "right source" marks: the (redacted) question and the document they named as its answer."""
-    from madoguchi.storage.governance import active_curated_answers
-
     with db.read() as conn:
         rows = active_curated_answers(conn, tenant)
     return [EvalQuery(f"mark:{row.id}", row.question, {row.doc_id: EVIDENCE_GRADE})

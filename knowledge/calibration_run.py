@@ -17,7 +17,7 @@ import numpy as np
 
 from config.settings import get_settings
 from config.tenancy import Tenant, load_tenants
-from dialogue.policy import Thresholds
+from core.policy import Thresholds
 from knowledge.calibration import (
     choose_answer_threshold, choose_clarify_threshold, collect_candidates, confidence_training_set,
     current_rankings, fit_confidence, fit_reranker, fit_tenant_calibration, out_of_fold_calibrated,
@@ -25,7 +25,7 @@ from knowledge.calibration import (
 )
 from knowledge.evaluation import EvalQuery, evaluate
 from knowledge.policy_eval import policy_metrics, risk_coverage
-from knowledge.service import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 
 RERANK_L2 = 10.0
 CONFIDENCE_L2 = 3.0

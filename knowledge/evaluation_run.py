@@ -5,18 +5,18 @@ from pathlib import Path
 
 import numpy as np
 
-from config.tenancy import get_tenant
-from dialogue.policy import Thresholds
+from config.tenancy import Tenant
+from core.policy import Thresholds
 from knowledge.calibration_labels import read_labelled
 from knowledge.evaluation import evaluate
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.policy_eval import policy_metrics, risk_coverage
-from knowledge.service import get_knowledge_base
 
 
-def run_evaluation(tenant_id: str, queries_path: Path, split: str | None = None) -> dict:
+def run_evaluation(kb: KnowledgeBase, tenant: Tenant, queries_path: Path, split: str | None = None) -> dict:
     """Retrieval metrics, the policy's figures and the tenant's risk–coverage curve on a labelled file (relevant
     doc ids, or evidence file + row; follow-up lines are left to bench/judgement.py, which runs conversations)."""
-    kb = get_knowledge_base()
+    tenant_id = tenant.id
     queries = [q for q in read_labelled(queries_path, kb.index(tenant_id).docs, split) if not q.context]
     rankings, p1, p3, top1_ok, top3_ok, latencies = {}, [], [], [], [], []
     for query in queries:
@@ -29,7 +29,7 @@ def run_evaluation(tenant_id: str, queries_path: Path, split: str | None = None)
         top3_ok.append(any(query.relevant.get(d, 0) == 2 for d in ranked[:3]))
         latencies.append(result.timings_ms["total"])
     answerable = [q.answerable for q in queries]
-    thresholds = Thresholds.for_tenant(get_tenant(tenant_id))
+    thresholds = Thresholds.for_tenant(tenant)
     return {
         "tenant": tenant_id,
         "queries_file": str(queries_path),

@@ -228,11 +228,16 @@ def build_index(
     cache: EmbeddingCache,
     body_chars: int = 128,
     progress: Callable[[str, int, int], None] | None = None,
+    reuse: TenantIndex | None = None,
 ) -> tuple[TenantIndex, BuildReport]:
+    """`reuse`: an index whose unchanged passages keep their lexical terms (a website sync changes a few pages of
+    thousands; tokenising is then most of the rebuild). A full ingest passes none and tokenises everything."""
     started = time.perf_counter()
     docs = _unique(docs)
-    tokens_full = [tokenizer.search_terms(f"{d.title}\n{d.body}") for d in docs]
-    tokens_title = [tokenizer.search_terms(d.title) for d in docs]
+    known = _known_terms(reuse, tokenizer)
+    terms = [known.get(d.content_hash()) or (tokenizer.search_terms(f"{d.title}\n{d.body}"),
+                                            tokenizer.search_terms(d.title)) for d in docs]
+    tokens_full, tokens_title = [full for full, _ in terms], [title for _, title in terms]
     embed_started = time.perf_counter()
     title_vectors, new_titles = cache.embed(
         f"{embedder.name}:passage", [d.title for d in docs], embedder.embed_passages,
@@ -263,6 +268,13 @@ def build_index(
     report = BuildReport(len(docs), new_titles + new_bodies + new_title_queries, time.perf_counter() - started,
                          embedding_seconds, manifest["index_version"])
     return index, report
+
+
+def _known_terms(index: TenantIndex | None, tokenizer: JapaneseTokenizer) -> dict[str, tuple[list[str], list[str]]]:
+    if index is None or index.manifest.get("tokenizer") != tokenizer.version:
+        return {}
+    return {doc.content_hash(): (full, title)
+            for doc, full, title in zip(index.docs, index.tokens_full, index.tokens_title, strict=True)}
 
 
 def _unique(docs: Iterable[SourceDocument]) -> list[SourceDocument]:

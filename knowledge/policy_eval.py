@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dialogue.policy import Thresholds, decide
+from core.policy import Thresholds, decide
 
 
 def policy_metrics(

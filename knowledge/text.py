@@ -14,6 +14,8 @@ import threading
 import unicodedata
 from functools import lru_cache
 
+from core.text import strip_invisible
+
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, whitespace.
 _DROPPED_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
 # Question boilerplate residents wrap around the topic ("…を教えてください", "…できますか", "…したいのですが"),
@@ -23,7 +25,6 @@ _BOILERPLATE = {
     "貰う", "御", "其の", "此の", "其れ", "此れ", "何", "事", "今", "場合", "どう", "どこ", "どの", "無い", "様",
     "為", "聞く", "尋ねる", "分かる", "言う",
 }
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
 _LATIN_WORD = re.compile(r"^[a-z0-9]+$")
 SYNONYM_PREFIX = "syn:"
 # Sudachi refuses inputs over ~49 KB; longer texts are tokenised in pieces.
@@ -32,7 +33,7 @@ _CHUNK_CHARS = 10_000
 
 def normalise(text: str) -> str:
     """NFKC (full-width ASCII → half-width, half-width kana → full-width), lower case, no invisible characters."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).lower()
+    return strip_invisible(unicodedata.normalize("NFKC", text))[0].lower()
 
 
 class JapaneseTokenizer:

@@ -5,52 +5,35 @@ One APIRouter per area; background loops (inbox worker, outbox sender, SLA watch
 """
 from __future__ import annotations
 
-import logging
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from madoguchi.services import Services, build_services
+from governance.logging import install_redacting_logging
+from madoguchi.api.rasa_rest import router as rasa_rest
+from madoguchi.api.v1 import router as api_v1
+from madoguchi.background import start_all
+from madoguchi.composition import Services, build_services
+from madoguchi.web.chat import router as chat
+from madoguchi.web.console.routes import router as console
+from madoguchi.web.governance.routes import router as governance
+from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
+from madoguchi.web.webhooks import router as webhooks
 
-log = logging.getLogger(__name__)
-
-
-def _routers() -> list[Any]:
-    from channels.webhooks import router as webhooks
-    from escalation.console.routes import router as console
-    from governance.web import router as governance
-    from madoguchi.api.rasa_rest import router as rasa_rest
-    from madoguchi.api.v1 import router as api_v1
-    from madoguchi.web.chat import router as chat
-
-    return [api_v1, rasa_rest, webhooks, console, governance, chat]
-
-
-def _background_starters() -> list[Any]:
-    from channels.webhooks import start_background as channel_loops
-    from escalation.console.routes import start_background as escalation_loops
-    from governance.web import start_background as governance_loops
-    from madoguchi.content_sync import start_background as website_sync_loop
-
-    return [channel_loops, escalation_loops, governance_loops, website_sync_loop]
+ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, slack, governance, chat)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        from governance.logging import install_redacting_logging
-
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         install_redacting_logging()  # after the server configured its handlers, so they are covered too
         stop = threading.Event()
         app.state.stop = stop
-        threads = []
-        if start_background:
-            for starter in _background_starters():
-                threads.extend(starter(app.state.services, stop) or [])
+        threads = start_all(app.state.services, stop) if start_background else []
         yield
         stop.set()
         for thread in threads:
@@ -60,6 +43,6 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")
     app.state.services = services or build_services()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in _routers():
+    for router in ROUTERS:
         app.include_router(router)
     return app

@@ -1,4 +1,9 @@
-"""`madoguchi` command line: serve, ingest, sync, import-rasa, ask, eval, calibrate."""
+"""`madoguchi` command line: serve, ingest, sync, import-rasa, ask, eval, calibrate, and each area's commands
+(madoguchi/commands/).
+
+The commands import what they run when they run (function-body imports, marked): loading the dialogue, the
+knowledge base and the channel SDKs takes seconds, and `madoguchi --help` or `madoguchi users list` need none of it.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,26 +12,30 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from config.settings import Settings, get_settings
+from config.tenancy import Tenant, UnknownTenant, get_tenant, load_tenants
+from governance.logging import install_redacting_logging
+from madoguchi.commands import channels as channel_commands
+from madoguchi.commands import governance as governance_commands
+from madoguchi.commands import users as user_commands
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 
-def _settings():
-    from config.settings import get_settings
-
+def _settings() -> Settings:
     return get_settings()
 
 
-def _tenant(tenant_id: str):
-    from config.tenancy import UnknownTenant, get_tenant
-
+def _tenant(tenant_id: str) -> Tenant:
     try:
-        return get_tenant(tenant_id)
+        return get_tenant(tenant_id, _settings().tenants_dir)
     except UnknownTenant as exc:
-        raise SystemExit(f"error: {exc.args[0]}")
+        raise SystemExit(f"error: {exc.args[0]}") from None
 
 
 class Progress:
@@ -44,7 +53,7 @@ class Progress:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from knowledge.ingestion import ingest_tenant
+    from knowledge.ingestion import ingest_tenant  # when the command runs (see the module docstring)
 
     tenant = _tenant(args.tenant)
     print(f"ingesting {tenant.id} ({tenant.display_name}) from {_settings().shared_dir}", file=sys.stderr)
@@ -71,18 +80,29 @@ class SyncProgress:
             print(f"\r  {done} pages checked", end="", file=sys.stderr, flush=True)
 
 
+def _corrections(settings: Settings) -> Any:
+    """The staff corrections of the service's own (migrated) database, for commands that write them."""
+    # when the command runs (see the module docstring)
+    from governance.review import StaffCorrections
+    from knowledge.embedder import get_embedder
+    from storage import Database
+
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    return StaffCorrections(db, get_embedder(settings.embedder, settings.embed_threads), settings)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
+    # when the command runs (see the module docstring)
     from knowledge.sync import website_sources
     from madoguchi.content_sync import run_sync
-    from madoguchi.storage import Database
 
     tenant, settings = _tenant(args.tenant), _settings()
     if not website_sources(tenant):
         raise SystemExit(f"error: tenant {tenant.id} has no website source (loader: website) to sync")
-    db = Database(settings.effective_database_url)
-    db.migrate()
     print(f"syncing {tenant.id} ({tenant.display_name})", file=sys.stderr)
-    report, flagged = run_sync(tenant, settings, db, progress=None if args.quiet else SyncProgress(args.verbose))
+    report, flagged = run_sync(tenant, settings, _corrections(settings),
+                               progress=None if args.quiet else SyncProgress(args.verbose))
     print("", file=sys.stderr)
     for name, summary in report.sources.items():
         print(f"  {name}: fetched {summary['fetched']} ({summary['not_modified']} not modified), "
@@ -97,16 +117,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_import_rasa(args: argparse.Namespace) -> int:
-    from madoguchi.rasa_import import import_rasa
-    from madoguchi.storage import Database
+    from madoguchi.rasa_import import import_rasa  # when the command runs (see the module docstring)
 
     tenant, settings = _tenant(args.tenant), _settings()
     path = Path(args.path)
     if not path.exists():
         raise SystemExit(f"error: no Rasa project at {path}")
-    db = Database(settings.effective_database_url)
-    db.migrate()
-    report = import_rasa(path, tenant, db, settings.tenants_dir, source_title=args.source_title,
+    report = import_rasa(path, tenant, _corrections(settings), settings.tenants_dir, source_title=args.source_title,
                          source_url=args.source_url, dry_run=args.dry_run)
     for intent, added in report.intents.items():
         print(f"  intent {intent}: {added} new examples", file=sys.stderr)
@@ -118,15 +135,23 @@ def cmd_import_rasa(args: argparse.Namespace) -> int:
     return 0
 
 
-def _answer_fn(tenant_id: str) -> Callable[[str], dict[str, Any]]:
-    from dialogue.service import answer_once
+def _answer_fn(tenant: Tenant) -> Callable[[str], dict[str, Any]]:
+    """One question, no conversation: the dialogue's real outcome, answer, confidence and sources, with the staff
+    corrections of the service's own (migrated) database."""
+    from madoguchi.composition import build_services  # when the command runs (see the module docstring)
 
-    return lambda question: answer_once(tenant_id, question)
+    engine = build_services(_settings(), channels={}).engine
+
+    def answer(question: str) -> dict[str, Any]:
+        data = engine.run_turn(tenant, question).to_dict()
+        data.pop("timings_ms", None)
+        return data
+
+    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    _tenant(args.tenant)
-    answer = _answer_fn(args.tenant)
+    answer = _answer_fn(_tenant(args.tenant))
     if args.jsonl:
         for line in sys.stdin:
             if not line.strip():
@@ -148,10 +173,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    # when the command runs (see the module docstring)
     from knowledge.evaluation_run import run_evaluation
+    from knowledge.knowledge_base import KnowledgeBase
 
-    _tenant(args.tenant)
-    result = run_evaluation(args.tenant, Path(args.queries), args.split)
+    tenant = _tenant(args.tenant)
+    result = run_evaluation(KnowledgeBase(_settings()), tenant, Path(args.queries), args.split)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     _print_table(result)
     return 0
@@ -177,8 +204,11 @@ def _print_table(result: dict) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    # when the command runs (see the module docstring)
+    from core.policy import Thresholds
+    from knowledge.calibration_labels import read_labelled
     from knowledge.calibration_run import run_calibration, score_thresholds
-    from knowledge.service import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
     kb = KnowledgeBase(_settings())
@@ -186,9 +216,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     result = run_calibration(tenant, labels, shared=args.shared, target_precision=args.target_precision,
                              clarify_target=args.clarify_target, write=not args.dry_run, kb=kb)
     if args.score_on:
-        from dialogue.policy import Thresholds
-        from knowledge.calibration_labels import read_labelled
-
         real = read_labelled(Path(args.score_on), kb.index(tenant.id).docs, args.score_split)
         thresholds = Thresholds(result["thresholds"]["answer"], result["thresholds"]["clarify"])
         result["scored_on"] = {"file": Path(args.score_on).name, "questions": len(real),
@@ -200,9 +227,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def _calibration_labels(args: argparse.Namespace, tenant: Any, kb: Any) -> Any:
     """A labelled file, reviewers' right-source marks and, where neither exists (or when asked), generated
     questions: what the municipality has."""
+    # when the command runs (see the module docstring)
     from knowledge.calibration_labels import known_documents, read_labelled, review_marks
     from knowledge.calibration_run import Labels
     from knowledge.question_gen import generate_questions
+    from storage import Database
 
     index = kb.index(tenant.id)
     labels = Labels()
@@ -210,9 +239,7 @@ def _calibration_labels(args: argparse.Namespace, tenant: Any, kb: Any) -> Any:
         # A follow-up is judged by the dialogue with its conversation; retrieval alone cannot calibrate on it.
         labels.labelled = [q for q in read_labelled(Path(args.queries), index.docs, args.split) if not q.context]
     if not args.no_marks:
-        from madoguchi.storage import get_database
-
-        db = get_database()
+        db = Database(_settings().effective_database_url)
         db.migrate()
         labels.marks = known_documents(review_marks(db, tenant.id), index.docs)
     generated = args.generated if args.generated is not None else (0 if labels.all else 400)
@@ -225,8 +252,7 @@ def _calibration_labels(args: argparse.Namespace, tenant: Any, kb: Any) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from config.tenancy import load_tenants
-    from knowledge.bootstrap import build_missing_indexes_in_background
+    from knowledge.bootstrap import build_missing_indexes_in_background  # when the command runs (module docstring)
 
     settings = _settings()
     if not args.no_bootstrap:
@@ -304,28 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Each area adds its own subcommands (users, explain, retention, …) through a `register(subparsers)` function.
-AREA_COMMANDS = ("escalation.cli", "governance.cli", "channels.cli")
+# Each area's subcommands (users, explain, retention, export, channels), added by its `register(subparsers)`.
+AREA_COMMANDS = (user_commands, governance_commands, channel_commands)
 
 
 def _register_area_commands(sub: Any) -> None:
-    import importlib
-
-    for name in AREA_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in AREA_COMMANDS:
         module.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    from governance.logging import install_redacting_logging
-
     install_redacting_logging()  # personal data never reaches a log line, whatever logs it
     args = build_parser().parse_args(argv)
     return args.func(args)

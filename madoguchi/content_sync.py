@@ -11,6 +11,7 @@ from typing import Any
 
 from config.settings import Settings
 from config.tenancy import Tenant
+from governance.review import StaffCorrections, flag_curated_for_removed_pages
 from knowledge.crawl import PageOutcome
 from knowledge.sync import SyncReport, SyncSchedule, last_synced, sync_tenant
 
@@ -18,13 +19,11 @@ log = logging.getLogger(__name__)
 CHECK_EVERY_SECONDS = 60.0
 
 
-def run_sync(tenant: Tenant, settings: Settings, db: Any,
+def run_sync(tenant: Tenant, settings: Settings, corrections: StaffCorrections,
              progress: Callable[[str, PageOutcome, int], None] | None = None) -> tuple[SyncReport, list[str]]:
     """(the sync report, ids of curated answers flagged for review because their page was removed)."""
-    from governance.review import flag_curated_for_removed_pages
-
     report = sync_tenant(tenant, settings, progress=progress)
-    flagged = flag_curated_for_removed_pages(db, tenant, [(r.url, r.doc_ids) for r in report.removed]) \
+    flagged = flag_curated_for_removed_pages(corrections, tenant, [(r.url, r.doc_ids) for r in report.removed]) \
         if report.removed else []
     return report, flagged
 
@@ -46,7 +45,7 @@ def run_due_syncs(services: Any, now: datetime | None = None) -> list[SyncReport
     reports = []
     for tenant in due_tenants(list(services.tenants.values()), services.settings, now or datetime.now(timezone.utc)):
         try:
-            report, flagged = run_sync(tenant, services.settings, services.db)
+            report, flagged = run_sync(tenant, services.settings, services.corrections)
         except Exception:  # noqa: BLE001 - one tenant's unreachable site must not stop the others' syncs
             log.exception("scheduled sync of %s failed", tenant.id)
             continue

@@ -20,6 +20,9 @@ from typing import Any
 import yaml
 
 from config.tenancy import Tenant
+from governance.review import StaffCorrections, question_key, write_curated_answer
+from storage import append_audit
+from storage import governance as repo
 
 IMPORTER = "import-rasa"
 # Rasa's usual intent names → madoguchi's intents (dialogue.intents.INTENTS).
@@ -123,12 +126,10 @@ def plan(project: RasaProject) -> tuple[dict[str, list[str]], list[dict[str, Any
 
 
 # --- writing -----------------------------------------------------------------------------------------------------
-def import_rasa(path: Path, tenant: Tenant, db: Any, tenants_dir: Path, *, source_title: str | None = None,
-                source_url: str | None = None, dry_run: bool = False) -> ImportReport:
-    from governance.review import CACHE, question_key, write_curated_answer
-    from madoguchi.storage import append_audit
-    from madoguchi.storage import governance as repo
-
+def import_rasa(path: Path, tenant: Tenant, corrections: StaffCorrections, tenants_dir: Path, *,
+                source_title: str | None = None, source_url: str | None = None,
+                dry_run: bool = False) -> ImportReport:
+    db = corrections.db
     intents, curated, not_mapped = plan(read_project(path))
     report = ImportReport(not_mapped=not_mapped)
     report.nlu_path = str(_write_intents(tenants_dir / tenant.id / "nlu.yml", intents, report, dry_run))
@@ -143,14 +144,13 @@ def import_rasa(path: Path, tenant: Tenant, db: Any, tenants_dir: Path, *, sourc
         if dry_run:
             report.curated.append(item)
             continue
-        curated_id = write_curated_answer(db, tenant, reviewer=IMPORTER, question=item["question"],
+        curated_id = write_curated_answer(corrections, tenant, reviewer=IMPORTER, question=item["question"],
                                           answer=item["answer"], source_title=title, source_url=source_url)
         with db.transaction() as conn:  # where it came from, next to the curated answer's own audit row
             append_audit(conn, actor=IMPORTER, action="review.import_rasa", tenant=tenant.id, target=curated_id,
                          detail={"project": str(path), "file": item["file"], "intent": item["intent"],
                                  "response": item["response"]})
         report.curated.append({**item, "curated_id": curated_id})
-    CACHE.invalidate(db, tenant.id)
     return report
 
 

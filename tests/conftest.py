@@ -7,8 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from madoguchi.storage import Database
-from madoguchi.storage.testing import (
+from storage import Database
+from storage.testing import (
     empty_all_tables, migrated_sqlite_template, postgres_unavailable, sqlite_copy, temporary_postgres,
 )
 
@@ -103,14 +103,15 @@ def knowledge_settings(shared_dir: Path):
 
 @pytest.fixture(scope="session")
 def knowledge_base(knowledge_settings):
-    from knowledge.service import KnowledgeBase
+    from knowledge.knowledge_base import KnowledgeBase
 
     return KnowledgeBase(knowledge_settings)
 
 
 @pytest.fixture(scope="session")
 def dialogue_engine(knowledge_settings, knowledge_base):
-    """The real dialogue engine on the real indexes (session-wide: loading is the slow part)."""
-    from dialogue.engine import DialogueEngine
+    """The real dialogue engine on the real indexes, wired as the composition root wires it (office hours; no staff
+    corrections: tests that need them build their own services). Session-wide: loading is the slow part."""
+    from madoguchi.composition import build_engine
 
-    return DialogueEngine(settings=knowledge_settings, kb=knowledge_base)
+    return build_engine(knowledge_settings, knowledge_base)

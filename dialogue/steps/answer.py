@@ -7,8 +7,9 @@ from typing import Any
 from dialogue.compose import shorten
 from dialogue.records import Slots, official_text
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate
-from dialogue.turn import EscalationReason, Outcome, Source, TurnContext, TurnResult
+from dialogue.steps.stop import escalate
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
+from dialogue.context import TurnContext
 from knowledge.documents import SourceDocument
 from knowledge.freshness import freshness_of, sensitive_policy
 from knowledge.index import Hit

@@ -3,10 +3,11 @@ language so replies use the resident's interface language."""
 from __future__ import annotations
 
 from dialogue.language import detect_language as detect
-from dialogue.normalise import normalise_input
+from core.text import normalise_input
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import reply
-from dialogue.turn import Outcome, TurnContext
+from dialogue.steps.stop import reply
+from core.outcomes import Outcome
+from dialogue.context import TurnContext
 
 
 def normalise(ctx: TurnContext, deps: StepDeps) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dialogue.records import Slots
 from dialogue.steps.answer import quoted_text
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate
-from dialogue.turn import EscalationReason, Outcome, TurnContext
+from dialogue.steps.stop import escalate
+from core.outcomes import EscalationReason, Outcome
+from dialogue.context import TurnContext
 
 
 def guard_output(ctx: TurnContext, deps: StepDeps) -> None:
     result = ctx.result
-    if result is None or result.outcome not in (Outcome.ANSWERED, Outcome.CLARIFY) or "curated" in ctx.notes:
+    if result is None or result.outcome not in (Outcome.ANSWERED, Outcome.CLARIFY) or ctx.curated is not None:
         return
     index = deps.kb.index(ctx.tenant.id)  # an answer or a choice exists only if the index does
     if result.outcome is Outcome.ANSWERED:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from dialogue.steps.deps import StepDeps
-from dialogue.turn import TurnContext
+from dialogue.context import TurnContext
 from knowledge.index import Hit
-from knowledge.service import IndexMissing
+from knowledge.knowledge_base import IndexMissing
 
 
 def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
@@ -18,7 +18,7 @@ def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
     except IndexMissing:
         ctx.notes["index_missing"] = True  # still being built (first start) or never ingested: a person answers
         return
-    outdated = deps.outdated_doc_ids(ctx.tenant.id)
+    outdated = deps.corrections.outdated_doc_ids(ctx.tenant.id)
     if outdated:
         ctx.retrieval.hits = [h for h in ctx.retrieval.hits if h.doc.doc_id not in outdated]
     ctx.timings_ms.update({f"retrieve.{k}": v for k, v in ctx.retrieval.timings_ms.items()})
@@ -31,12 +31,12 @@ def retrieve(ctx: TurnContext, deps: StepDeps) -> None:
 
 def _apply_curated(ctx: TurnContext, deps: StepDeps) -> None:
     """A reviewer's correction wins: their own answer text, or the document they marked as the right one."""
-    curated = deps.curated_answer_for(ctx.tenant.id, ctx.query, query_vector=ctx.retrieval.vector)
+    curated = deps.corrections.curated_answer_for(ctx.tenant.id, ctx.query, query_vector=ctx.retrieval.vector)
     if curated is None:
         return
-    if getattr(curated, "answer", None):
-        ctx.notes["curated"] = curated
-    elif getattr(curated, "doc_id", None):
+    if curated.answer:
+        ctx.curated = curated  # the reply is the reviewer's own text (route answers with it)
+    elif curated.doc_id:
         ctx.chosen_doc_id = curated.doc_id
         ctx.notes["curated_source"] = curated.id
 

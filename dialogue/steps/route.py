@@ -2,20 +2,20 @@
 top candidates when one of them probably answers, otherwise hand over to a person with a draft for the operator."""
 from __future__ import annotations
 
-from typing import Any
-
-from dialogue.policy import Thresholds, clarify_choices, decide
+from core.corrections import CuratedAnswer
+from core.policy import Thresholds, clarify_choices, decide
 from dialogue.records import Slots
 from dialogue.steps.answer import answer_with, official_answer, sources_of
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate
-from dialogue.turn import EscalationReason, Outcome, Source, TurnContext, TurnResult
+from dialogue.steps.stop import escalate
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
+from dialogue.context import TurnContext
 from knowledge.index import Hit
 
 
 def route(ctx: TurnContext, deps: StepDeps) -> None:
-    if "curated" in ctx.notes:
-        _answer_curated(ctx, deps, ctx.notes["curated"])
+    if ctx.curated is not None:
+        _answer_curated(ctx, deps, ctx.curated)
         return
     retrieval = ctx.retrieval
     hits = retrieval.hits if retrieval is not None else []
@@ -58,7 +58,7 @@ def _clarify(ctx: TurnContext, deps: StepDeps, hits: list[Hit], sources: list[So
     _attach(ctx.result, ctx.retrieval.confidence_top3, sources)
 
 
-def _answer_curated(ctx: TurnContext, deps: StepDeps, curated: Any) -> None:
+def _answer_curated(ctx: TurnContext, deps: StepDeps, curated: CuratedAnswer) -> None:
     as_of = curated.updated_at.date().isoformat() if getattr(curated, "updated_at", None) else None
     source = Source(doc_id=f"curated:{curated.id}", title=curated.source_title, url=curated.source_url, score=1.0,
                     as_of=as_of, source="curated")

@@ -12,11 +12,12 @@ from typing import Any
 from dialogue.records import Slots, stockpile_days
 from dialogue.steps.answer import answer_with, source_of
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate, reply
-from dialogue.turn import EscalationReason, Outcome, TurnContext
+from dialogue.steps.stop import escalate, reply
+from core.outcomes import EscalationReason, Outcome
+from dialogue.context import TurnContext
 from knowledge.documents import SourceDocument
 from knowledge.glossary import glossary_for
-from knowledge.service import IndexMissing
+from knowledge.knowledge_base import IndexMissing
 from knowledge.structured import (
     EVACUATION_WORDS, HAZARD_MAP_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold, household_of,
 )

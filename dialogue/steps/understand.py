@@ -6,8 +6,9 @@ import re
 import unicodedata
 
 from dialogue.steps.deps import StepDeps
-from dialogue.steps.replies import escalate, reply
-from dialogue.turn import EscalationReason, Outcome, TurnContext
+from dialogue.steps.stop import escalate, reply
+from core.outcomes import EscalationReason, Outcome
+from dialogue.context import TurnContext
 
 SMALLTALK = {"greeting", "thanks", "goodbye"}
 _CHOICE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?([1-9])\s*(?:番|番目|つ目|です|で|を|\.|)?\s*(?:お願いします)?\s*$", re.I)

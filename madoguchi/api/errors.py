@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from governance.pii import redact
-from madoguchi.web.i18n import text
+from madoguchi.api.i18n import text
 
 log = logging.getLogger("madoguchi.web.errors")
 

@@ -21,19 +21,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import func, select
 
-from channels.base import InboundEvent
+from channels.rest import RasaRestChannel
 from config.tenancy import Tenant
+from conversations.turns import ProcessedTurn, process_event
+from core.messages import InboundEvent
+from knowledge.knowledge_base import IndexMissing
 from madoguchi.api.errors import PoliteErrorRoute
 from madoguchi.api.schemas import MAX_TEXT_CHARS
-from madoguchi.services import Services, get_services
-from madoguchi.storage import list_messages, mark_inbound_failed, record_inbound, turn_for_inbound
-from madoguchi.storage.schema import inbound_events, messages
-from madoguchi.storage.types import utcnow
+from madoguchi.composition import Services, get_services
+from storage import (
+    Connection, first_message_after, leased_inbound_event, list_messages, mark_inbound_failed,
+    previous_resident_message_id, record_inbound, resident_message_of_inbound, turn_for_inbound, utcnow,
+)
 
 log = logging.getLogger(__name__)
-REST_CHANNEL = "rest"
+REST_CHANNEL = RasaRestChannel.name
 WORKER = "rasa-rest"
 ServicesDep = Annotated[Services, Depends(get_services)]
 router = APIRouter(tags=["Rasa REST channel"], route_class=PoliteErrorRoute)
@@ -97,17 +100,12 @@ def _handle(services: Services, tenant: Tenant, body: RasaMessageIn) -> list[dic
     return out
 
 
-def _process(services: Services, external_id: str) -> Any:
-    from dialogue.conversation import process_event
-    from knowledge.service import IndexMissing
-
+def _process(services: Services, external_id: str) -> ProcessedTurn:
     try:
         return process_event(services, REST_CHANNEL, external_id, worker=WORKER)
     except Exception as error:
         with services.db.transaction() as conn:
-            row = conn.execute(select(inbound_events).where(
-                inbound_events.c.channel == REST_CHANNEL, inbound_events.c.external_id == external_id,
-                inbound_events.c.status == "processing")).first()
+            row = leased_inbound_event(conn, REST_CHANNEL, external_id)
             if row is not None:
                 mark_inbound_failed(conn, row, type(error).__name__, retry_after_seconds=0)
         if isinstance(error, IndexMissing):
@@ -115,7 +113,7 @@ def _process(services: Services, external_id: str) -> Any:
         raise
 
 
-def _response_messages(conn: Any, processed: Any, sender: str) -> list[dict[str, Any]]:
+def _response_messages(conn: Connection, processed: ProcessedTurn, sender: str) -> list[dict[str, Any]]:
     """What the client has not seen yet: operator (and holding) messages since its last response, then the reply."""
     if processed.conversation_id is None:
         return []
@@ -132,34 +130,27 @@ def _response_messages(conn: Any, processed: Any, sender: str) -> list[dict[str,
     return out
 
 
-def _last_delivered(conn: Any, processed: Any) -> int:
+def _last_delivered(conn: Connection, processed: ProcessedTurn) -> int:
     """The last message id the client was already given: the reply to its previous message (or that message itself
     when an operator held the conversation and nothing was said)."""
     current = _resident_message_id(conn, processed)
     if current is None:
         return (processed.reply_message_id or 1) - 1
-    previous = conn.execute(select(func.max(messages.c.id)).where(
-        messages.c.conversation_id == processed.conversation_id, messages.c.role == "resident",
-        messages.c.id < current)).scalar()
+    previous = previous_resident_message_id(conn, processed.conversation_id, current)
     if previous is None:
         return current
-    following = conn.execute(select(messages).where(
-        messages.c.conversation_id == processed.conversation_id, messages.c.id > previous)
-        .order_by(messages.c.id).limit(1)).first()
+    following = first_message_after(conn, processed.conversation_id, previous)
     if following is not None and following.role == "assistant" and following.turn_id is not None:
         return following.id
     return previous
 
 
-def _resident_message_id(conn: Any, processed: Any) -> int | None:
-    rows = conn.execute(select(messages.c.id, messages.c.meta).where(
-        messages.c.conversation_id == processed.conversation_id, messages.c.role == "resident")
-        .order_by(messages.c.id.desc()).limit(50))
-    return next((row.id for row in rows if (row.meta or {}).get("inbound_event_id") == processed.inbound_event_id),
-                None)
+def _resident_message_id(conn: Connection, processed: ProcessedTurn) -> int | None:
+    row = resident_message_of_inbound(conn, processed.conversation_id, processed.inbound_event_id)
+    return row.id if row is not None else None
 
 
-def _details(conn: Any, processed: Any) -> dict[str, Any]:
+def _details(conn: Connection, processed: ProcessedTurn) -> dict[str, Any]:
     turn = turn_for_inbound(conn, processed.inbound_event_id)
     if turn is None:
         return {"outcome": "with_operator", "conversation_id": processed.conversation_id, "escalated": True}

@@ -1,22 +1,26 @@
 """JSON API v1: the web chat's conversations and messages, and a stateless `ask` for tools (OpenAPI at /docs).
 
 A message takes the one inbound path every channel takes: record the InboundEvent (unique on channel + external
-id), then `dialogue.conversation.process_event` runs the turn and stores it in one transaction. The reply is read
+id), then `conversations.turns.process_event` runs the turn and stores it in one transaction. The reply is read
 back from what was stored, so a resubmitted client_message_id gets the very same reply and never a second turn.
 Handlers are plain `def`: FastAPI runs them in its threadpool, where the synchronous dialogue belongs.
+A resident may also erase their conversation (DELETE …/conversations/{id}: the texts are blanked at once).
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
-from sqlalchemy import Row, select
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from channels.base import InboundEvent
+from channels.web import WebChannel
 from config.tenancy import Tenant
-from madoguchi.api import replies
+from conversations.turns import ProcessedTurn, process_event
+from core.messages import InboundEvent
+from governance.retention import erase_on_request
+from knowledge.knowledge_base import IndexMissing
+from madoguchi.api import transcripts
 from madoguchi.api.errors import POLITE_ERROR, PoliteErrorRoute
 from madoguchi.api.residents import (
     TOKEN_HEADER,
@@ -36,23 +40,27 @@ from madoguchi.api.schemas import (
     ReplyOut,
     TranscriptOut,
 )
-from madoguchi.services import Services, get_services
-from madoguchi.storage import (
+from madoguchi.composition import Services, get_services
+from storage import (
+    Connection,
+    Row,
     get_conversation,
+    inbound_status,
+    leased_inbound_event,
     list_messages,
     mark_inbound_failed,
     open_conversation,
     record_feedback,
     record_inbound,
+    turn_of_conversation,
+    utcnow,
 )
-from madoguchi.storage.schema import inbound_events, turns
-from madoguchi.storage.types import utcnow
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ResidentToken = Annotated[str | None, Header(alias=TOKEN_HEADER, description="the token from starting a conversation")]
 log = logging.getLogger(__name__)
 
-WEB_CHANNEL = "web"
+WEB_CHANNEL = WebChannel.name
 # A turn takes well under a second; a duplicate waits this long for the first request to store it.
 CONCURRENT_DUPLICATE_WAIT_SECONDS = 15
 INLINE_WORKER = "web-api"
@@ -74,7 +82,7 @@ def resident_sender(services: Services, token: str | None) -> str:
     return sender_for(token, services.settings.secret_key)
 
 
-def owned_conversation(conn: Any, tenant: Tenant, conversation_id: str, sender: str) -> Row:
+def owned_conversation(conn: Connection, tenant: Tenant, conversation_id: str, sender: str) -> Row:
     """The conversation, if this session owns it. Someone else's is reported as absent, not as forbidden, so the
     API does not confirm which conversation ids exist."""
     row = get_conversation(conn, conversation_id, tenants=[tenant.id])
@@ -111,7 +119,7 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services
     _record_message(services, tenant, sender, external_id, body)  # False for a resubmission: it is processed once
     processed = _process(services, external_id)
     with services.db.read() as conn:
-        reply = replies.stored_reply(conn, processed.inbound_event_id,
+        reply = transcripts.stored_reply(conn, processed.inbound_event_id,
                                      processed.conversation_id or conversation_id)
     reply.client_message_id = body.client_message_id
     # Whichever request ran the turn reports it; every other copy (resubmitted or concurrent) is a replay.
@@ -127,7 +135,7 @@ def _record_message(services: Services, tenant: Tenant, sender: str, external_id
         return record_inbound(conn, event)
 
 
-def _process(services: Services, external_id: str) -> Any:
+def _process(services: Services, external_id: str) -> ProcessedTurn:
     """Run the turn, or replay it. A duplicate that arrives while the first request still runs the turn waits for
     it (the event is leased meanwhile), so both requests return the one reply."""
     deadline = time.monotonic() + CONCURRENT_DUPLICATE_WAIT_SECONDS
@@ -145,10 +153,7 @@ def _process(services: Services, external_id: str) -> Any:
         time.sleep(0.05)
 
 
-def _process_once(services: Services, external_id: str) -> Any:
-    from dialogue.conversation import process_event
-    from knowledge.service import IndexMissing
-
+def _process_once(services: Services, external_id: str) -> ProcessedTurn:
     try:
         return process_event(services, WEB_CHANNEL, external_id, worker=INLINE_WORKER)
     except IndexMissing as error:
@@ -163,16 +168,14 @@ def _release(services: Services, external_id: str, error: BaseException) -> None
     """Give a failed event back at once, so the page's retry of the same message runs the turn again (the
     inbox's attempt cap still applies) instead of waiting for the lease to run out."""
     with services.db.transaction() as conn:
-        row = conn.execute(select(inbound_events).where(
-            inbound_events.c.channel == WEB_CHANNEL, inbound_events.c.external_id == external_id,
-            inbound_events.c.status == "processing", inbound_events.c.locked_by.is_not(None))).first()
+        row = leased_inbound_event(conn, WEB_CHANNEL, external_id)
         if row is not None:
             mark_inbound_failed(conn, row, type(error).__name__, retry_after_seconds=0)
 
 
 def _inbound_status(services: Services, inbound_id: int) -> str:
     with services.db.read() as conn:
-        return conn.execute(select(inbound_events.c.status).where(inbound_events.c.id == inbound_id)).scalar_one()
+        return inbound_status(conn, inbound_id)
 
 
 @router.get("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=TranscriptOut)
@@ -185,7 +188,7 @@ def get_messages(tenant_id: str, conversation_id: str, services: ServicesDep,
     with services.db.read() as conn:
         conversation = owned_conversation(conn, tenant, conversation_id, sender)
         rows = list_messages(conn, conversation_id, after_id=after)
-    return replies.transcript(conversation, rows, after)
+    return transcripts.transcript(conversation, rows, after)
 
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/feedback", status_code=201,
@@ -203,9 +206,8 @@ def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn, servic
     return FeedbackOut(feedback_id=feedback_id)
 
 
-def _turn_of_conversation(conn: Any, turn_id: str, conversation_id: str) -> Row:
-    row = conn.execute(select(turns.c.id).where(turns.c.id == turn_id,
-                                                turns.c.conversation_id == conversation_id)).first()
+def _turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) -> Row:
+    row = turn_of_conversation(conn, turn_id, conversation_id)
     if row is None:
         raise HTTPException(404, "no such turn in this conversation")
     return row
@@ -214,11 +216,21 @@ def _turn_of_conversation(conn: Any, turn_id: str, conversation_id: str) -> Row:
 @router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
 def ask(tenant_id: str, body: AskIn, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts."""
-    from knowledge.service import IndexMissing
-
     tenant = tenant_or_404(services, tenant_id)
     try:
         result = services.engine.run_turn(tenant, body.question, None, channel=WEB_CHANNEL)
     except IndexMissing as error:
         raise HTTPException(503, "the knowledge base of this tenant is not built yet") from error
-    return AskOut(**replies.public_fields(result.to_dict()))
+    return AskOut(**transcripts.public_fields(result.to_dict()))
+
+
+@router.delete("/t/{tenant_id}/conversations/{conversation_id}", status_code=204)
+def erase_my_conversation(tenant_id: str, conversation_id: str, services: ServicesDep,
+                          token: ResidentToken = None) -> Response:
+    """The resident's deletion request: the texts of the conversation are erased at once (cannot be undone)."""
+    tenant = tenant_or_404(services, tenant_id)
+    sender = resident_sender(services, token)
+    with services.db.read() as conn:
+        owned_conversation(conn, tenant, conversation_id, sender)
+    erase_on_request(services, tenant.id, conversation_id, actor="resident")
+    return Response(status_code=204)

@@ -16,8 +16,8 @@ from config.tenancy import Tenant
 from madoguchi.api.errors import PoliteErrorRoute
 from madoguchi.api.residents import TOKEN_HEADER
 from madoguchi.api.schemas import MAX_TEXT_CHARS
-from madoguchi.services import Services, get_services
-from madoguchi.web.i18n import reply_strings, strings
+from madoguchi.composition import Services, get_services
+from madoguchi.api.i18n import reply_strings, strings
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -12,9 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from channels.worker import InboxWorker  # noqa: E402
-from madoguchi.storage import Database  # noqa: E402
-from tests.channels.standins import ScriptedEngine, process_row_function  # noqa: E402
+from conversations.inbox_worker import InboxWorker  # noqa: E402
+from conversations.turns import process_inbound_row  # noqa: E402
+from storage import Database  # noqa: E402
+from tests.channels.standins import ScriptedEngine  # noqa: E402
 from tests.channels.wiring import loop_settings, make_services  # noqa: E402
 
 
@@ -28,10 +29,8 @@ def main(url: str, schema: str, data_dir: str, delay_s: str, lease_s: str) -> No
     db = Database(url, schema=None if schema == "-" else schema, pool_size=2)
     services = make_services(db, Path(data_dir), engine=AnnouncingEngine(delay_s=float(delay_s)),
                              settings=loop_settings(inbox_lease_s=float(lease_s)))
-    process = process_row_function()
-
     def announcing(services_, row):
-        processed = process(services_, row)
+        processed = process_inbound_row(services_, row)
         print(f"turn-stored {row.id}", flush=True)
         return processed
 

@@ -18,11 +18,10 @@ from twilio.request_validator import RequestValidator
 
 from channels.email import EmailAdapter, SmtpSettings
 from channels.line import LineAdapter
-from channels.runtime import runtime_for
+from config.tenancy import get_tenant
 from channels.voice import CallScript, VoiceAdapter
-from governance import review
 from madoguchi.app import create_app
-from madoguchi.storage.testing import temporary_database
+from storage.testing import temporary_database
 from tests.channels.fakes import FakeLineApi, FakeTwilioApi, line_signature
 from tests.localgovfaq import faq_questions
 from tests.channels.test_email import SmtpSink
@@ -39,20 +38,11 @@ ANSWERED_FAQ_IDS = ("10", "19", "9")  # corpus entries asked with their own ques
 
 
 @pytest.fixture(scope="module")
-def corrections(tmp_path_factory):
-    """Staff corrections are read from the app's database, which governance binds at start-up: bind an empty one."""
-    with temporary_database("sqlite", tmp_path_factory.mktemp("corrections")) as db:
-        review.bind_database(db)
-        yield db
-        review.bind_database(None)
-
-
-@pytest.fixture(scope="module")
-def question(dialogue_engine, corrections, localgovfaq_dir) -> str:
+def question(dialogue_engine, localgovfaq_dir) -> str:
     """An answered question when the engine answers one (it depends on the calibration of the moment), else the
     first: the channels must carry whatever the engine decided. Also warms the engine up."""
     candidates = faq_questions(localgovfaq_dir, ANSWERED_FAQ_IDS)
-    outcomes = {c: dialogue_engine.run_turn(TENANT, c).outcome.value for c in candidates}
+    outcomes = {c: dialogue_engine.run_turn(get_tenant(TENANT), c).outcome.value for c in candidates}
     return next((c for c, outcome in outcomes.items() if outcome == "answered"), candidates[0])
 
 
@@ -64,7 +54,7 @@ def fakes():
 
 
 @pytest.fixture
-def services(tmp_path, dialogue_engine, corrections, fakes):
+def services(tmp_path, dialogue_engine, knowledge_base, fakes):
     line_api, twilio_api, sink = fakes
     adapters = {
         "line": LineAdapter(TENANT, LINE_SECRET, LINE_TOKEN, api_host=line_api.url),
@@ -74,7 +64,7 @@ def services(tmp_path, dialogue_engine, corrections, fakes):
         "email": EmailAdapter(TENANT, CITY, SmtpSettings(host="127.0.0.1", port=sink.controller.port)),
     }
     with temporary_database("sqlite", tmp_path) as db:
-        services = make_services(db, tmp_path, engine=dialogue_engine,
+        services = make_services(db, tmp_path, engine=dialogue_engine, knowledge=knowledge_base,
                                  channels={TENANT: tenant_channels(TENANT, adapters)},
                                  settings=loop_settings(voice_wait_s=10.0))  # a busy machine: no hold in this test
         yield services
@@ -111,7 +101,7 @@ def test_line_question_gets_the_engines_reply_through_the_line_api(client, fakes
     line_post(client, question, line_api.issue_reply_token())
     wait_until(lambda: line_api.delivered, 60, "the LINE reply")
     text = line_api.delivered[0]["messages"][0]["text"]
-    expected = dialogue_engine.run_turn(TENANT, question).answer
+    expected = dialogue_engine.run_turn(get_tenant(TENANT), question).answer
     assert text == expected[:5000] and len(text) > 20
 
 
@@ -126,7 +116,7 @@ def test_line_request_for_a_person_reaches_the_queue(client, services, fakes):
 def test_phone_question_is_read_out_or_handed_over_and_zero_transfers(client, services, question,
                                                                       dialogue_engine):
     path = f"/webhooks/twilio/voice/{TENANT}/gather"
-    expected = dialogue_engine.run_turn(TENANT, question).outcome.value
+    expected = dialogue_engine.run_turn(get_tenant(TENANT), question).outcome.value
     answer = call_post(client, f"{path}?step=1", SpeechResult=question, Confidence="0.9")
     speech = "".join(e.text or "" for e in answer.iter("Say"))
     assert "http" not in speech
@@ -141,7 +131,7 @@ def test_phone_question_is_read_out_or_handed_over_and_zero_transfers(client, se
 
 def test_email_question_gets_the_engines_reply_by_smtp_in_the_thread(client, services, fakes, question):
     sink = fakes[2]
-    gateway = runtime_for(services).email_gateway.smtp
+    gateway = services.runtime.email_gateway.smtp
     mail = (f"From: taro@example.jp\r\nTo: {CITY}\r\nSubject: =?UTF-8?B?5ZWP44GE5ZCI44KP44Gb?=\r\n"
             f"Message-ID: <real-1@example.jp>\r\nMIME-Version: 1.0\r\n"
             f"Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{question}\r\n")

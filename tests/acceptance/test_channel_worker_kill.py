@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from channels.base import InboundEvent
+from core.messages import InboundEvent
 from channels.line import LineAdapter
-from channels.sender import OutboxSender
-from madoguchi.storage import record_inbound
-from madoguchi.storage.schema import inbound_events
-from madoguchi.storage.testing import postgres_unavailable, temporary_database
+from conversations.outbox_sender import OutboxSender
+from storage import record_inbound
+from storage.schema import inbound_events
+from storage.testing import postgres_unavailable, temporary_database
 from tests.channels.fakes import FakeLineApi
 from tests.channels.wiring import LINE_SECRET, LINE_TOKEN, counts, make_services, tenant_channels
 

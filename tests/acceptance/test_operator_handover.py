@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from madoguchi.app import create_app
-from madoguchi.services import build_services
-from madoguchi.storage import list_messages
-from madoguchi.storage.schema import outbox
-from madoguchi.storage.testing import temporary_database
+from madoguchi.composition import build_services
+from storage import list_messages
+from storage.schema import outbox
+from storage.testing import temporary_database
 from tests.escalation.console_support import (
     CHROMIUM, CHROMIUM_ARGS, PASSWORD, LiveServer, browser_unavailable, make_operator,
 )

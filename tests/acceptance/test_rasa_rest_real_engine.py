@@ -8,12 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Settings
-from escalation.replies import send_operator_reply
-from governance import review
+from conversations.operator_replies import send_operator_reply
 from madoguchi.app import create_app
-from madoguchi.services import build_services
-from madoguchi.storage.schema import escalations
-from madoguchi.storage.testing import temporary_database
+from madoguchi.composition import build_services
+from storage.schema import escalations
+from storage.testing import temporary_database
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 URL = "/t/tokyo/webhooks/rest/webhook"
@@ -28,7 +27,6 @@ def rest(tmp_path_factory, dialogue_engine, knowledge_settings):
         services = build_services(settings, db=db, engine=dialogue_engine, channels={})
         with TestClient(create_app(services, start_background=False)) as client:
             yield client, services
-        review.bind_database(None)
 
 
 def ask(client, sender: str, text: str) -> tuple[list[dict], dict]:

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from madoguchi.app import create_app
-from madoguchi.services import build_services
-from madoguchi.storage.testing import migrated_sqlite_template, sqlite_copy
+from madoguchi.composition import build_services
+from storage.testing import migrated_sqlite_template, sqlite_copy
 from tests.api.fakes import FakeEngine
 
 

@@ -1,10 +1,10 @@
 """A small deterministic stand-in for DialogueEngine (same run_turn signature, real TurnResult objects), so the API
-tests exercise the real dialogue.conversation path and real storage without building an index."""
+tests exercise the real conversations.turns path and real storage without building an index."""
 from __future__ import annotations
 
 from typing import Any
 
-from dialogue.turn import EscalationReason, Outcome, Source, TurnResult
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 
 CHILD_ALLOWANCE = Source(doc_id="faq-12", title="児童手当の申請", url="https://www.city.example.jp/jidou", score=0.91,
                          as_of="2019")
@@ -14,7 +14,7 @@ HOUSEHOLD_WASTE = Source(doc_id="faq-41", title="家庭ごみの分別", url="ht
 
 
 class FakeKnowledgeBase:
-    """What dialogue.conversation asks of the engine's knowledge base: no index, so no index version."""
+    """What conversations.turns asks of the engine's knowledge base: no index, so no index version."""
 
     def has_index(self, tenant: str) -> bool:
         return False

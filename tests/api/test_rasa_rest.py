@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from madoguchi.api.rasa_rest import resident_address
-from madoguchi.storage.schema import audit_log, conversations, escalations, inbound_events, outbox, turns
+from storage.schema import audit_log, conversations, escalations, inbound_events, outbox, turns
 
 URL = "/t/amagasaki/webhooks/rest/webhook"
 
@@ -30,7 +30,7 @@ def test_a_message_gets_rasa_shaped_replies_through_the_durable_path(client, ser
     assert len(rows(services, audit_log, target=turn.id)) == 1
     (conversation,) = rows(services, conversations, channel="rest")
     assert conversation.resident_address == resident_address("user-123", "test-secret") != "user-123"
-    from channels.sender import OutboxSender
+    from conversations.outbox_sender import OutboxSender
 
     OutboxSender(services, "outbox-test").run_once()
     (queued,) = rows(services, outbox)
@@ -51,7 +51,7 @@ def test_a_hand_over_is_queued_and_operator_messages_come_with_the_next_response
                                       "metadata": {"madoguchi": True}}).json()[:1]
     (escalation,) = rows(services, escalations)
     assert escalation.tenant == "amagasaki"
-    from escalation.replies import send_operator_reply
+    from conversations.operator_replies import send_operator_reply
 
     claim = services.queue.claim(["amagasaki"], "yamada")
     send_operator_reply(services, claim.token, "yamada", "担当の山田です。ご用件をどうぞ。")

@@ -1,4 +1,4 @@
-"""JSON API v1 on a real (temporary SQLite) database through the real dialogue.conversation path."""
+"""JSON API v1 on a real (temporary SQLite) database through the real conversations.turns path."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from madoguchi.api.schemas import MAX_TEXT_CHARS
-from madoguchi.storage.schema import conversations, escalations, feedback, inbound_events, messages, turns
-from madoguchi.web.i18n import STRINGS
+from storage.schema import conversations, escalations, feedback, inbound_events, messages, turns
+from madoguchi.api.i18n import STRINGS
 
 API = "/api/v1/t/amagasaki"
 
@@ -152,7 +152,7 @@ class TestOperators:
         assert again["outcome"] == "with_operator"
 
     def test_an_operator_reply_reaches_the_page_through_the_transcript(self, client, services, session):
-        from escalation.replies import send_operator_reply
+        from conversations.operator_replies import send_operator_reply
 
         conversation_id, headers = session
         escalated = send(client, conversation_id, headers, "担当者と話したいです").json()

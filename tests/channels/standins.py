@@ -1,4 +1,4 @@
-"""A scripted dialogue engine for the channel tests: the real dialogue.conversation stores its turns.
+"""A scripted dialogue engine for the channel tests: the real conversations.turns stores its turns.
 
 `ScriptedEngine` implements `run_turn(tenant, text, memory=None, channel="web") -> TurnResult` with canned
 outcomes chosen by words in the question and an optional delay (a slow engine for the hold and load tests); the
@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from dialogue.turn import EscalationReason, Outcome, Source, TurnResult
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 
 ANSWER_URL = "https://www.city.example.jp/kurashi/gomi/sodai.html"
 
@@ -57,10 +57,3 @@ def scripted_result(text: str) -> TurnResult:
     source = Source(doc_id="gomi-1", title="粗大ごみの出し方", url=ANSWER_URL, score=0.9)
     answer = f"「{text}」について: 粗大ごみは電話03-1234-5678で予約してください。詳しくは {ANSWER_URL} をご覧ください。"
     return TurnResult(Outcome.ANSWERED, answer, confidence=0.9, sources=[source])
-
-
-def process_row_function() -> Any:
-    """The real transactional turn runner (the engine is what the tests script)."""
-    from dialogue.conversation import process_inbound_row
-
-    return process_inbound_row

@@ -11,20 +11,21 @@ from email.parser import BytesParser
 
 import pytest
 
-from channels.base import InboundEvent, OutboundMessage, PayloadError
+from channels.base import PayloadError
+from core.messages import InboundEvent, OutboundMessage
 from channels.email import (
     EmailAdapter,
     EmailInboundServer,
     ImapPoller,
     ImapSettings,
     SmtpSettings,
-    _PortZeroController,
     decode_iso2022jp_windows,
     html_to_text,
     parse_email,
     reply_subject,
     strip_quoted,
 )
+from channels.email.smtp_server import _PortZeroController
 from tests.channels.imap_double import ImapDouble
 
 CITY = "soudan@city.example.lg.jp"

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from channels.base import OutboundMessage, PayloadError, SignatureError
+from channels.base import PayloadError, SignatureError
+from core.messages import OutboundMessage
 from channels.common import uuid_for_key
 from channels.line import LineAdapter, choice_postback, decode_postback, feedback_postback
 from tests.channels.fakes import FakeLineApi, line_signature

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.base import OutboundMessage
+from core.messages import OutboundMessage
 from channels.email import EmailAdapter
 from channels.line import LineAdapter
 from channels.registry import build_channels, build_tenant_channels, log_channel_status

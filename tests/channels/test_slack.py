@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from channels.base import OutboundMessage, PayloadError, SignatureError
+from channels.base import PayloadError, SignatureError
+from core.messages import OutboundMessage
 from channels.slack import CLAIM_ACTION_ID, SlackAdapter
 from tests.channels.fakes import FakeSlackApi, slack_signature
 

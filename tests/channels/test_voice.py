@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from channels.base import InboundEvent, OutboundMessage, PayloadError, SignatureError
+from channels.base import PayloadError, SignatureError
+from core.messages import InboundEvent, OutboundMessage
 from channels.speech import for_the_ear
 from channels.voice import CallScript, VoiceAdapter, caller_reply, link_sms_text, to_e164, with_step
 from tests.channels.fakes import FakeTwilioApi

@@ -18,14 +18,12 @@ import uvicorn
 from sqlalchemy import func, select
 
 from channels.registry import ChannelStatus, TenantChannels
-from channels.runtime import ChannelSettings, attach_runtime
-from channels.webhooks import start_background
+from conversations.runtime import ChannelRuntime, ChannelSettings
+from madoguchi.background import start_channel_loops
 from config.settings import Settings
-from config.tenancy import load_tenants
-from escalation.queue import EscalationQueue
-from madoguchi.services import Services
-from madoguchi.storage.schema import escalations, inbound_events, outbox, turns
-from tests.channels.standins import ScriptedEngine, process_row_function
+from madoguchi.composition import Services, build_services
+from storage.schema import escalations, inbound_events, outbox, turns
+from tests.channels.standins import ScriptedEngine
 
 LINE_SECRET = "line-channel-secret"
 LINE_TOKEN = "line-token"
@@ -41,13 +39,11 @@ def loop_settings(**overrides: Any) -> ChannelSettings:
 
 
 def make_services(db: Any, tmp_path: Path, *, engine: Any = None, channels: dict[str, TenantChannels] | None = None,
-                  settings: ChannelSettings | None = None) -> Services:
+                  settings: ChannelSettings | None = None, knowledge: Any = None) -> Services:
     app_settings = Settings(data_dir=tmp_path / "var", public_base_url=PUBLIC_BASE)
-    services = Services(settings=app_settings, tenants=load_tenants(app_settings.tenants_dir), db=db,
-                        queue=EscalationQueue(db), engine=engine or ScriptedEngine(), channels=channels or {})
-    runtime = attach_runtime(services, settings or loop_settings())
-    runtime.process = process_row_function()
-    return services
+    return build_services(app_settings, db=db, knowledge=knowledge, engine=engine or ScriptedEngine(),
+                          channels=channels or {},
+                          runtime=ChannelRuntime(settings=settings or loop_settings()))
 
 
 def tenant_channels(tenant: str, adapters: dict[str, Any]) -> TenantChannels:
@@ -59,7 +55,7 @@ def tenant_channels(tenant: str, adapters: dict[str, Any]) -> TenantChannels:
 @contextmanager
 def running_loops(services: Services) -> Iterator[list[threading.Thread]]:
     stop = threading.Event()
-    threads = start_background(services, stop)
+    threads = start_channel_loops(services, stop)
     try:
         yield threads
     finally:

@@ -10,7 +10,7 @@ from dialogue.compose import (
     DEFAULT_TEMPLATES_DIR, INTERFACE_LANGUAGES, TEMPLATE_NAMES, Composer, UnknownTemplate, as_of_year, shorten,
     shorten_official_text,
 )
-from dialogue.turn import EscalationReason, Source
+from core.outcomes import EscalationReason, Source
 
 OFFICIAL = ("■市外から市内に引越ししたときの届出です。■届出期限。・引っ越しをした日から14日以内。"
             "■必要なもの。(1)転出証明書。(2)本人確認ができるもの(運転免許証、マイナンバーカードなど)。"

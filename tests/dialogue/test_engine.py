@@ -1,13 +1,15 @@
 """The dialogue engine end to end on the real indexes: each outcome, choices, follow-ups, languages, risk."""
 import pytest
 
-from dialogue.turn import ConversationMemory, EscalationReason, Outcome
+from config.tenancy import get_tenant
+from core.outcomes import EscalationReason, Outcome
+from dialogue.context import ConversationMemory
 
 pytestmark = pytest.mark.shared
 
 
 def ask(engine, text, tenant="amagasaki", memory=None):
-    return engine.run_turn(tenant, text, memory)
+    return engine.run_turn(get_tenant(tenant), text, memory)
 
 
 def test_greeting_needs_no_retrieval(dialogue_engine):

@@ -23,7 +23,7 @@ def classifier():
 def classify_with_cached_vectors(classifier, texts, source: Path):
     """Embedding hundreds of queries takes seconds: keep their vectors beside the example cache."""
     from config.settings import get_settings
-    from dialogue.normalise import normalise_input
+    from core.text import normalise_input
 
     cleaned = [normalise_input(t).text for t in texts]
     cache = ExampleVectorCache(get_settings().data_dir / "cache" / "intents")

@@ -1,7 +1,7 @@
 """The answer policy: when to answer, clarify (with which choices) or hand over."""
 from dataclasses import dataclass
 
-from dialogue.policy import PREVIOUS_THRESHOLDS, Thresholds, clarify_choices, decide
+from core.policy import PREVIOUS_THRESHOLDS, Thresholds, clarify_choices, decide
 
 
 @dataclass

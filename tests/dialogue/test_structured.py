@@ -3,18 +3,20 @@ as regression tests (garbage by municipality and item, collection days by area a
 a missing ward asked for with choices from the data, follow-ups that keep the area or ask for a field)."""
 import pytest
 
-from dialogue.turn import ConversationMemory, Outcome
+from config.tenancy import get_tenant
+from core.outcomes import Outcome
+from dialogue.context import ConversationMemory
 from knowledge.structured import household_size
 
 pytestmark = pytest.mark.shared
 
 
 def ask(engine, text, memory=None, tenant="tokyo"):
-    return engine.run_turn(tenant, text, memory)
+    return engine.run_turn(get_tenant(tenant) if isinstance(tenant, str) else tenant, text, memory)
 
 
 def after(result):
-    """The memory a stored conversation gives the next turn (dialogue/conversation.py builds the same)."""
+    """The memory a stored conversation gives the next turn (conversations/turns.py builds the same)."""
     answered = result.outcome is Outcome.ANSWERED
     return ConversationMemory(last_question=result.query, last_outcome=result.outcome.value,
                               last_choices=result.choices, language=result.language,

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from escalation.queue import EscalationQueue  # noqa: E402
-from madoguchi.storage import Database  # noqa: E402
+from storage import Database  # noqa: E402
 
 HEARTBEAT_EVERY_S = 0.3
 

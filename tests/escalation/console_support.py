@@ -10,11 +10,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from config.settings import PROJECT_ROOT, Settings
-from config.tenancy import load_tenants
-from escalation.console.auth import hash_password
-from escalation.queue import EscalationQueue
-from madoguchi.services import Services
-from madoguchi.storage import Database, append_message, create_operator, open_conversation
+from escalation.accounts import hash_password
+from madoguchi.composition import Services, build_services
+from storage import Database, append_message, create_operator, open_conversation
+from tests.channels.standins import ScriptedEngine
 
 PASSWORD = "correct horse battery"
 SOURCES = [{"doc_id": "setagaya-garbage-12", "title": "粗大ごみの出し方",
@@ -32,8 +31,7 @@ def password_hash(password: str = PASSWORD) -> str:
 def make_services(db: Database, tmp_path: Path, channels: dict[str, Any] | None = None) -> Services:
     settings = Settings(secret_key="test-secret-key", public_base_url="http://testserver", data_dir=tmp_path,
                         tenants_dir=PROJECT_ROOT / "config" / "tenants")
-    return Services(settings=settings, tenants=load_tenants(settings.tenants_dir), db=db, queue=EscalationQueue(db),
-                    engine=None, channels=channels or {})
+    return build_services(settings, db=db, engine=ScriptedEngine(), channels=channels or {})
 
 
 def make_operator(db: Database, username: str, tenants: list[str], role: str = "operator",

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dialogue.turn import EscalationReason
+from core.outcomes import EscalationReason
 from escalation.queue import EscalationQueue, StaleClaim, priority_for, require
-from madoguchi.storage import (
+from storage import (
     Database, erase_conversation, get_conversation, list_audit, open_conversation, record_turn, utcnow,
 )
-from madoguchi.storage.schema import escalations
+from storage.schema import escalations
 
 
 def conversation_id(db: Database, address: str, tenant: str = "tokyo") -> str:

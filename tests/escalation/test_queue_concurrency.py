@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from escalation.queue import Claim, EscalationQueue
-from madoguchi.storage import Database, utcnow
-from madoguchi.storage.schema import conversations, escalations
+from storage import Database, utcnow
+from storage.schema import conversations, escalations
 
 CLAIMER = Path(__file__).with_name("claimer_process.py")
 STALE_AFTER_S = 1.5

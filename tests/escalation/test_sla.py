@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from escalation.console.routes import start_background
+from conversations.tell import tell_resident
+from madoguchi.background import start_escalation_loops
 from escalation.sla import SlaWatcher, holding_text
-from madoguchi.storage import list_audit, list_messages, utcnow
-from madoguchi.storage.schema import escalations, outbox
+from storage import list_audit, list_messages, utcnow
+from storage.schema import escalations, outbox
 from tests.escalation.console_support import make_escalation, make_services
 
 OVERDUE = {"first_response_minutes": -1, "resolution_minutes": 60}
@@ -34,7 +35,7 @@ def outbox_rows(services):
 class TestHoldingMessage:
     def test_sent_exactly_once_on_the_web(self, services):
         escalation_id, conversation_id = make_escalation(services, sla=OVERDUE)
-        watcher = SlaWatcher(services)
+        watcher = SlaWatcher(services, tell_resident)
         assert watcher.sweep().holding_sent == [escalation_id]
         assert watcher.sweep().holding_sent == []
         messages = holding_messages(services, conversation_id)
@@ -46,15 +47,15 @@ class TestHoldingMessage:
 
     def test_other_channels_get_it_through_the_outbox_with_a_deterministic_key(self, services):
         escalation_id, _ = make_escalation(services, channel="line", address="U-line-7", sla=OVERDUE)
-        SlaWatcher(services).sweep()
-        SlaWatcher(services).sweep()
+        SlaWatcher(services, tell_resident).sweep()
+        SlaWatcher(services, tell_resident).sweep()
         rows = outbox_rows(services)
         assert [(r.idempotency_key, r.recipient, r.channel) for r in rows] == [
             (f"holding:{escalation_id}", "U-line-7", "line")]
 
     def test_two_watchers_at_once_still_send_one(self, services):
         escalation_ids = [make_escalation(services, address=f"r{i}", sla=OVERDUE)[0] for i in range(5)]
-        watchers = [SlaWatcher(services) for _ in range(4)]
+        watchers = [SlaWatcher(services, tell_resident) for _ in range(4)]
         results: list[list[str]] = []
         start = threading.Barrier(len(watchers))
 
@@ -74,7 +75,7 @@ class TestHoldingMessage:
         make_escalation(services, address="in-time")
         claimed, conversation_id = make_escalation(services, address="claimed", sla=OVERDUE)
         assert services.queue.claim_specific(claimed, "sato")
-        assert SlaWatcher(services).sweep().holding_sent == []
+        assert SlaWatcher(services, tell_resident).sweep().holding_sent == []
         assert holding_messages(services, conversation_id) == []
 
 
@@ -97,7 +98,7 @@ class TestStaleClaims:
         with services.db.transaction() as conn:
             conn.execute(update(escalations).where(escalations.c.id == escalation_id).values(
                 heartbeat_at=utcnow() - timedelta(seconds=120)))
-        result = SlaWatcher(services, stale_after_seconds=60).sweep()
+        result = SlaWatcher(services, tell_resident, stale_after_seconds=60).sweep()
         assert result.requeued == 1
         assert services.queue.get(escalation_id).state == "queued"
         assert not services.queue.heartbeat(claim.token)
@@ -105,7 +106,7 @@ class TestStaleClaims:
     def test_a_live_claim_stays(self, services):
         escalation_id, _ = make_escalation(services)
         services.queue.claim(["tokyo"], "sato")
-        assert SlaWatcher(services, stale_after_seconds=60).sweep().requeued == 0
+        assert SlaWatcher(services, tell_resident, stale_after_seconds=60).sweep().requeued == 0
         assert services.queue.get(escalation_id).state == "claimed"
 
 
@@ -116,7 +117,7 @@ def test_background_loop_sends_and_stops(services, monkeypatch):
     try:
         _, conversation_id = make_escalation(services, sla=OVERDUE)
         stop = threading.Event()
-        threads = start_background(services, stop)
+        threads = start_escalation_loops(services, stop)
         assert [t.name for t in threads] == ["sla-watcher"]  # no Slack configured: no notifier
         deadline = threading.Event()
         for _ in range(200):

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from madoguchi.storage import Database
-from madoguchi.storage.testing import sqlite_copy
+from storage import Database
+from storage.testing import sqlite_copy
 from tests.governance.seeding import make_services
 
 
@@ -21,13 +21,3 @@ def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def services(db: Database, tmp_path: Path):
     return make_services(db, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def fresh_corrections_cache() -> Iterator[None]:
-    """The PostgreSQL database object is shared by tests (emptied between them): never reuse a cached read."""
-    from governance.review import CACHE
-
-    CACHE.clear()
-    yield
-    CACHE.clear()

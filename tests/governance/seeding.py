@@ -17,13 +17,12 @@ from typing import Any
 from sqlalchemy import update
 
 from config.settings import PROJECT_ROOT, Settings
-from config.tenancy import load_tenants
-from dialogue.turn import EscalationReason, Outcome, Source, TurnResult
-from escalation.queue import EscalationQueue
+from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from governance.audit import record_turn_with_audit
-from madoguchi.services import Services
-from madoguchi.storage import append_message, open_conversation, record_feedback
-from madoguchi.storage.schema import escalations, turns
+from madoguchi.composition import Services, build_services
+from storage import append_message, open_conversation, record_feedback
+from storage.schema import escalations, turns
+from tests.channels.standins import ScriptedEngine
 from tests.governance import pii_corpus
 
 INDEX_VERSION = "idx-test-0001"
@@ -43,8 +42,7 @@ def make_services(db: Any, tmp_path: Path) -> Services:
     settings = Settings(secret_key="test-secret-key", public_base_url="http://testserver", data_dir=tmp_path / "var",
                         tenants_dir=PROJECT_ROOT / "config" / "tenants")
     write_manifest(settings)
-    return Services(settings=settings, tenants=load_tenants(settings.tenants_dir), db=db, queue=EscalationQueue(db),
-                    engine=None, channels={})
+    return build_services(settings, db=db, engine=ScriptedEngine(), channels={})
 
 
 def write_manifest(settings: Settings, tenant: str = "tokyo", version: str = INDEX_VERSION) -> None:

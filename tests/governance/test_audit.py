@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DatabaseError
 
-from dialogue.turn import EscalationReason, Outcome
+from core.outcomes import EscalationReason, Outcome
 from governance.audit import TURN_ACTION, record_turn_with_audit, thresholds_for
 from governance.explain import explain_conversation, explanation_as_dict, format_explanation
-from madoguchi.storage import append_audit, open_conversation
-from madoguchi.storage.schema import audit_log, turns
+from storage import append_audit, open_conversation
+from storage.schema import audit_log, turns
 from tests.governance.seeding import GARBAGE, INDEX_VERSION, result, seed_run
 
 MY_NUMBER = "4713 4109 3573"  # valid check digit
@@ -79,8 +79,8 @@ def test_turn_audit_rows_cannot_be_changed_in_the_database(services, statement: 
 def test_the_storage_api_offers_no_way_to_change_an_audit_row() -> None:
     import inspect
 
-    import madoguchi.storage as storage
-    from madoguchi.storage import audit
+    import storage as storage
+    from storage import audit
 
     functions = [name for name, value in vars(audit).items()
                  if inspect.isfunction(value) and value.__module__ == audit.__name__]
@@ -107,7 +107,7 @@ def test_explain_tells_each_turn_with_thresholds_sources_and_versions(services) 
 
 def test_explain_falls_back_to_the_turn_row_and_merges_an_abridged_audit_row(services) -> None:
     """The dialogue may write a shorter audit detail; the turns row fills in what it lacks."""
-    from madoguchi.storage import record_turn
+    from storage import record_turn
 
     with services.db.transaction() as conn:
         conversation = open_conversation(conn, tenant="tokyo", channel="web", resident_address="web-x")

@@ -7,9 +7,8 @@ import pytest
 
 from dialogue.intents import IntentClassifier
 from dialogue.steps.deps import StepDeps
-from governance.review import curated_answer_for
 from madoguchi.rasa_import import import_rasa
-from madoguchi.storage import list_audit
+from storage import list_audit
 from tests.knowledge.helpers import CharGramEmbedder
 
 NLU = """version: "3.1"
@@ -78,11 +77,11 @@ def tokyo(services):
 
 def test_faq_responses_and_one_step_rules_become_curated_answers_with_their_source(services, tokyo, rasa_project,
                                                                                     tmp_path):
-    report = import_rasa(rasa_project, tokyo, services.db, tmp_path / "tenants", source_url="https://city.example.jp/faq")
+    report = import_rasa(rasa_project, tokyo, services.corrections, tmp_path / "tenants", source_url="https://city.example.jp/faq")
     assert {(c["intent"], c["question"]) for c in report.curated} == {
         ("faq/opening_hours", "市役所は何時から開いていますか"), ("faq/opening_hours", "窓口の受付時間を教えて"),
         ("faq/bulky_waste", "粗大ごみはどうやって出せばいい？"), ("bot_challenge", "あなたはロボットですか")}
-    found = curated_answer_for("tokyo", "窓口の受付時間を教えて", db=services.db)
+    found = services.corrections.curated_answer_for("tokyo", "窓口の受付時間を教えて")
     assert found.answer == "市役所の窓口は平日の午前8時30分から午後5時15分までです。"
     assert found.source_title == "東京都 よくある質問" and found.source_url == "https://city.example.jp/faq"
     with services.db.read() as conn:
@@ -93,7 +92,7 @@ def test_faq_responses_and_one_step_rules_become_curated_answers_with_their_sour
 
 
 def test_what_cannot_be_mapped_is_reported(services, tokyo, rasa_project, tmp_path):
-    report = import_rasa(rasa_project, tokyo, services.db, tmp_path / "tenants")
+    report = import_rasa(rasa_project, tokyo, services.corrections, tmp_path / "tenants")
     reasons = {item.get("intent") or item.get("response"): item["reason"] for item in report.not_mapped}
     assert "faq/no_answer" in reasons and "utter_faq/no_answer" in reasons["faq/no_answer"]
     assert "inform_ward" in reasons and "utter_unused" in reasons
@@ -103,7 +102,7 @@ def test_what_cannot_be_mapped_is_reported(services, tokyo, rasa_project, tmp_pa
 def test_shared_intents_extend_the_tenants_own_examples_and_the_classifier_uses_them(services, tokyo, rasa_project,
                                                                                      tmp_path):
     tenants_dir = tmp_path / "tenants"
-    report = import_rasa(rasa_project, tokyo, services.db, tenants_dir)
+    report = import_rasa(rasa_project, tokyo, services.corrections, tenants_dir)
     assert report.intents == {"greeting": 2}
     nlu = tenants_dir / "tokyo" / "nlu.yml"
     assert "- intent: greeting" in nlu.read_text(encoding="utf-8")
@@ -117,6 +116,6 @@ def test_shared_intents_extend_the_tenants_own_examples_and_the_classifier_uses_
 
 
 def test_importing_again_adds_only_what_is_new(services, tokyo, rasa_project, tmp_path):
-    import_rasa(rasa_project, tokyo, services.db, tmp_path / "tenants")
-    again = import_rasa(rasa_project, tokyo, services.db, tmp_path / "tenants")
+    import_rasa(rasa_project, tokyo, services.corrections, tmp_path / "tenants")
+    again = import_rasa(rasa_project, tokyo, services.corrections, tmp_path / "tenants")
     assert again.curated == [] and again.skipped_existing == 4 and again.intents == {"greeting": 0}

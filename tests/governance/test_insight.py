@@ -12,7 +12,7 @@ from tests.governance.seeding import UNANSWERED, seed_run
 
 def test_figures_of_a_seeded_run(services) -> None:
     run = seed_run(services)
-    insight = build_insight(services.db, ["tokyo"], days=7)
+    insight = build_insight(services.db, ["tokyo"], embedder=services.embedder, days=7)
     assert insight.total_turns == run.counts["turns"] == 23
     assert insight.handovers == 5 and abs(insight.handover_rate - 5 / 23) < 1e-9
     assert dict(insight.handover_reasons) == {"low_confidence": 3, "no_content": 2}
@@ -24,12 +24,12 @@ def test_figures_of_a_seeded_run(services) -> None:
     assert insight.satisfaction == {"helpful": 2, "unhelpful": 1}
     today = insight.days[-1]
     assert sum(insight.by_day_outcome[today].values()) == 23
-    assert build_insight(services.db, ["amagasaki"], days=7).total_turns == 0
+    assert build_insight(services.db, ["amagasaki"], embedder=services.embedder, days=7).total_turns == 0
 
 
 def test_unanswered_questions_are_grouped_into_topics_with_redacted_examples(services) -> None:
     run = seed_run(services)
-    insight = build_insight(services.db, ["tokyo"], days=7)
+    insight = build_insight(services.db, ["tokyo"], embedder=services.embedder, days=7)
     counts = sorted(topic.count for topic in insight.clusters)
     assert counts == [2, 3] and sum(counts) == len(UNANSWERED)
     biggest = insight.clusters[0]
@@ -46,19 +46,19 @@ def test_average_linkage_merges_only_close_vectors() -> None:
     assert len(average_linkage(vectors, 1.01)) == 5
 
 
-def test_clustering_redacts_again_on_the_way_out() -> None:
+def test_clustering_redacts_again_on_the_way_out(services) -> None:
     """Even a row stored unredacted (an old bug, a manual insert) leaves as redacted text."""
     class Row:
         redacted_question = "マイナンバー 4713 4109 3573 の再発行"
         reason, outcome = "no_content", "escalated"
 
-    (topic,) = cluster_questions([Row()])
+    (topic,) = cluster_questions([Row()], services.embedder)
     assert "4713" not in topic.label and "〔個人番号〕" in topic.label
 
 
 def test_csv_export_holds_the_aggregates_and_no_personal_data(services) -> None:
     run = seed_run(services)
-    exported = insight_csv(build_insight(services.db, ["tokyo"], days=7))
+    exported = insight_csv(build_insight(services.db, ["tokyo"], embedder=services.embedder, days=7))
     rows = list(csv.DictReader(io.StringIO(exported)))
     sections = {row["section"] for row in rows}
     assert {"questions_by_channel", "questions_by_outcome", "questions_by_topic", "handover_reason",

@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from governance import retention
 from madoguchi.api.residents import new_resident_token, sender_for
-from madoguchi.storage import append_message, list_audit, list_messages, open_conversation, utcnow
-from madoguchi.storage.schema import conversations, turns
+from storage import append_message, list_audit, list_messages, open_conversation, utcnow
+from storage.schema import conversations, turns
 from tests.governance.seeding import seed_run
 
 

@@ -5,9 +5,10 @@ from functools import lru_cache
 
 from fastapi.testclient import TestClient
 
-from escalation.console.auth import SESSION_COOKIE, SessionSigner, hash_password
+from escalation.accounts import hash_password
+from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner
 from madoguchi.app import create_app
-from madoguchi.storage import create_operator, get_operator
+from storage import create_operator, get_operator
 
 
 @lru_cache

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from madoguchi.app import create_app
-from madoguchi.services import build_services
-from madoguchi.storage.schema import escalations, turns
-from madoguchi.storage.testing import sqlite_copy
+from madoguchi.composition import build_services
+from storage.schema import escalations, turns
+from storage.testing import sqlite_copy
 from tests.api.fakes import FakeEngine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dialogue.policy import Thresholds, decide
+from core.policy import Thresholds, decide
 from knowledge.calibration import choose_answer_threshold, choose_clarify_threshold
 from knowledge.policy_eval import policy_metrics, risk_coverage
 
@@ -52,7 +52,7 @@ def test_a_tenant_calibration_has_a_map_per_source_type_only_where_labels_allow(
 
 
 def test_review_marks_become_labelled_questions(db):
-    from madoguchi.storage.governance import add_curated_answer
+    from storage.governance import add_curated_answer
     from knowledge.calibration_labels import known_documents, review_marks
     from tests.knowledge.helpers import CITY_DOCS
 

@@ -89,3 +89,32 @@ class TestPersistence:
     def test_manifest_summarises_sources_for_the_transparency_page(self, index):
         (source,) = index.manifest["sources"]
         assert source["source"] == "テスト資料" and source["documents"] == 5 and source["as_of"] == "2024"
+
+
+def test_a_rebuild_reuses_the_terms_of_unchanged_passages(tmp_path):
+    """A website sync rebuilds with the previous index: only new or changed passages are tokenised again."""
+    from knowledge.embedcache import EmbeddingCache
+    from knowledge.index import build_index
+    from knowledge.text import get_tokenizer
+    from tests.knowledge.helpers import CITY_DOCS, CharGramEmbedder, doc
+
+    class CountingTokenizer:
+        def __init__(self):
+            self.inner, self.texts = get_tokenizer(), []
+            self.version = self.inner.version
+
+        def search_terms(self, text):
+            self.texts.append(text)
+            return self.inner.search_terms(text)
+
+    cache = EmbeddingCache(tmp_path / "cache.sqlite", CharGramEmbedder.dim)
+    tokenizer = CountingTokenizer()
+    first, _ = build_index("t1", CITY_DOCS, tokenizer, CharGramEmbedder(), cache)
+    tokenizer.texts.clear()
+    changed = doc("2", "ごみの分別方法を知りたい", "燃やすごみは週3回になりました。")
+    second, _ = build_index("t1", [changed if d.doc_id == "2" else d for d in CITY_DOCS], tokenizer,
+                            CharGramEmbedder(), cache, reuse=first)
+    assert tokenizer.texts == [f"{changed.title}\n{changed.body}", changed.title]
+    assert second.tokens_full[1] == tokenizer.inner.search_terms(f"{changed.title}\n{changed.body}")
+    assert second.tokens_full[0] == first.tokens_full[0]
+    cache.close()

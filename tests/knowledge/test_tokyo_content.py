@@ -8,7 +8,7 @@ import yaml
 from config.settings import Settings
 from config.tenancy import load_tenant_file
 from knowledge.ingestion import ingest_tenant
-from knowledge.service import KnowledgeBase
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.sync import sync_tenant
 from tests.conftest import TEST_CACHE_DIR
 from tests.knowledge.ingest.conftest import TOKYO_YAML

@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from channels.base import InboundEvent, OutboundMessage
-from dialogue.turn import EscalationReason, Outcome
-from madoguchi.storage import (
+from core.messages import InboundEvent, OutboundMessage
+from core.outcomes import EscalationReason, Outcome
+from storage import (
     Database, append_message, claim_inbound_batch, enqueue_outbox, erase_conversation,
     erase_inactive_conversations, get_conversation, list_conversations, list_messages, list_turns, new_id,
     open_conversation, record_feedback, record_inbound, record_turn, set_conversation_state, turn_for_inbound,
     utcnow,
 )
-from madoguchi.storage.schema import conversations, feedback, inbound_events, messages, outbox, turns
+from storage.schema import conversations, feedback, inbound_events, messages, outbox, turns
 
 
 def start(db: Database, address: str = "U1", tenant: str = "tokyo", channel: str = "line"):

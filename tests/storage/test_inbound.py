@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from channels.base import InboundEvent
-from madoguchi.storage import (
+from core.messages import InboundEvent
+from storage import (
     Database, claim_inbound_batch, extend_inbound_lease, inbound_event_from_row, mark_inbound_done,
     mark_inbound_failed, record_inbound,
 )
-from madoguchi.storage.schema import inbound_events
+from storage.schema import inbound_events
 
 
 def line_event(external_id: str, text: str = "粗大ごみの出し方を教えて") -> InboundEvent:

@@ -13,10 +13,10 @@ from setuptools import find_packages
 from sqlalchemy import inspect, text, update
 from sqlalchemy.exc import DatabaseError
 
-from madoguchi.storage import Database, append_audit
-from madoguchi.storage.database import MIGRATIONS_DIR, alembic_config
-from madoguchi.storage.schema import audit_log, metadata
-from madoguchi.storage.testing import postgres_unavailable, temporary_postgres
+from storage import Database, append_audit
+from storage.database import MIGRATIONS_DIR, alembic_config
+from storage.schema import audit_log, metadata
+from storage.testing import postgres_unavailable, temporary_postgres
 from tests.conftest import POSTGRES_URL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -119,11 +119,11 @@ def test_postgres_tables_live_in_their_own_schema_only() -> None:
 
 
 def test_migrations_ship_inside_the_installed_package() -> None:
-    packages = find_packages(str(PROJECT_ROOT), include=["madoguchi*"])
-    assert "madoguchi.storage.migrations" in packages
-    assert "madoguchi.storage.migrations.versions" in packages
+    packages = find_packages(str(PROJECT_ROOT), include=["storage*"])
+    assert "storage.migrations" in packages
+    assert "storage.migrations.versions" in packages
     assert (MIGRATIONS_DIR / "script.py.mako").exists()  # package-data "*.mako" in pyproject
-    assert MIGRATIONS_DIR.is_relative_to(Path(__import__("madoguchi").__file__).parent)
+    assert MIGRATIONS_DIR.is_relative_to(Path(__import__("storage").__file__).parent)
 
 
 def test_a_reader_is_not_blocked_by_an_open_write_transaction(db: Database) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from madoguchi.storage import (
+from storage import (
     Database, add_note, append_audit, create_operator, get_operator, get_operator_by_id,
     get_operator_by_slack_user, list_audit, list_notes, list_operators, open_conversation, operator_tenant_ids,
     set_operator_tenants, update_operator,
 )
-from madoguchi.storage.schema import escalations
-from madoguchi.storage.types import utcnow
+from storage.schema import escalations
+from storage.types import utcnow
 
 
 def make_operator(db: Database, username: str = "sato", **options) -> int:

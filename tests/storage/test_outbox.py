@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from channels.base import OutboundMessage
-from madoguchi.storage import (
+from core.messages import OutboundMessage
+from storage import (
     Database, claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row,
     utcnow,
 )
-from madoguchi.storage.schema import outbox
+from storage.schema import outbox
 
 
 def reply(key: str, text: str = "粗大ごみは予約制です。") -> OutboundMessage:

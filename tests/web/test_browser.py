@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from config.tenancy import get_tenant
 from madoguchi.app import create_app
-from madoguchi.services import build_services
-from madoguchi.storage.schema import feedback
-from madoguchi.storage.testing import temporary_database
+from madoguchi.composition import build_services
+from storage.schema import feedback
+from storage.testing import temporary_database
 from tests.localgovfaq import dev_queries, faq_questions
 
 pytestmark = [pytest.mark.browser]
@@ -50,7 +51,7 @@ def _free_port() -> int:
 
 def _question_with_outcome(engine: Any, outcome: str, candidates: tuple[str, ...]) -> str:
     for question in candidates:
-        if engine.run_turn(TENANT, question).outcome.value == outcome:
+        if engine.run_turn(get_tenant(TENANT), question).outcome.value == outcome:
             return question
     pytest.fail(f"none of {candidates} gets outcome {outcome!r} from the real engine: is {TENANT} calibrated?")
 
@@ -126,7 +127,7 @@ def _resident_journey(page: Any, live: LiveServer, answered: str, clarify: str, 
     the operator's reply arriving by polling, and the transcript back after a reload."""
     from playwright.sync_api import expect
 
-    from escalation.replies import send_operator_reply
+    from conversations.operator_replies import send_operator_reply
 
     page.goto(f"{live.base_url}/t/{TENANT}/")
     answers = page.locator(".message.assistant[data-outcome='answered']")
@@ -269,7 +270,7 @@ class TestPageBehaviour:
     def test_erasing_the_conversation_removes_its_texts(self, browser, fake_live):
         from playwright.sync_api import expect
 
-        from madoguchi.storage import get_conversation
+        from storage import get_conversation
 
         page = browser.new_page()
         page.goto(f"{fake_live.base_url}/t/{TENANT}/")

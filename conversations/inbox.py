@@ -1,0 +1,35 @@
+"""The inbox: every inbound event (from any channel, the web chat included) is recorded here before anything else,
+unique on (channel, the provider's own id), so a redelivery is recognised and a crash loses nothing. Recording
+wakes the inbox workers: this process's at once, other processes' through PostgreSQL NOTIFY on commit."""
+from __future__ import annotations
+
+from conversations.ports import ConversationServices
+from core.messages import InboundEvent
+from storage import inbound_by_external_id, notify_inbox, record_inbound
+
+
+def record_events(services: ConversationServices, events: list[InboundEvent]) -> list[bool]:
+    """Record inbound events in one transaction (True: new, False: a redelivery) and wake the inbox worker."""
+    if not events:
+        return []
+    with services.db.transaction() as conn:
+        fresh = [record_inbound(conn, event) for event in events]
+        if any(fresh):
+            notify_inbox(conn, services.db.schema)  # workers in other processes (PostgreSQL)
+    if any(fresh):
+        services.runtime.nudge_worker()
+    return fresh
+
+
+def record_event(services: ConversationServices, event: InboundEvent) -> tuple[int, bool]:
+    """Record one event; returns (its inbound id, whether it is new). A redelivery finds the first recording."""
+    with services.db.transaction() as conn:
+        fresh = record_inbound(conn, event)
+        recorded = inbound_by_external_id(conn, event.channel, event.external_id)
+        assert recorded is not None  # recorded just now, or by the delivery this one repeats
+        inbound_id = recorded.id
+        if fresh:
+            notify_inbox(conn, services.db.schema)
+    if fresh:
+        services.runtime.nudge_worker()
+    return inbound_id, fresh

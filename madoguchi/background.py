@@ -1,0 +1,49 @@
+"""The loops that start with the app (and with `madoguchi channels worker`): each floor's, wired here.
+
+    start_channel_loops     inbox workers, outbox senders, the SMTP endpoint and IMAP pollers (conversations/)
+    start_escalation_loops  the SLA watcher (stale claims, holding messages) and, with Slack, the alert notifier
+    start_governance_loops  retention, at start-up and then daily
+    start_content_loops     the websites' scheduled syncs (tenants with `sync:` in their YAML)
+"""
+from __future__ import annotations
+
+import threading
+
+from conversations.email_gateway import start_email
+from conversations.inbox_worker import start_workers
+from conversations.outbox_sender import start_senders
+from conversations.tell import tell_resident
+from escalation.sla import SlaWatcher
+from escalation.slack_alerts import SlackNotifier, slack_adapters
+from governance.retention import start_retention_loop
+from madoguchi.composition import Services
+from madoguchi.content_sync import start_background as start_website_syncs
+
+
+def start_channel_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    return [*start_workers(services, stop), *start_senders(services, stop), *start_email(services, stop)]
+
+
+def start_escalation_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    loops = [("sla-watcher", SlaWatcher(services, tell_resident).run)]
+    if slack_adapters(services):
+        loops.append(("slack-notifier", SlackNotifier(services).run))
+    threads = [threading.Thread(target=run, args=(stop,), name=name, daemon=True) for name, run in loops]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def start_governance_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    return [start_retention_loop(services, stop)]
+
+
+def start_content_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    return start_website_syncs(services, stop)
+
+
+LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops, start_content_loops)
+
+
+def start_all(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    return [thread for start in LOOPS for thread in start(services, stop)]

@@ -1,0 +1,402 @@
+"""The operator console (/console/…): the pages operators work the queue in.
+
+Pages (jinja2, Japanese, light JS in static/console.js):
+  GET  /console/login, POST /console/login, POST /console/logout
+  GET  /console                                   queue, most urgent first, with first-response countdowns
+  GET  /console/api/queue                         the same as JSON (the page refreshes itself with it)
+  POST /console/claim-next                        claim the most urgent one of my tenants
+  POST /console/escalations/{id}/claim            claim this one
+  GET  /console/escalations/{id}                  transcript, draft + confidence, sources, risk, channel, actions
+  GET  /console/escalations/{id}/messages?after=N new messages and state (polled every few seconds)
+  POST /console/escalations/{id}/heartbeat        keeps the claim alive while the page is open (JSON, CSRF header)
+  POST /console/escalations/{id}/reply|note|wait|resolve|return|transfer
+  GET  /console/supervisor                        load per operator, breached SLAs (supervisor, admin)
+Every page checks the session (madoguchi/web/staff_auth.py); every POST checks the CSRF token; every escalation is
+looked up within the operator's tenants, so another tenant's id answers 404 exactly like an id that does not exist.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
+from escalation.accounts import burn_password_check, verify_password
+from escalation.queue import HELD_STATES, StaleClaim
+from madoguchi.composition import Services, get_services
+from madoguchi.web.staff_auth import (
+    LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, api_operator, checked_api_operator, checked_operator,
+    get_signer, new_login_nonce, page_operator,
+)
+from storage import (
+    add_note, append_audit, get_conversation, get_operator, list_messages, list_notes, list_operators,
+    operator_tenant_ids, utcnow,
+)
+from storage.reports import recent_action_count
+
+log = logging.getLogger(__name__)
+
+MAX_FAILED_SIGN_INS = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKED_MESSAGE = "サインインの失敗が続いたため、しばらくお待ちください（15分後に再試行できます）。"
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+TOKYO = ZoneInfo("Asia/Tokyo")
+router = APIRouter()
+
+STATE_LABELS = {"queued": "待機中", "claimed": "対応中", "waiting_resident": "住民の返信待ち",
+                "resolved": "解決済み", "returned": "アシスタントに戻した"}
+ROLE_LABELS = {"resident": "住民", "assistant": "アシスタント", "operator": "担当者", "system": "システム"}
+NOTICES = {"stale": "この会話はもうあなたの担当ではありません（再割り当てされたか、対応が終わっています）。",
+           "taken": "ほかの担当者がすでに対応しています。", "empty": "対応待ちの問い合わせはありません。",
+           "sent": "返信を送りました。", "noted": "メモを残しました。", "invalid": "入力内容を確認してください。",
+           "waiting": "住民の返信待ちにしました。"}
+
+
+def local_time(value: datetime | None) -> str:
+    return value.astimezone(TOKYO).strftime("%m/%d %H:%M") if value else ""
+
+
+templates.env.filters["local_time"] = local_time
+templates.env.globals.update(STATE_LABELS=STATE_LABELS, ROLE_LABELS=ROLE_LABELS)
+
+
+def audit(services: Services, operator: Operator, action: str, *, tenant: str | None = None,
+          target: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    with services.db.transaction() as conn:
+        append_audit(conn, actor=operator.username, action=action, tenant=tenant, target=target, detail=detail)
+
+
+# Console pages show residents' words: never cached, never framed, scripts only from this origin.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def private_json(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _cookie_secure(services: Services) -> bool:
+    return services.settings.public_base_url.startswith("https://")
+
+
+# -- sign-in --------------------------------------------------------------------------------------------------------
+
+@router.get("/console/login", response_class=HTMLResponse)
+def login_page(request: Request, services: Services = Depends(get_services),
+               signer: SessionSigner = Depends(get_signer)) -> HTMLResponse:
+    return _login_form(request, services, signer)
+
+
+def _login_form(request: Request, services: Services, signer: SessionSigner, error: str | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    nonce = new_login_nonce()
+    response = render(request, "login.html", {"csrf_token": signer.csrf_token(nonce), "error": error},
+                      status_code)
+    response.set_cookie(LOGIN_COOKIE, nonce, max_age=3600, httponly=True, samesite="lax",
+                        secure=_cookie_secure(services), path="/console")
+    return response
+
+
+@router.post("/console/login")
+async def login(request: Request, services: Services = Depends(get_services),
+                signer: SessionSigner = Depends(get_signer)) -> Response:
+    form = await request.form()
+    username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
+    if not signer.csrf_matches(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE, "")):
+        raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
+    if recent_failures(services, username) >= MAX_FAILED_SIGN_INS:
+        audit_sign_in(services, username, "console.login_locked")
+        return _login_form(request, services, signer, LOCKED_MESSAGE, 429)
+    with services.db.read() as conn:
+        row = get_operator(conn, username)
+    if row is None or not row.active:
+        burn_password_check(password)
+        ok = False
+    else:
+        ok = verify_password(password, row.password_hash)
+    audit_sign_in(services, username, "console.login" if ok else "console.login_failed")
+    if not ok:
+        return _login_form(request, services, signer, "ユーザー名またはパスワードが違います。", 401)
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(SESSION_COOKIE, signer.issue(row), max_age=signer.max_age_seconds, httponly=True,
+                        samesite="lax", secure=_cookie_secure(services), path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    return response
+
+
+def audit_sign_in(services: Services, username: str, action: str) -> None:
+    with services.db.transaction() as conn:
+        append_audit(conn, actor=username or "?", action=action)
+
+
+def recent_failures(services: Services, username: str) -> int:
+    """Failed sign-ins for this username in the last FAILURE_WINDOW (password guessing slows to a crawl)."""
+    with services.db.read() as conn:  # sign-in rows carry no tenant
+        return recent_action_count(conn, action="console.login_failed", actor=username or "?",
+                                  since=utcnow() - FAILURE_WINDOW)
+
+
+@router.post("/console/logout")
+def logout(services: Services = Depends(get_services), operator: Operator = Depends(checked_operator)) -> Response:
+    audit(services, operator, "console.logout")
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/console/static/console.js")
+def console_script() -> FileResponse:
+    return FileResponse(HERE / "static" / "console.js", media_type="text/javascript")
+
+
+# -- the queue ------------------------------------------------------------------------------------------------------
+
+def queue_entry(row: Any, operator: Operator) -> dict[str, Any]:
+    return {"id": row.id, "tenant": row.tenant, "reason": row.reason, "risk": row.risk, "priority": row.priority,
+            "state": row.state, "state_label": STATE_LABELS.get(row.state, row.state), "claimed_by": row.claimed_by,
+            "assigned_to": row.assigned_to, "mine": row.claimed_by == operator.username,
+            "claimable": row.state == "queued" and row.assigned_to in (None, operator.username),
+            "created_at": row.created_at.isoformat(), "created_local": local_time(row.created_at),
+            "first_response_due": row.first_response_due.isoformat() if row.first_response_due else None,
+            "answered": row.first_response_at is not None,
+            "callback": bool((row.meta or {}).get("callback_requested"))}
+
+
+@router.get("/console", response_class=HTMLResponse)
+def queue_page(request: Request, notice: str | None = None, services: Services = Depends(get_services),
+               operator: Operator = Depends(page_operator)) -> HTMLResponse:
+    entries = [queue_entry(row, operator) for row in services.queue.list_open(operator.tenants)]
+    return render(request, "queue.html", {"operator": operator, "entries": entries,
+                                          "notice": NOTICES.get(notice or "")})
+
+
+@router.get("/console/api/queue")
+def queue_json(services: Services = Depends(get_services),
+               operator: Operator = Depends(api_operator)) -> JSONResponse:
+    return private_json({"entries": [queue_entry(row, operator) for row in services.queue.list_open(operator.tenants)],
+                         "now": utcnow().isoformat()})
+
+
+@router.post("/console/claim-next")
+def claim_next(services: Services = Depends(get_services), operator: Operator = Depends(checked_operator)) -> Response:
+    claim = services.queue.claim(operator.tenants, operator.username)
+    if claim is None:
+        return RedirectResponse("/console?notice=empty", status_code=303)
+    return RedirectResponse(f"/console/escalations/{claim.escalation_id}", status_code=303)
+
+
+@router.post("/console/escalations/{escalation_id}/claim")
+def claim_one(escalation_id: str, services: Services = Depends(get_services),
+              operator: Operator = Depends(checked_operator)) -> Response:
+    visible_escalation(services, operator, escalation_id)
+    claim = services.queue.claim_specific(escalation_id, operator.username, tenant_ids=operator.tenants)
+    if claim is None:
+        return RedirectResponse(f"/console/escalations/{escalation_id}?notice=taken", status_code=303)
+    return RedirectResponse(f"/console/escalations/{escalation_id}", status_code=303)
+
+
+# -- one conversation -------------------------------------------------------------------------------------------------
+
+def visible_escalation(services: Services, operator: Operator, escalation_id: str) -> Any:
+    """The escalation if it belongs to one of the operator's tenants; otherwise 404, never 403, so that guessing
+    ids reveals nothing about other tenants."""
+    row = services.queue.get(escalation_id, tenant_ids=operator.tenants)
+    if row is None:
+        raise HTTPException(status_code=404, detail="not found")
+    return row
+
+
+def held_by(row: Any, operator: Operator) -> bool:
+    return row.claimed_by == operator.username and row.state in HELD_STATES
+
+
+def message_view(row: Any) -> dict[str, Any]:
+    meta = row.meta or {}
+    return {"id": row.id, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role), "text": row.text,
+            "at": local_time(row.created_at), "operator": meta.get("operator"), "kind": meta.get("kind")}
+
+
+def _sources(escalation: Any, messages: list[Any]) -> list[dict[str, Any]]:
+    """The draft's sources; failing that, those of the last assistant answer."""
+    if escalation.draft_sources:
+        return list(escalation.draft_sources)
+    for message in reversed(messages):
+        if message.role == "assistant" and (message.meta or {}).get("sources"):
+            return list(message.meta["sources"])
+    return []
+
+
+def _canned_replies(services: Services, tenant_id: str) -> list[dict[str, str]]:
+    tenant = services.tenants.get(tenant_id)
+    entries = (tenant.get("canned_replies") if tenant else None) or []
+    return [{"title": e.get("title") or e["text"][:20], "text": e["text"]} if isinstance(e, dict)
+            else {"title": str(e)[:20], "text": str(e)} for e in entries]
+
+
+@router.get("/console/escalations/{escalation_id}", response_class=HTMLResponse)
+def conversation_page(request: Request, escalation_id: str, notice: str | None = None,
+                      services: Services = Depends(get_services),
+                      operator: Operator = Depends(page_operator)) -> HTMLResponse:
+    escalation = visible_escalation(services, operator, escalation_id)
+    with services.db.read() as conn:
+        conversation = get_conversation(conn, escalation.conversation_id, tenants=operator.tenants)
+        messages = list_messages(conn, escalation.conversation_id)
+        notes = list_notes(conn, escalation.id)
+        colleagues = [o for o in list_operators(conn, tenant=escalation.tenant)
+                      if o.active and o.username != operator.username]
+    audit(services, operator, "console.view", tenant=escalation.tenant, target=escalation.id)
+    mine = held_by(escalation, operator)
+    replied = any(m.role == "operator" for m in messages)
+    tenant = services.tenants.get(escalation.tenant)
+    return render(request, "conversation.html", {
+        "operator": operator, "e": escalation, "conversation": conversation, "mine": mine,
+        "messages": [message_view(m) for m in messages], "notes": notes, "colleagues": colleagues,
+        "sources": _sources(escalation, messages), "canned": _canned_replies(services, escalation.tenant),
+        "reply_prefill": "" if replied else (escalation.draft_answer or ""),
+        "tenant_name": tenant.display_name if tenant else escalation.tenant,
+        "last_message_id": messages[-1].id if messages else 0, "notice": NOTICES.get(notice or ""),
+        "callback": (escalation.meta or {}).get("callback_requested"), "meta": escalation.meta or {},
+    })
+
+
+@router.get("/console/escalations/{escalation_id}/messages")
+def new_messages(escalation_id: str, after: int = 0, services: Services = Depends(get_services),
+                 operator: Operator = Depends(api_operator)) -> JSONResponse:
+    escalation = visible_escalation(services, operator, escalation_id)
+    with services.db.read() as conn:
+        messages = list_messages(conn, escalation.conversation_id, after_id=after)
+    return private_json({"messages": [message_view(m) for m in messages], "state": escalation.state,
+                         "state_label": STATE_LABELS.get(escalation.state, escalation.state),
+                         "claimed_by": escalation.claimed_by, "mine": held_by(escalation, operator)})
+
+
+@router.post("/console/escalations/{escalation_id}/heartbeat")
+async def heartbeat(escalation_id: str, request: Request, services: Services = Depends(get_services),
+                    operator: Operator = Depends(checked_api_operator)) -> dict:
+    visible_escalation(services, operator, escalation_id)
+    token = str((await request.json()).get("token", ""))
+    return {"ok": bool(token) and services.queue.heartbeat(token)}
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return {k: str(v) for k, v in (await request.form()).items()}
+
+
+def _back(escalation_id: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/escalations/{escalation_id}?notice={notice}", status_code=303)
+
+
+@router.post("/console/escalations/{escalation_id}/reply")
+async def reply(escalation_id: str, request: Request, services: Services = Depends(get_services),
+                operator: Operator = Depends(checked_operator)) -> Response:
+    visible_escalation(services, operator, escalation_id)
+    form = await _form(request)
+    try:
+        send_operator_reply(services, form.get("claim_token", ""), operator.username, form.get("text", ""))
+    except StaleClaim:
+        return _back(escalation_id, "stale")
+    except ValueError:
+        return _back(escalation_id, "invalid")
+    return _back(escalation_id, "sent")
+
+
+@router.post("/console/escalations/{escalation_id}/note")
+async def note(escalation_id: str, request: Request, services: Services = Depends(get_services),
+               operator: Operator = Depends(checked_operator)) -> Response:
+    escalation = visible_escalation(services, operator, escalation_id)
+    text = (await _form(request)).get("text", "").strip()
+    if not text:
+        return _back(escalation_id, "invalid")
+    with services.db.transaction() as conn:
+        note_id = add_note(conn, tenant=escalation.tenant, escalation_id=escalation.id, operator=operator.username,
+                           text=text)
+        append_audit(conn, actor=operator.username, action="console.note", tenant=escalation.tenant,
+                     target=escalation.id, detail={"note_id": note_id})
+    return _back(escalation_id, "noted")
+
+
+@router.post("/console/escalations/{escalation_id}/wait")
+async def wait_for_resident(escalation_id: str, request: Request, services: Services = Depends(get_services),
+                            operator: Operator = Depends(checked_operator)) -> Response:
+    visible_escalation(services, operator, escalation_id)
+    token = (await _form(request)).get("claim_token", "")
+    return _back(escalation_id, "waiting" if services.queue.mark_waiting_resident(token) else "stale")
+
+
+@router.post("/console/escalations/{escalation_id}/resolve")
+async def resolve(escalation_id: str, request: Request, services: Services = Depends(get_services),
+                  operator: Operator = Depends(checked_operator)) -> Response:
+    visible_escalation(services, operator, escalation_id)
+    form = await _form(request)
+    reason = form.get("reason", "").strip()
+    if not reason:
+        return _back(escalation_id, "invalid")
+    if not services.queue.resolve(form.get("claim_token", ""), reason[:500]):
+        return _back(escalation_id, "stale")
+    ask_for_satisfaction(services, escalation_id)
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.post("/console/escalations/{escalation_id}/return")
+async def return_to_assistant(escalation_id: str, request: Request, services: Services = Depends(get_services),
+                              operator: Operator = Depends(checked_operator)) -> Response:
+    visible_escalation(services, operator, escalation_id)
+    form = await _form(request)
+    if not services.queue.return_to_assistant(form.get("claim_token", ""), form.get("reason", "")[:500] or None):
+        return _back(escalation_id, "stale")
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.post("/console/escalations/{escalation_id}/transfer")
+async def transfer(escalation_id: str, request: Request, services: Services = Depends(get_services),
+                   operator: Operator = Depends(checked_operator)) -> Response:
+    escalation = visible_escalation(services, operator, escalation_id)
+    form = await _form(request)
+    target = form.get("to_operator", "").strip() or None
+    if target is not None and not _colleague_of(services, target, escalation.tenant):
+        return _back(escalation_id, "invalid")
+    if not services.queue.transfer(form.get("claim_token", ""), target):
+        return _back(escalation_id, "stale")
+    return RedirectResponse("/console", status_code=303)
+
+
+def _colleague_of(services: Services, username: str, tenant: str) -> bool:
+    with services.db.read() as conn:
+        row = get_operator(conn, username)
+        return row is not None and row.active and tenant in operator_tenant_ids(conn, row.id)
+
+
+# -- supervisors ------------------------------------------------------------------------------------------------------
+
+@router.get("/console/supervisor", response_class=HTMLResponse)
+def supervisor_page(request: Request, services: Services = Depends(get_services),
+                    operator: Operator = Depends(page_operator)) -> HTMLResponse:
+    if not operator.is_supervisor:
+        raise HTTPException(status_code=403, detail="supervisors only")
+    load = services.queue.load_by_operator(operator.tenants)
+    with services.db.read() as conn:
+        staff = {o.username: o for t in operator.tenants for o in list_operators(conn, tenant=t) if o.active}
+    rows = [{"username": name, "display_name": o.display_name, "role": o.role, "holding": load.get(name, 0)}
+            for name, o in sorted(staff.items())]
+    breached = [queue_entry(row, operator) for row in services.queue.breached(operator.tenants)]
+    queued = sum(1 for row in services.queue.list_open(operator.tenants) if row.state == "queued")
+    return render(request, "supervisor.html", {"operator": operator, "staff": rows, "breached": breached,
+                                               "queued": queued})

@@ -1,0 +1,143 @@
+"""The inbox: every channel records the provider's event here before anything else, unique on (channel, external_id).
+
+    if record_inbound(conn, event): ...            # False on a redelivery: acknowledge and do nothing else
+    rows = claim_inbound_batch(conn, "worker-1", lease_seconds=60)   # commit, then process each row
+    mark_inbound_done(conn, row)                   # in the same transaction as the turn and its outbox reply
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.messages import InboundEvent
+
+from ._lease import lease_batch
+from .schema import inbound_events
+from .types import utcnow
+
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the connection's own dialect."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
+def event_payload(event: InboundEvent) -> dict[str, Any]:
+    payload = asdict(event)
+    if isinstance(payload.get("received_at"), datetime):
+        payload["received_at"] = payload["received_at"].isoformat()
+    return payload
+
+
+def record_inbound(conn: Connection, event: InboundEvent) -> bool:
+    """Store an InboundEvent once. True if it is new, False if (channel, external_id) was seen before."""
+    statement = insert_ignoring_duplicates(conn, inbound_events).values(
+        channel=event.channel, external_id=event.external_id, tenant=event.tenant,
+        payload=event_payload(event), status="received", attempts=0, received_at=utcnow(),
+    )
+    return conn.execute(statement.returning(inbound_events.c.id)).first() is not None
+
+
+def claim_inbound_batch(conn: Connection, worker: str, lease_seconds: float = 60, *, limit: int = 10,
+                        max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[Row]:
+    """Lease up to `limit` events: new ones, and those whose previous worker's lease ran out (it died).
+
+    Commit right after; each returned row carries `locked_by`, the lease token that mark_* functions check.
+    An event that exhausted `max_attempts` is no longer handed out.
+    """
+    # 'received' with no lease or a retry time that has come, or 'processing' whose lease ran out.
+    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
+    claimable = and_(inbound_events.c.status.in_(("received", "processing")), free,
+                     inbound_events.c.attempts < max_attempts)
+    return lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
+                       lease_seconds=lease_seconds, limit=limit)
+
+
+def _still_leased(row: Row) -> Any:
+    return and_(inbound_events.c.id == row.id, inbound_events.c.locked_by == row.locked_by,
+                inbound_events.c.status == "processing")
+
+
+def mark_inbound_done(conn: Connection, row: Row) -> bool:
+    """Finish a leased event. False if the lease was lost (another worker re-claimed it): roll back your turn."""
+    statement = update(inbound_events).where(_still_leased(row)).values(
+        status="done", processed_at=utcnow(), locked_until=None)
+    return conn.execute(statement).rowcount == 1
+
+
+def mark_inbound_failed(conn: Connection, row: Row, error: str, *, retry_after_seconds: float = 5,
+                        max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> bool:
+    """Give the event back for a later retry, or fail it for good once `max_attempts` are spent."""
+    exhausted = row.attempts >= max_attempts
+    statement = update(inbound_events).where(_still_leased(row)).values(
+        status="failed" if exhausted else "received", last_error=error[:2000],
+        locked_until=None if exhausted else utcnow() + timedelta(seconds=retry_after_seconds),
+    )
+    return conn.execute(statement).rowcount == 1
+
+
+def extend_inbound_lease(conn: Connection, row: Row, lease_seconds: float) -> bool:
+    """A long turn keeps its lease; False means it was already lost."""
+    statement = update(inbound_events).where(_still_leased(row)).values(
+        locked_until=utcnow() + timedelta(seconds=lease_seconds))
+    return conn.execute(statement).rowcount == 1
+
+
+def inbound_event_from_row(row: Row) -> InboundEvent:
+    """Rebuild the channel-neutral InboundEvent a worker hands to the dialogue."""
+    payload = dict(row.payload)
+    if payload.get("received_at"):
+        payload["received_at"] = datetime.fromisoformat(payload["received_at"])
+    return InboundEvent(**payload)
+
+
+def lease_inbound_event(conn: Connection, channel: str, external_id: str, worker: str,
+                        lease_seconds: float) -> Row | None:
+    """Lease one particular event (a request that runs its own turn inline), unless another worker holds it."""
+    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
+    claimable = and_(inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
+                     inbound_events.c.status.in_(("received", "processing")), free)
+    rows = lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
+                       lease_seconds=lease_seconds, limit=1)
+    return rows[0] if rows else None
+
+
+def leased_inbound_event(conn: Connection, channel: str, external_id: str) -> Row | None:
+    """The event while a worker holds its lease (to give it back at once after a failure)."""
+    return conn.execute(select(inbound_events).where(
+        inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
+        inbound_events.c.status == "processing", inbound_events.c.locked_by.is_not(None))).first()
+
+
+def inbound_by_external_id(conn: Connection, channel: str, external_id: str) -> Row | None:
+    query = select(inbound_events).where(inbound_events.c.channel == channel,
+                                         inbound_events.c.external_id == external_id)
+    return conn.execute(query).first()
+
+
+def inbound_by_id(conn: Connection, inbound_id: int) -> Row | None:
+    return conn.execute(select(inbound_events).where(inbound_events.c.id == inbound_id)).first()
+
+
+def inbound_status(conn: Connection, inbound_id: int) -> str:
+    return conn.execute(select(inbound_events.c.status).where(inbound_events.c.id == inbound_id)).scalar_one()
+
+
+# -- cross-process wake-ups (PostgreSQL LISTEN/NOTIFY; SQLite has none: workers poll) ----------------------------
+
+def inbox_notify_channel(schema: str | None) -> str:
+    """The NOTIFY channel of an installation: it carries the schema, so installations (and tests) sharing one server
+    do not wake each other."""
+    return f"madoguchi_inbox_{schema or 'public'}"
+
+
+def notify_inbox(conn: Connection, schema: str | None) -> None:
+    """Inside the recording transaction; PostgreSQL delivers it on commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": inbox_notify_channel(schema)})
