@@ -22,8 +22,9 @@ from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
 from storage import (
-    Connection, Row, append_message, find_open_conversation, inbound_by_external_id, inbound_event_from_row,
-    lease_inbound_event, list_messages, mark_inbound_done, open_conversation, record_feedback, turn_for_inbound,
+    Connection, Row, append_message, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
+    inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
+    record_feedback, turn_for_inbound,
 )
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def replay(services: ConversationServices, row: Row) -> ProcessedTurn:
         turn = turn_for_inbound(conn, row.id)
         if turn is None:
             return ProcessedTurn(None, row.id, None, None, replayed=True)
-        reply = _assistant_message_of(conn, turn.conversation_id, turn.id)
+        reply = assistant_message_of_turn(conn, turn.id)
     result = _result_from_message(reply) if reply is not None else None
     return ProcessedTurn(turn.conversation_id, row.id, turn.id, result,
                          reply_message_id=reply.id if reply is not None else None, replayed=True)
@@ -242,11 +243,6 @@ def _reply_meta(event: InboundEvent, result: TurnResult, turn_id: str) -> dict[s
     if result.outcome is Outcome.ANSWERED:
         meta["feedback_ref"] = turn_id
     return {**meta, **channel_class(event.channel).reply_meta(event)}
-
-
-def _assistant_message_of(conn: Connection, conversation_id: str, turn_id: str) -> Row | None:
-    return next((m for m in list_messages(conn, conversation_id, limit=100_000)
-                 if m.role == "assistant" and m.turn_id == turn_id), None)
 
 
 def _result_from_message(message: Row) -> TurnResult:
