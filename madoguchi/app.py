@@ -19,12 +19,13 @@ from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
 from madoguchi.web.chat import router as chat
 from madoguchi.web.console.routes import router as console
+from madoguchi.web import docs, hardening
 from madoguchi.web.governance.routes import router as governance
 from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
 from madoguchi.web.webhooks import router as webhooks
 
-ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, slack, governance, chat)
+ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, slack, governance, chat, docs.router)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
@@ -39,9 +40,10 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         for thread in threads:
             thread.join(timeout=5)
 
-    app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")
     app.state.services = services or build_services()
+    hardening.install(app, app.state.services.settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
