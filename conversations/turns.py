@@ -24,7 +24,7 @@ from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
 from storage import (
-    Connection, Row, append_message, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
+    Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
     inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
     record_feedback, turn_for_inbound,
 )
@@ -57,13 +57,13 @@ class ProcessedTurn:
 
 # --- entry points ------------------------------------------------------------------------------------------------
 
-def process_event(services: ConversationServices, channel: str, external_id: str,
+def process_event(services: ConversationServices, channel: str, external_id: str, *, tenant: str,
                   worker: str = "inline") -> ProcessedTurn:
     """Process one recorded event now (the web API's path). Idempotent: a done event is replayed, not re-run."""
     with services.db.transaction() as conn:
-        row = lease_inbound_event(conn, channel, external_id, worker, LEASE_SECONDS)
+        row = lease_inbound_event(conn, tenant, channel, external_id, worker, LEASE_SECONDS)
         if row is None:
-            existing = inbound_by_external_id(conn, channel, external_id)
+            existing = inbound_by_external_id(conn, tenant, channel, external_id)
     if row is None:
         if existing is None:
             raise LookupError(f"no inbound event {channel}:{external_id}")
@@ -162,6 +162,7 @@ def _store(services: ConversationServices, row: Row, event: InboundEvent, result
         conversation = open_conversation(conn, tenant=event.tenant, channel=event.channel,
                                          resident_address=event.sender)
         processed = ProcessedTurn(conversation.id, row.id, None, None)
+        attach_inbound_to_conversation(conn, row.id, conversation.id)
         if event.kind == "feedback":
             _store_feedback(conn, event, conversation.id)
             return _finish(conn, row, processed)
