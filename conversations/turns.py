@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from channels.registry import channel_class
+from config.tenancy import Tenant
 from conversations.ports import ConversationServices
+from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
 from core.messages import InboundEvent
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
@@ -78,6 +80,7 @@ def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTu
         else:
             done = False
             memory, state = _memory_and_state(conn, event)
+            switches = switches_in_force(conn, services.tenant(event.tenant), event.channel)
     if done:
         with services.db.transaction() as conn:
             mark_inbound_done(conn, row)
@@ -87,8 +90,18 @@ def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTu
     if event.kind == "follow":  # a resident added the LINE account: greet them
         result = services.engine.greet(tenant, memory.language or "ja")
     elif _needs_turn(event, state):
-        result = services.engine.run_turn(tenant, event.text, memory, channel=event.channel)
+        result = run_dialogue(services, tenant, event.text, memory, event.channel, switches)
     return _store(services, row, event, result)
+
+
+def run_dialogue(services: ConversationServices, tenant: Tenant, text: str, memory: ConversationMemory | None,
+                 channel: str, switches: SwitchState) -> TurnResult:
+    """The dialogue's turn, as the kill switches in force allow (read in the caller's transaction)."""
+    if not switches.channel_open:
+        return services.engine.maintenance_turn(tenant, text, memory, channel=channel)
+    if not switches.answering:
+        return services.engine.hand_over_turn(tenant, text, memory, channel=channel)
+    return services.engine.run_turn(tenant, text, memory, channel=channel)
 
 
 def replay(services: ConversationServices, row: Row) -> ProcessedTurn:

@@ -17,15 +17,17 @@ from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
 from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
+from madoguchi.web import docs, hardening
 from madoguchi.web.chat import router as chat
 from madoguchi.web.console.routes import router as console
-from madoguchi.web import docs, hardening
+from madoguchi.web.console.switches import router as console_switches
 from madoguchi.web.governance.routes import router as governance
 from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
 from madoguchi.web.webhooks import router as webhooks
 
-ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, slack, governance, chat, docs.router)
+ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, console_switches, slack, governance, chat,
+                                  docs.router)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:

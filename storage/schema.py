@@ -324,3 +324,25 @@ review_decisions = Table(
     _one_of("action", REVIEW_ACTIONS, "action"),
     Index("ix_review_decisions_tenant_turn_id", "tenant", "turn_id"),
 )
+
+# Operations (migration 0006). A kill switch set from the console overrides the tenant YAML until it is cleared;
+# every change is also an audit row. `switch` is "answering" or "channel:<name>"; `off` true means switched off.
+kill_switches = Table(
+    "kill_switches", metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("switch", String(64), primary_key=True),
+    Column("off", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+)
+
+# Rate limits shared by every instance: one counter per key (a hash of who is limited: never the address itself)
+# and fixed window; the limiter weighs the previous window in, which approximates a sliding window.
+rate_limit_counts = Table(
+    "rate_limit_counts", metadata,
+    Column("key", String(80), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_limit_counts_window_start", "window_start"),
+)

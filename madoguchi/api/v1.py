@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
 from channels.web import WebChannel
 from config.tenancy import Tenant
-from conversations.turns import ProcessedTurn, process_event
+from conversations.switches import switches_in_force
+from conversations.turns import ProcessedTurn, process_event, run_dialogue
 from core.messages import InboundEvent
 from governance.retention import erase_on_request
 from knowledge.knowledge_base import IndexMissing
@@ -217,8 +218,10 @@ def _turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) 
 def ask(tenant_id: str, body: AskIn, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts."""
     tenant = tenant_or_404(services, tenant_id)
+    with services.db.read() as conn:
+        switches = switches_in_force(conn, tenant, WEB_CHANNEL)
     try:
-        result = services.engine.run_turn(tenant, body.question, None, channel=WEB_CHANNEL)
+        result = run_dialogue(services, tenant, body.question, None, WEB_CHANNEL, switches)
     except IndexMissing as error:
         raise HTTPException(503, "the knowledge base of this tenant is not built yet") from error
     return AskOut(**transcripts.public_fields(result.to_dict()))
