@@ -17,6 +17,7 @@ from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
 from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
+from madoguchi.web import docs, hardening
 from madoguchi.web.chat import router as chat
 from madoguchi.web.console.routes import router as console
 from madoguchi.web.console.switches import router as console_switches
@@ -27,7 +28,7 @@ from madoguchi.web.static import STATIC_DIR
 from madoguchi.web.webhooks import router as webhooks
 
 ROUTERS: tuple[APIRouter, ...] = (operations, api_v1, rasa_rest, webhooks, console, console_switches, slack, governance,
-                                  chat)
+                                  chat, docs.router)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
@@ -43,9 +44,10 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         for thread in threads:
             thread.join(timeout=5)
 
-    app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")
     app.state.services = services or build_services()
+    hardening.install(app, app.state.services.settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)
