@@ -31,6 +31,11 @@ from .outbox import (
     claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row, outbox_by_key,
     queue_counts,
 )
+from .staff import (
+    clear_sign_in_failures, create_staff_session, forget_expired_sessions, forget_old_sign_in_failures,
+    live_session_count, record_sign_in_failure, revoke_operator_sessions, revoke_staff_session,
+    sign_in_blocked_until, sign_in_failure_count, staff_session_is_live,
+)
 from .types import Connection, DuplicateKey, Row, StorageError, utcnow
 
 __all__ = [
@@ -49,4 +54,7 @@ __all__ = [
     "create_operator", "get_operator", "get_operator_by_id", "get_operator_by_slack_user", "operator_tenant_ids",
     "set_operator_tenants", "list_operators", "update_operator", "add_note", "list_notes",
     "append_audit", "list_audit",
+    "create_staff_session", "staff_session_is_live", "revoke_staff_session", "revoke_operator_sessions",
+    "live_session_count", "forget_expired_sessions", "sign_in_blocked_until", "sign_in_failure_count",
+    "record_sign_in_failure", "clear_sign_in_failures", "forget_old_sign_in_failures",
 ]
