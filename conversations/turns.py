@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.registry import channel_class
 from config.tenancy import Tenant
+from conversations.metrics import observe_turn
 from conversations.ports import ConversationServices
 from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
@@ -96,12 +97,15 @@ def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTu
 
 def run_dialogue(services: ConversationServices, tenant: Tenant, text: str, memory: ConversationMemory | None,
                  channel: str, switches: SwitchState) -> TurnResult:
-    """The dialogue's turn, as the kill switches in force allow (read in the caller's transaction)."""
+    """The dialogue's turn, as the kill switches in force allow (read in the caller's transaction), counted."""
     if not switches.channel_open:
-        return services.engine.maintenance_turn(tenant, text, memory, channel=channel)
-    if not switches.answering:
-        return services.engine.hand_over_turn(tenant, text, memory, channel=channel)
-    return services.engine.run_turn(tenant, text, memory, channel=channel)
+        result = services.engine.maintenance_turn(tenant, text, memory, channel=channel)
+    elif not switches.answering:
+        result = services.engine.hand_over_turn(tenant, text, memory, channel=channel)
+    else:
+        result = services.engine.run_turn(tenant, text, memory, channel=channel)
+    observe_turn(tenant.id, channel, result)
+    return result
 
 
 def replay(services: ConversationServices, row: Row) -> ProcessedTurn:
