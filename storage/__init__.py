@@ -11,7 +11,7 @@ Rows come back as SQLAlchemy Rows (attribute access by column name); datetimes a
 """
 from .audit import append_audit, list_audit
 from .conversations import (
-    append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations,
+    append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations, erase_unattached_inbound,
     find_open_conversation, first_message_after, get_conversation, latest_inbound_of, list_conversations,
     list_messages, list_turns, new_id, open_conversation, previous_resident_message_id, record_feedback, record_turn,
     resident_message_of_inbound, set_conversation_state, turn_for_inbound, turn_of_conversation, turn_of_tenant,
@@ -50,7 +50,7 @@ __all__ = [
     "resident_message_of_inbound", "latest_inbound_of", "previous_resident_message_id", "first_message_after",
     "record_turn", "turn_for_inbound", "turn_of_conversation",
     "turn_of_tenant", "turns_of_conversation", "list_turns", "record_feedback", "erase_conversation",
-    "erase_inactive_conversations",
+    "erase_inactive_conversations", "erase_unattached_inbound",
     "create_operator", "get_operator", "get_operator_by_id", "get_operator_by_slack_user", "operator_tenant_ids",
     "set_operator_tenants", "list_operators", "update_operator", "add_note", "list_notes",
     "append_audit", "list_audit",
