@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # count once per process, so this applies where ingestion creates the process's embedder (`madoguchi ingest`).
     ingest_threads: int | None = None
     log_level: str = "INFO"
+    log_format: str = "json"  # `serve` and `channels worker` log one JSON object per line; "text" for reading by eye
 
     @property
     def index_dir(self) -> Path:

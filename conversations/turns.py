@@ -19,6 +19,7 @@ from conversations.metrics import observe_turn
 from conversations.ports import ConversationServices
 from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
+from core.log_context import log_context
 from core.messages import InboundEvent
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from dialogue.context import ConversationMemory
@@ -73,7 +74,20 @@ def process_event(services: ConversationServices, channel: str, external_id: str
 
 
 def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTurn:
-    """Run and store the turn of a leased inbound event (the inbox worker's path, after claim_inbound_batch)."""
+    """Run and store the turn of a leased inbound event (the inbox worker's path, after claim_inbound_batch). Every
+    log line written meanwhile carries the event id, tenant and channel; one line says what the turn decided."""
+    with log_context(event_id=row.id, tenant=row.tenant, channel=row.channel):
+        processed = _run_and_store(services, row)
+        result = processed.result
+        if result is not None and not processed.replayed:
+            log.info("turn %s", result.outcome.value, extra={
+                "turn_id": processed.turn_id, "outcome": result.outcome.value,
+                "reason": result.reason.value if result.reason else None,
+                "ms": round(result.timings_ms.get("total", 0.0), 1)})
+        return processed
+
+
+def _run_and_store(services: ConversationServices, row: Row) -> ProcessedTurn:
     event = inbound_event_from_row(row)
     with services.db.read() as conn:
         if turn_for_inbound(conn, row.id) is not None:

@@ -50,9 +50,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from conversations.email_gateway import start_email
     from conversations.inbox_worker import start_workers
     from conversations.outbox_sender import start_senders
+    from governance.logging import configure_logging
     from madoguchi.composition import build_services
 
     services = build_services()
+    configure_logging(services.settings.log_level, services.settings.log_format)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

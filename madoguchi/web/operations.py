@@ -8,6 +8,10 @@
                    longer than `outbox_stuck_after_s`)
     GET /metrics   Prometheus text format
 
+Every request gets a request id (the caller's `X-Request-ID` when it is a plain token, else a new one), returned
+in `X-Request-ID`, carried by every log line written while the request runs (core/log_context.py), and one log line
+per request: method, path (never the query string), status, milliseconds.
+
 Metrics, and why each instance exposes its own: web instances and `madoguchi channels worker` processes run on
 several hosts, where the client's multiprocess mode (one directory shared by forked processes of one host) cannot
 reach; so every process serves its own counters (turns, step latencies, webhook rejects, sends — Prometheus
@@ -19,8 +23,11 @@ loads its own.
 from __future__ import annotations
 
 import calendar
+import logging
+import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,12 +40,14 @@ from prometheus_client.registry import Collector
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from conversations.switches import switch_board
+from core.log_context import log_context
 from knowledge.knowledge_base import IndexMissing
 from madoguchi.composition import Services, get_services
 from storage import StorageError, utcnow
 from storage import operations as ops
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger("madoguchi.requests")
 
 
 class OperationsSettings(BaseSettings):
@@ -203,3 +212,43 @@ def _age(name: str, documentation: str, since: Any) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation)
     family.add_metric([], max((utcnow() - since).total_seconds(), 0.0) if since is not None else 0.0)
     return family
+
+
+# -- request ids -------------------------------------------------------------------------------------------------
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIds:
+    """Pure ASGI middleware (the id must be in the context before any other middleware or route logs)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        started, status = time.perf_counter(), [500]
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with log_context(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                log.info("%s %s %s", scope.get("method"), scope.get("path"), status[0],
+                         extra={"status": status[0], "ms": round((time.perf_counter() - started) * 1e3, 1)})
+
+
+def _incoming_id(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _REQUEST_ID.match(text) else None
+    return None
