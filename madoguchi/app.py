@@ -6,6 +6,7 @@ One APIRouter per area; background loops (inbox worker, outbox sender, SLA watch
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -41,8 +42,11 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         app.state.background_threads = threads  # /readyz checks they are alive
         yield
         stop.set()
+        # One deadline for all of them: a loop stuck in a long turn cannot hold the shutdown (its threads are
+        # daemons, and its leased event is re-claimed by another worker).
+        deadline = time.monotonic() + app.state.services.settings.shutdown_grace_s
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")

@@ -264,10 +264,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         build_missing_indexes_in_background(list(load_tenants(settings.tenants_dir).values()), settings)
     # uvicorn keeps the logging configured above (log_config=None); the request log with its request id is
     # madoguchi/web/operations.py's, so uvicorn's own access log is off.
-    uvicorn.run("madoguchi.app:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, log_level=settings.log_level.lower(), log_config=None,
-                access_log=False)
+    uvicorn.run("madoguchi.app:create_app", factory=True, **serve_options(settings, args.host, args.port))
     return 0
+
+
+def serve_options(settings: Settings, host: str | None = None, port: int | None = None) -> dict[str, Any]:
+    """uvicorn's settings for `serve`: a SIGTERM ends requests still running after settings.shutdown_grace_s."""
+    return {"host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower(),
+            "log_config": None, "access_log": False,
+            "timeout_graceful_shutdown": max(1, int(settings.shutdown_grace_s))}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ from .operators import (
     list_operators, operator_tenant_ids, set_operator_tenants, update_operator,
 )
 from .outbox import (
-    claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row, outbox_by_key,
+    claim_outbox_batch, conversations_with_failed_replies, enqueue_outbox, undelivered_replies, mark_send_failed, mark_sent, outbound_message_from_row, outbox_by_key,
     queue_counts,
 )
 from .staff import (
@@ -44,7 +44,7 @@ __all__ = [
     "inbound_event_from_row", "inbound_by_external_id", "inbound_by_id", "inbound_status", "lease_inbound_event",
     "leased_inbound_event", "notify_inbox", "inbox_notify_channel",
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",
-    "outbox_by_key", "queue_counts",
+    "outbox_by_key", "queue_counts", "undelivered_replies", "conversations_with_failed_replies",
     "open_conversation", "find_open_conversation", "get_conversation", "list_conversations",
     "set_conversation_state", "append_message", "list_messages", "assistant_message_of_turn",
     "resident_message_of_inbound", "latest_inbound_of", "previous_resident_message_id", "first_message_after",

@@ -92,3 +92,19 @@ def queue_counts(conn: Connection) -> list[tuple[str, str, str, int]]:
         query = select(*keys, func.count()).group_by(*keys).order_by(*keys)
         rows += [(name, channel, status, n) for channel, status, n in conn.execute(query)]
     return rows
+
+
+def undelivered_replies(conn: Connection, conversation_id: str) -> list[Row]:
+    """Replies to the conversation that were given up on ('failed') or are failing and retrying (attempts > 0)."""
+    query = select(outbox).where(outbox.c.conversation_id == conversation_id, or_(
+        outbox.c.status == "failed", and_(outbox.c.status == "pending", outbox.c.attempts > 0)))
+    return list(conn.execute(query.order_by(outbox.c.id)))
+
+
+def conversations_with_failed_replies(conn: Connection, conversation_ids: list[str]) -> set[str]:
+    """Of these conversations, those with a reply given up on (the queue marks them)."""
+    if not conversation_ids:
+        return set()
+    query = select(outbox.c.conversation_id).where(outbox.c.conversation_id.in_(conversation_ids),
+                                                   outbox.c.status == "failed").distinct()
+    return set(conn.execute(query).scalars())

@@ -21,9 +21,11 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from config.settings import Settings
+from core.text import neutralise_bidi
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -169,3 +171,13 @@ def install(app: Any, settings: Settings) -> None:
     """Outermost first: headers go on every response, the 413 included."""
     app.add_middleware(BodyLimit, mail_limit=settings.max_mail_bytes)
     app.add_middleware(SecurityHeaders, public_https=settings.public_base_url.startswith("https://"))
+
+
+def bidi_safe(value: Any) -> Any:
+    """Jinja's `finalize` for staff pages: every printed string shows its bidi controls instead of obeying them
+    (an RLO in a resident's message cannot reverse what an operator reads). Markup stays markup."""
+    if isinstance(value, Markup):
+        return Markup(neutralise_bidi(str(value)))
+    if isinstance(value, str):
+        return neutralise_bidi(value)
+    return value

@@ -74,3 +74,70 @@ def test_topic_text_leaves_out_sentences_with_personal_data() -> None:
 
     assert topic_text("住民票の写しを取りたい。連絡先は〔電話番号〕です") == "住民票の写しを取りたい。"
     assert topic_text("〔住所〕の粗大ごみ") == "の粗大ごみ"
+
+
+class CountingEmbedder:
+    """The service's real embedder, counting what one view asks of it."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls: list[list[str]] = []
+
+    def embed_queries(self, texts):
+        self.calls.append(list(texts))
+        return self.inner.embed_queries(texts)
+
+
+def _handed_over(services, questions: list[str]) -> None:
+    from storage import open_conversation, record_turn
+
+    with services.db.transaction() as conn:
+        for n, question in enumerate(questions):
+            conversation = open_conversation(conn, tenant="tokyo", channel="line", resident_address=f"U-long-{n}")
+            record_turn(conn, tenant="tokyo", conversation_id=conversation.id, outcome="escalated",
+                        reason="low_confidence", redacted_question=question, channel="line")
+
+
+def test_one_huge_message_and_many_new_ones_cost_one_view_a_bounded_amount(services) -> None:
+    """Issue 14 item 1: one signed LINE message of 333,333 characters kept the dashboard busy for 13 minutes. Now a
+    view embeds at most NEW_VECTORS_PER_VIEW new questions, each cut to TOPIC_CHARS; the rest come on later views."""
+    from governance.insight import NEW_VECTORS_PER_VIEW, TOPIC_CHARS
+
+    huge = "粗大ごみの出し方を教えてください。" + "あ" * 333_333
+    _handed_over(services, [huge] + [f"質問{n}番: 犬の登録について{n}回目の相談です。" for n in range(NEW_VECTORS_PER_VIEW + 5)])
+    counting = CountingEmbedder(services.embedder)
+    first = build_insight(services.db, ["tokyo"], embedder=counting, days=7)
+    embedded = [text for call in counting.calls for text in call]
+    assert len(embedded) <= NEW_VECTORS_PER_VIEW and max(map(len, embedded)) <= TOPIC_CHARS
+    assert first.topics_pending == NEW_VECTORS_PER_VIEW + 6 - len(embedded) > 0
+    second = build_insight(services.db, ["tokyo"], embedder=counting, days=7)
+    assert second.topics_pending == 0
+    assert sum(topic.count for topic in second.clusters) == NEW_VECTORS_PER_VIEW + 6
+    assert all(len(topic.label) <= TOPIC_CHARS for topic in second.clusters)
+
+
+def test_the_cache_builds_once_per_key_and_interval_even_when_asked_at_once() -> None:
+    import threading
+    import time as real_time
+
+    from governance.insight import Insight, InsightCache
+
+    now = [0.0]
+    cache = InsightCache(ttl_seconds=60, clock=lambda: now[0])
+    builds: list[int] = []
+
+    def build() -> Insight:
+        builds.append(1)
+        real_time.sleep(0.05)  # long enough for the other requests to arrive while it runs
+        return Insight(tenants=["tokyo"], since=None, until=None, days=[])
+
+    threads = [threading.Thread(target=cache.get, args=(("tokyo", 30), build)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    cache.get(("tokyo", 7), build)  # another key is another build
+    now[0] = 61
+    cache.get(("tokyo", 30), build)  # expired
+    assert len(builds) == 3

@@ -17,6 +17,7 @@ looked up within the operator's tenants, so another tenant's id answers 404 exac
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,10 @@ from madoguchi.web.staff_auth import (
     end_session, get_signer, new_login_nonce, page_operator, start_session,
 )
 from madoguchi.web import sign_in_throttle
+from madoguchi.web.hardening import bidi_safe
+from core.text import neutralise_bidi
 from storage import (
-    add_note, append_audit, get_conversation, get_operator, list_messages, list_notes, list_operators,
+    add_note, append_audit, conversations_with_failed_replies, undelivered_replies, get_conversation, get_operator, list_messages, list_notes, list_operators,
     operator_tenant_ids, utcnow,
 )
 
@@ -63,6 +66,8 @@ def local_time(value: datetime | None) -> str:
 
 
 templates.env.filters["local_time"] = local_time
+# Whatever a page prints, a resident's bidi controls cannot reorder it (an RLO shows as ⟦U+202E RLO⟧).
+templates.env.finalize = bidi_safe
 templates.env.globals.update(STATE_LABELS=STATE_LABELS, ROLE_LABELS=ROLE_LABELS)
 
 
@@ -169,7 +174,14 @@ def console_script() -> FileResponse:
 
 # -- the queue ------------------------------------------------------------------------------------------------------
 
-def queue_entry(row: Any, operator: Operator) -> dict[str, Any]:
+def queue_entries(services: Services, operator: Operator) -> list[dict[str, Any]]:
+    rows = services.queue.list_open(operator.tenants)
+    with services.db.read() as conn:
+        failed = conversations_with_failed_replies(conn, [row.conversation_id for row in rows])
+    return [queue_entry(row, operator, failed) for row in rows]
+
+
+def queue_entry(row: Any, operator: Operator, failed: Collection[str] = ()) -> dict[str, Any]:
     return {"id": row.id, "tenant": row.tenant, "reason": row.reason, "risk": row.risk, "priority": row.priority,
             "state": row.state, "state_label": STATE_LABELS.get(row.state, row.state), "claimed_by": row.claimed_by,
             "assigned_to": row.assigned_to, "mine": row.claimed_by == operator.username,
@@ -177,13 +189,14 @@ def queue_entry(row: Any, operator: Operator) -> dict[str, Any]:
             "created_at": row.created_at.isoformat(), "created_local": local_time(row.created_at),
             "first_response_due": row.first_response_due.isoformat() if row.first_response_due else None,
             "answered": row.first_response_at is not None,
-            "callback": bool((row.meta or {}).get("callback_requested"))}
+            "callback": bool((row.meta or {}).get("callback_requested")),
+            "undelivered": row.conversation_id in failed}
 
 
 @router.get("/console", response_class=HTMLResponse)
 def queue_page(request: Request, notice: str | None = None, services: Services = Depends(get_services),
                operator: Operator = Depends(page_operator)) -> HTMLResponse:
-    entries = [queue_entry(row, operator) for row in services.queue.list_open(operator.tenants)]
+    entries = queue_entries(services, operator)
     return render(request, "queue.html", {"operator": operator, "entries": entries,
                                           "notice": NOTICES.get(notice or "")})
 
@@ -191,7 +204,7 @@ def queue_page(request: Request, notice: str | None = None, services: Services =
 @router.get("/console/api/queue")
 def queue_json(services: Services = Depends(get_services),
                operator: Operator = Depends(api_operator)) -> JSONResponse:
-    return private_json({"entries": [queue_entry(row, operator) for row in services.queue.list_open(operator.tenants)],
+    return private_json({"entries": queue_entries(services, operator),
                          "now": utcnow().isoformat()})
 
 
@@ -230,7 +243,8 @@ def held_by(row: Any, operator: Operator) -> bool:
 
 def message_view(row: Any) -> dict[str, Any]:
     meta = row.meta or {}
-    return {"id": row.id, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role), "text": row.text,
+    return {"id": row.id, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role),
+            "text": neutralise_bidi(row.text),  # the page's script sets it as text: bidi controls shown, not obeyed
             "at": local_time(row.created_at), "operator": meta.get("operator"), "kind": meta.get("kind")}
 
 
@@ -260,6 +274,7 @@ def conversation_page(request: Request, escalation_id: str, notice: str | None =
         conversation = get_conversation(conn, escalation.conversation_id, tenants=operator.tenants)
         messages = list_messages(conn, escalation.conversation_id)
         notes = list_notes(conn, escalation.id)
+        undelivered = [undelivered_view(row) for row in undelivered_replies(conn, escalation.conversation_id)]
         colleagues = [o for o in list_operators(conn, tenant=escalation.tenant)
                       if o.active and o.username != operator.username]
     audit(services, operator, "console.view", tenant=escalation.tenant, target=escalation.id)
@@ -274,7 +289,15 @@ def conversation_page(request: Request, escalation_id: str, notice: str | None =
         "tenant_name": tenant.display_name if tenant else escalation.tenant,
         "last_message_id": messages[-1].id if messages else 0, "notice": NOTICES.get(notice or ""),
         "callback": (escalation.meta or {}).get("callback_requested"), "meta": escalation.meta or {},
+        "undelivered": undelivered,
     })
+
+
+def undelivered_view(row: Any) -> dict[str, Any]:
+    """A reply that did not reach the resident: the operator must know, and reach them another way."""
+    return {"text": str((row.payload or {}).get("text", ""))[:200], "attempts": row.attempts,
+            "given_up": row.status == "failed", "error": (row.last_error or "")[:200],
+            "at": local_time(row.created_at)}
 
 
 @router.get("/console/escalations/{escalation_id}/messages")

@@ -23,14 +23,17 @@ from fastapi.templating import Jinja2Templates
 from config.tenancy import Tenant
 from governance import review
 from governance.explain import REASON_WORDS
-from governance.insight import Insight, build_insight, insight_csv
+from governance.insight import Insight, InsightCache, build_insight, insight_csv
 from governance.transparency import transparency_context
 from madoguchi.composition import Services, get_services
 from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
+from madoguchi.web.hardening import bidi_safe
 from madoguchi.web.staff_auth import Operator, checked_operator, page_operator
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# Residents' words on staff pages (review questions, insight topics): bidi controls are shown, never obeyed.
+templates.env.finalize = bidi_safe
 router = APIRouter(tags=["governance"])
 NOTICES = {"curated": "回答を登録しました。", "right_source": "正しい出典を登録しました。",
            "outdated": "文書を止めました（再取り込みか解除まで使われません）。", "cleared": "解除しました。",
@@ -97,21 +100,31 @@ def _csv(insight: Insight, name: str) -> PlainTextResponse:
     return PlainTextResponse(insight_csv(insight), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+def cached_insight(request: Request, services: Services, tenant_ids: list[str], days: int) -> Insight:
+    """The dashboard's figures, built at most once a minute per (tenants, days) and per app."""
+    cache = getattr(request.app.state, "insight_cache", None)
+    if cache is None:
+        cache = request.app.state.insight_cache = InsightCache()
+    return cache.get((tuple(tenant_ids), days), lambda: build_insight(
+        services.db, tenant_ids, embedder=services.embedder, days=days))
+
+
 @router.get("/t/{tenant_id}/insight", response_class=HTMLResponse)
 def insight_page(request: Request, tenant_id: str, days: int = Query(30, ge=1, le=366),
                  services: Services = Depends(get_services),
                  operator: Operator = Depends(page_operator)) -> HTMLResponse:
     tenant = _staff_tenant(services, operator, tenant_id)
-    insight = build_insight(services.db, [tenant.id], embedder=services.embedder, days=days)
+    insight = cached_insight(request, services, [tenant.id], days)
     review_url = f"/t/{tenant.id}/review" if operator.is_supervisor else None
     return _insight_page(request, insight, tenant.display_name, f"/t/{tenant.id}/insight.csv?days={days}", review_url)
 
 
 @router.get("/t/{tenant_id}/insight.csv")
-def insight_export(tenant_id: str, days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
+def insight_export(request: Request, tenant_id: str, days: int = Query(30, ge=1, le=366),
+                   services: Services = Depends(get_services),
                    operator: Operator = Depends(page_operator)) -> PlainTextResponse:
     tenant = _staff_tenant(services, operator, tenant_id)
-    return _csv(build_insight(services.db, [tenant.id], embedder=services.embedder, days=days), tenant.id)
+    return _csv(cached_insight(request, services, [tenant.id], days), tenant.id)
 
 
 def _admin(operator: Operator) -> None:
@@ -123,15 +136,16 @@ def _admin(operator: Operator) -> None:
 def insight_all_page(request: Request, days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
                      operator: Operator = Depends(page_operator)) -> HTMLResponse:
     _admin(operator)
-    insight = build_insight(services.db, sorted(services.tenants), embedder=services.embedder, days=days)
+    insight = cached_insight(request, services, sorted(services.tenants), days)
     return _insight_page(request, insight, "全自治体", f"/insight.csv?days={days}", None)
 
 
 @router.get("/insight.csv")
-def insight_all_export(days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
+def insight_all_export(request: Request, days: int = Query(30, ge=1, le=366),
+                       services: Services = Depends(get_services),
                        operator: Operator = Depends(page_operator)) -> PlainTextResponse:
     _admin(operator)
-    return _csv(build_insight(services.db, sorted(services.tenants), embedder=services.embedder, days=days), "all")
+    return _csv(cached_insight(request, services, sorted(services.tenants), days), "all")
 
 
 # --- review ----------------------------------------------------------------------------------------------------

@@ -99,6 +99,12 @@
         var reason = el("td", null, e.reason + " ");
         if (e.risk) reason.appendChild(el("span", "risk", e.risk));
         if (e.callback) reason.appendChild(document.createTextNode("（折り返し希望）"));
+        if (e.undelivered) {
+          var mark = document.createElement("strong");
+          mark.className = "undelivered";
+          mark.textContent = " 返信未達";
+          reason.appendChild(mark);
+        }
         row.appendChild(reason);
         row.appendChild(el("td", null, e.state_label + (e.claimed_by ? "（" + e.claimed_by + "）" : "")));
         row.appendChild(el("td", null, e.created_local));
