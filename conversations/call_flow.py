@@ -153,7 +153,7 @@ class VoiceFlow:
 
     def _inbound_id(self, event: InboundEvent) -> int | None:
         with self.services.db.read() as conn:
-            row = inbound_by_external_id(conn, event.channel, event.external_id)
+            row = inbound_by_external_id(conn, event.tenant, event.channel, event.external_id)
         return row.id if row is not None else None
 
     # -- TwiML for a finished turn ----------------------------------------------------------------------------

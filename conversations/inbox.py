@@ -1,5 +1,5 @@
 """The inbox: every inbound event (from any channel, the web chat included) is recorded here before anything else,
-unique on (channel, the provider's own id), so a redelivery is recognised and a crash loses nothing. Recording
+unique on (tenant, channel, the provider's own id), so a redelivery is recognised and a crash loses nothing. Recording
 wakes the inbox workers: this process's at once, other processes' through PostgreSQL NOTIFY on commit."""
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def record_event(services: ConversationServices, event: InboundEvent) -> tuple[i
     """Record one event; returns (its inbound id, whether it is new). A redelivery finds the first recording."""
     with services.db.transaction() as conn:
         fresh = record_inbound(conn, event)
-        recorded = inbound_by_external_id(conn, event.channel, event.external_id)
+        recorded = inbound_by_external_id(conn, event.tenant, event.channel, event.external_id)
         assert recorded is not None  # recorded just now, or by the delivery this one repeats
         inbound_id = recorded.id
         if fresh:

@@ -22,6 +22,13 @@ class TurnEngine(Protocol):
 
     def greet(self, tenant: Tenant, language: str = "ja") -> TurnResult: ...
 
+    # While a kill switch is off (conversations/switches.py): everything to a person / a maintenance reply.
+    def hand_over_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
+                       channel: str = "web") -> TurnResult: ...
+
+    def maintenance_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
+                         channel: str = "web") -> TurnResult: ...
+
 class ConversationServices(Protocol):
     settings: Settings
     tenants: dict[str, Tenant]

@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from channels.registry import channel_class
+from config.tenancy import Tenant
 from conversations.ports import ConversationServices
+from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
 from core.messages import InboundEvent
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
@@ -22,7 +24,7 @@ from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
 from storage import (
-    Connection, Row, append_message, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
+    Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
     inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
     record_feedback, turn_for_inbound,
 )
@@ -55,13 +57,13 @@ class ProcessedTurn:
 
 # --- entry points ------------------------------------------------------------------------------------------------
 
-def process_event(services: ConversationServices, channel: str, external_id: str,
+def process_event(services: ConversationServices, channel: str, external_id: str, *, tenant: str,
                   worker: str = "inline") -> ProcessedTurn:
     """Process one recorded event now (the web API's path). Idempotent: a done event is replayed, not re-run."""
     with services.db.transaction() as conn:
-        row = lease_inbound_event(conn, channel, external_id, worker, LEASE_SECONDS)
+        row = lease_inbound_event(conn, tenant, channel, external_id, worker, LEASE_SECONDS)
         if row is None:
-            existing = inbound_by_external_id(conn, channel, external_id)
+            existing = inbound_by_external_id(conn, tenant, channel, external_id)
     if row is None:
         if existing is None:
             raise LookupError(f"no inbound event {channel}:{external_id}")
@@ -78,6 +80,7 @@ def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTu
         else:
             done = False
             memory, state = _memory_and_state(conn, event)
+            switches = switches_in_force(conn, services.tenant(event.tenant), event.channel)
     if done:
         with services.db.transaction() as conn:
             mark_inbound_done(conn, row)
@@ -87,8 +90,18 @@ def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTu
     if event.kind == "follow":  # a resident added the LINE account: greet them
         result = services.engine.greet(tenant, memory.language or "ja")
     elif _needs_turn(event, state):
-        result = services.engine.run_turn(tenant, event.text, memory, channel=event.channel)
+        result = run_dialogue(services, tenant, event.text, memory, event.channel, switches)
     return _store(services, row, event, result)
+
+
+def run_dialogue(services: ConversationServices, tenant: Tenant, text: str, memory: ConversationMemory | None,
+                 channel: str, switches: SwitchState) -> TurnResult:
+    """The dialogue's turn, as the kill switches in force allow (read in the caller's transaction)."""
+    if not switches.channel_open:
+        return services.engine.maintenance_turn(tenant, text, memory, channel=channel)
+    if not switches.answering:
+        return services.engine.hand_over_turn(tenant, text, memory, channel=channel)
+    return services.engine.run_turn(tenant, text, memory, channel=channel)
 
 
 def replay(services: ConversationServices, row: Row) -> ProcessedTurn:
@@ -149,6 +162,7 @@ def _store(services: ConversationServices, row: Row, event: InboundEvent, result
         conversation = open_conversation(conn, tenant=event.tenant, channel=event.channel,
                                          resident_address=event.sender)
         processed = ProcessedTurn(conversation.id, row.id, None, None)
+        attach_inbound_to_conversation(conn, row.id, conversation.id)
         if event.kind == "feedback":
             _store_feedback(conn, event, conversation.id)
             return _finish(conn, row, processed)

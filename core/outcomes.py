@@ -27,6 +27,7 @@ class EscalationReason(str, Enum):
     OPERATOR_RETURNED = "operator_returned"
     COMPLAINT = "complaint"
     OUTDATED = "outdated"  # the only source is past its review date and is about money, eligibility or deadlines
+    ANSWERING_OFF = "answering_off"  # a supervisor's kill switch: every question goes to a person
 
 
 @dataclass

@@ -15,7 +15,7 @@ from config.tenancy import Tenant
 from core.outcomes import EscalationReason, Outcome, TurnResult
 from dialogue.context import ConversationMemory, TurnContext
 from dialogue.intents import IntentClassifier
-from dialogue.steps import CHECK_STEPS, TURN_STEPS
+from dialogue.steps import CHECK_STEPS, SWITCHED_OFF_STEPS, TURN_STEPS
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
 from knowledge.knowledge_base import KnowledgeBase
@@ -64,6 +64,40 @@ class DialogueEngine:
         result.timings_ms = ctx.timings_ms
         result.notes = ctx.notes
         result.query = ctx.query
+        return result
+
+    def hand_over_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
+                       channel: str = "web") -> TurnResult:
+        """Answering is switched off (conversations/switches.py): the question goes to a person, unanswered.
+        Emergencies still get the public numbers first (the risk step decides those)."""
+        ctx = self._switched_off(tenant, text, memory, channel)
+        if not ctx.stopped:
+            escalate(ctx, self.deps, EscalationReason.ANSWERING_OFF)
+        return self._finish(ctx, "answering_off")
+
+    def maintenance_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
+                         channel: str = "web") -> TurnResult:
+        """The channel is switched off: a maintenance reply with the tenant's phone number (an emergency still gets
+        the public numbers and a person)."""
+        ctx = self._switched_off(tenant, text, memory, channel)
+        if not ctx.stopped:
+            reply(ctx, self.deps, Outcome.DECLINED, "channel_off", intent="channel_off")
+        return self._finish(ctx, "channel_off")
+
+    def _switched_off(self, tenant: Tenant, text: str, memory: ConversationMemory | None,
+                      channel: str) -> TurnContext:
+        ctx = TurnContext(tenant=tenant, channel=channel, raw_text=text, memory=memory or ConversationMemory())
+        for step in SWITCHED_OFF_STEPS:
+            self._run_step(step, ctx)
+            if ctx.stopped:
+                break
+        return ctx
+
+    def _finish(self, ctx: TurnContext, switch: str) -> TurnResult:
+        result = ctx.result
+        assert result is not None
+        ctx.notes["switch"] = switch
+        result.timings_ms, result.notes, result.query = ctx.timings_ms, ctx.notes, ctx.query
         return result
 
     def greet(self, tenant: Tenant, language: str = "ja") -> TurnResult:

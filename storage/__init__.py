@@ -19,7 +19,7 @@ from .conversations import (
 )
 from .database import Database
 from .inbound import (
-    claim_inbound_batch, extend_inbound_lease, inbound_by_external_id, inbound_by_id, inbound_event_from_row,
+    attach_inbound_to_conversation, claim_inbound_batch, extend_inbound_lease, inbound_by_external_id, inbound_by_id, inbound_event_from_row,
     inbox_notify_channel, inbound_status, lease_inbound_event, leased_inbound_event, mark_inbound_done,
     mark_inbound_failed, notify_inbox, record_inbound,
 )
@@ -35,7 +35,7 @@ from .types import Connection, DuplicateKey, Row, StorageError, utcnow
 
 __all__ = [
     "Database", "Connection", "Row", "DuplicateKey", "StorageError", "utcnow", "new_id",
-    "record_inbound", "claim_inbound_batch", "mark_inbound_done", "mark_inbound_failed", "extend_inbound_lease",
+    "record_inbound", "attach_inbound_to_conversation", "claim_inbound_batch", "mark_inbound_done", "mark_inbound_failed", "extend_inbound_lease",
     "inbound_event_from_row", "inbound_by_external_id", "inbound_by_id", "inbound_status", "lease_inbound_event",
     "leased_inbound_event", "notify_inbox", "inbox_notify_channel",
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",

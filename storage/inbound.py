@@ -1,4 +1,5 @@
-"""The inbox: every channel records the provider's event here before anything else, unique on (channel, external_id).
+"""The inbox: every channel records the provider's event here before anything else, unique on (tenant, channel,
+external_id): one mail addressed to two cities is an event of each.
 
     if record_inbound(conn, event): ...            # False on a redelivery: acknowledge and do nothing else
     rows = claim_inbound_batch(conn, "worker-1", lease_seconds=60)   # commit, then process each row
@@ -36,7 +37,7 @@ def event_payload(event: InboundEvent) -> dict[str, Any]:
 
 
 def record_inbound(conn: Connection, event: InboundEvent) -> bool:
-    """Store an InboundEvent once. True if it is new, False if (channel, external_id) was seen before."""
+    """Store an InboundEvent once. True if it is new, False if (tenant, channel, external_id) was seen before."""
     statement = insert_ignoring_duplicates(conn, inbound_events).values(
         channel=event.channel, external_id=event.external_id, tenant=event.tenant,
         payload=event_payload(event), status="received", attempts=0, received_at=utcnow(),
@@ -97,28 +98,37 @@ def inbound_event_from_row(row: Row) -> InboundEvent:
     return InboundEvent(**payload)
 
 
-def lease_inbound_event(conn: Connection, channel: str, external_id: str, worker: str,
+def _identity(tenant: str, channel: str, external_id: str) -> Any:
+    return and_(inbound_events.c.tenant == tenant, inbound_events.c.channel == channel,
+                inbound_events.c.external_id == external_id)
+
+
+def lease_inbound_event(conn: Connection, tenant: str, channel: str, external_id: str, worker: str,
                         lease_seconds: float) -> Row | None:
     """Lease one particular event (a request that runs its own turn inline), unless another worker holds it."""
     free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
-    claimable = and_(inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
-                     inbound_events.c.status.in_(("received", "processing")), free)
+    claimable = and_(_identity(tenant, channel, external_id), inbound_events.c.status.in_(("received", "processing")),
+                     free)
     rows = lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
                        lease_seconds=lease_seconds, limit=1)
     return rows[0] if rows else None
 
 
-def leased_inbound_event(conn: Connection, channel: str, external_id: str) -> Row | None:
+def leased_inbound_event(conn: Connection, tenant: str, channel: str, external_id: str) -> Row | None:
     """The event while a worker holds its lease (to give it back at once after a failure)."""
     return conn.execute(select(inbound_events).where(
-        inbound_events.c.channel == channel, inbound_events.c.external_id == external_id,
-        inbound_events.c.status == "processing", inbound_events.c.locked_by.is_not(None))).first()
+        _identity(tenant, channel, external_id), inbound_events.c.status == "processing",
+        inbound_events.c.locked_by.is_not(None))).first()
 
 
-def inbound_by_external_id(conn: Connection, channel: str, external_id: str) -> Row | None:
-    query = select(inbound_events).where(inbound_events.c.channel == channel,
-                                         inbound_events.c.external_id == external_id)
-    return conn.execute(query).first()
+def inbound_by_external_id(conn: Connection, tenant: str, channel: str, external_id: str) -> Row | None:
+    return conn.execute(select(inbound_events).where(_identity(tenant, channel, external_id))).first()
+
+
+def attach_inbound_to_conversation(conn: Connection, inbound_id: int, conversation_id: str) -> None:
+    """Tie the event to the conversation it was stored into (erasure and retention find its payload by this)."""
+    conn.execute(update(inbound_events).where(inbound_events.c.id == inbound_id).values(
+        conversation_id=conversation_id))
 
 
 def inbound_by_id(conn: Connection, inbound_id: int) -> Row | None:

@@ -93,9 +93,14 @@ inbound_events = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
-    UniqueConstraint("channel", "external_id"),
+    # Set when the event is stored into a conversation (migration 0005), so erasure finds every payload of it,
+    # those of messages that produced no turn (an operator held the conversation) included.
+    Column("conversation_id", String(36), nullable=True),
+    # The tenant is part of the identity: one mail addressed to two cities is two events (migration 0005).
+    UniqueConstraint("tenant", "channel", "external_id"),
     _one_of("status", INBOUND_STATUSES, "status"),
     Index("ix_inbound_events_status_locked_until", "status", "locked_until"),
+    Index("ix_inbound_events_conversation_id", "conversation_id"),
 )
 
 turns = Table(
@@ -201,6 +206,30 @@ operators = Table(
     _one_of("role", OPERATOR_ROLES, "role"),
 )
 
+# Staff sign-ins, server side (migration 0005): a session ends when it is revoked (sign-out, a password change, an
+# administrator's `madoguchi users revoke-sessions`), whatever the signed cookie still says. Only a hash of the
+# session id is stored, so a copy of the table signs nobody in.
+staff_sessions = Table(
+    "staff_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("operator_id", Integer, ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_reason", String(32), nullable=True),
+    Index("ix_staff_sessions_operator_id", "operator_id"),
+)
+
+# Failed sign-ins per (client address, username) and per client address (migration 0005): each failure past a few
+# doubles the wait before the next try from there. A username is never locked for everyone.
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("scope", String(400), primary_key=True),  # "client|username" or "client|*"
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=True),
+)
+
 operator_tenants = Table(
     "operator_tenants", metadata,
     Column("operator_id", Integer, ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True),
@@ -294,4 +323,26 @@ review_decisions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     _one_of("action", REVIEW_ACTIONS, "action"),
     Index("ix_review_decisions_tenant_turn_id", "tenant", "turn_id"),
+)
+
+# Operations (migration 0005). A kill switch set from the console overrides the tenant YAML until it is cleared;
+# every change is also an audit row. `switch` is "answering" or "channel:<name>"; `off` true means switched off.
+kill_switches = Table(
+    "kill_switches", metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("switch", String(64), primary_key=True),
+    Column("off", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+)
+
+# Rate limits shared by every instance: one counter per key (a hash of who is limited: never the address itself)
+# and fixed window; the limiter weighs the previous window in, which approximates a sliding window.
+rate_limit_counts = Table(
+    "rate_limit_counts", metadata,
+    Column("key", String(80), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_limit_counts_window_start", "window_start"),
 )

@@ -13,5 +13,7 @@ TURN_STEPS = (
 )
 # … then checks on whatever was decided.
 CHECK_STEPS = (guard_output,)
+# While a kill switch is off (no answering, or the channel in maintenance): only what finds an emergency.
+SWITCHED_OFF_STEPS = (normalise, detect_language, assess_risk)
 
-__all__ = ["TURN_STEPS", "CHECK_STEPS"]
+__all__ = ["TURN_STEPS", "CHECK_STEPS", "SWITCHED_OFF_STEPS"]

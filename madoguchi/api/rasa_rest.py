@@ -92,7 +92,7 @@ def _handle(services: Services, tenant: Tenant, body: RasaMessageIn) -> list[dic
                          kind="message", text=body.message, received_at=utcnow(), meta={"rasa_rest": True})
     with services.db.transaction() as conn:
         record_inbound(conn, event)
-    processed = _process(services, external_id)
+    processed = _process(services, tenant.id, external_id)
     with services.db.read() as conn:
         out = _response_messages(conn, processed, body.sender)
         if metadata.get("madoguchi"):
@@ -100,12 +100,12 @@ def _handle(services: Services, tenant: Tenant, body: RasaMessageIn) -> list[dic
     return out
 
 
-def _process(services: Services, external_id: str) -> ProcessedTurn:
+def _process(services: Services, tenant_id: str, external_id: str) -> ProcessedTurn:
     try:
-        return process_event(services, REST_CHANNEL, external_id, worker=WORKER)
+        return process_event(services, REST_CHANNEL, external_id, tenant=tenant_id, worker=WORKER)
     except Exception as error:
         with services.db.transaction() as conn:
-            row = leased_inbound_event(conn, REST_CHANNEL, external_id)
+            row = leased_inbound_event(conn, tenant_id, REST_CHANNEL, external_id)
             if row is not None:
                 mark_inbound_failed(conn, row, type(error).__name__, retry_after_seconds=0)
         if isinstance(error, IndexMissing):

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
 from channels.web import WebChannel
 from config.tenancy import Tenant
-from conversations.turns import ProcessedTurn, process_event
+from conversations.switches import switches_in_force
+from conversations.turns import ProcessedTurn, process_event, run_dialogue
 from core.messages import InboundEvent
 from governance.retention import erase_on_request
 from knowledge.knowledge_base import IndexMissing
@@ -117,7 +118,7 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services
         owned_conversation(conn, tenant, conversation_id, sender)
     external_id = external_id_for(sender, body.client_message_id)
     _record_message(services, tenant, sender, external_id, body)  # False for a resubmission: it is processed once
-    processed = _process(services, external_id)
+    processed = _process(services, tenant.id, external_id)
     with services.db.read() as conn:
         reply = transcripts.stored_reply(conn, processed.inbound_event_id,
                                      processed.conversation_id or conversation_id)
@@ -135,12 +136,12 @@ def _record_message(services: Services, tenant: Tenant, sender: str, external_id
         return record_inbound(conn, event)
 
 
-def _process(services: Services, external_id: str) -> ProcessedTurn:
+def _process(services: Services, tenant_id: str, external_id: str) -> ProcessedTurn:
     """Run the turn, or replay it. A duplicate that arrives while the first request still runs the turn waits for
     it (the event is leased meanwhile), so both requests return the one reply."""
     deadline = time.monotonic() + CONCURRENT_DUPLICATE_WAIT_SECONDS
     while True:
-        processed = _process_once(services, external_id)
+        processed = _process_once(services, tenant_id, external_id)
         if not processed.replayed or processed.turn_id:
             return processed
         status = _inbound_status(services, processed.inbound_event_id)
@@ -153,22 +154,22 @@ def _process(services: Services, external_id: str) -> ProcessedTurn:
         time.sleep(0.05)
 
 
-def _process_once(services: Services, external_id: str) -> ProcessedTurn:
+def _process_once(services: Services, tenant_id: str, external_id: str) -> ProcessedTurn:
     try:
-        return process_event(services, WEB_CHANNEL, external_id, worker=INLINE_WORKER)
+        return process_event(services, WEB_CHANNEL, external_id, tenant=tenant_id, worker=INLINE_WORKER)
     except IndexMissing as error:
-        _release(services, external_id, error)
+        _release(services, tenant_id, external_id, error)
         raise HTTPException(503, "the knowledge base of this tenant is not built yet") from error
     except Exception as error:
-        _release(services, external_id, error)
+        _release(services, tenant_id, external_id, error)
         raise
 
 
-def _release(services: Services, external_id: str, error: BaseException) -> None:
+def _release(services: Services, tenant_id: str, external_id: str, error: BaseException) -> None:
     """Give a failed event back at once, so the page's retry of the same message runs the turn again (the
     inbox's attempt cap still applies) instead of waiting for the lease to run out."""
     with services.db.transaction() as conn:
-        row = leased_inbound_event(conn, WEB_CHANNEL, external_id)
+        row = leased_inbound_event(conn, tenant_id, WEB_CHANNEL, external_id)
         if row is not None:
             mark_inbound_failed(conn, row, type(error).__name__, retry_after_seconds=0)
 
@@ -217,8 +218,10 @@ def _turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) 
 def ask(tenant_id: str, body: AskIn, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts."""
     tenant = tenant_or_404(services, tenant_id)
+    with services.db.read() as conn:
+        switches = switches_in_force(conn, tenant, WEB_CHANNEL)
     try:
-        result = services.engine.run_turn(tenant, body.question, None, channel=WEB_CHANNEL)
+        result = run_dialogue(services, tenant, body.question, None, WEB_CHANNEL, switches)
     except IndexMissing as error:
         raise HTTPException(503, "the knowledge base of this tenant is not built yet") from error
     return AskOut(**transcripts.public_fields(result.to_dict()))

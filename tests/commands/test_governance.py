@@ -57,7 +57,7 @@ def test_explain_a_conversation_of_the_real_dialogue(dialogue_engine, knowledge_
         event = InboundEvent(channel="line", external_id=f"evt-{n}", tenant="tokyo", sender="U-real", text=text)
         with services.db.transaction() as conn:
             record_inbound(conn, event)
-        processed.append(process_event(services, "line", event.external_id))
+        processed.append(process_event(services, "line", event.external_id, tenant="tokyo"))
     explanation = explain_conversation(services.db, processed[0].conversation_id, services.tenants)
     out = format_explanation(explanation)
     assert len(explanation.turns) == 2 and all(turn.audited for turn in explanation.turns)

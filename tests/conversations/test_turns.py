@@ -70,7 +70,7 @@ def count(services, table, *where):
 
 def test_a_turn_stores_messages_turn_audit_and_one_outbox_reply(services):
     record(services, "e1", "住民票はどこで取れますか")
-    processed = process_event(services, "line", "e1")
+    processed = process_event(services, "line", "e1", tenant="amagasaki")
     assert processed.result.outcome is Outcome.ANSWERED and not processed.replayed
     with services.db.read() as conn:
         roles = [m.role for m in list_messages(conn, processed.conversation_id)]
@@ -86,16 +86,16 @@ def test_a_turn_stores_messages_turn_audit_and_one_outbox_reply(services):
 
 def test_a_redelivered_event_is_replayed_not_run_again(services):
     record(services, "e1", "住民票はどこで取れますか")
-    first = process_event(services, "line", "e1")
+    first = process_event(services, "line", "e1", tenant="amagasaki")
     assert record(services, "e1", "住民票はどこで取れますか") is False
-    again = process_event(services, "line", "e1")
+    again = process_event(services, "line", "e1", tenant="amagasaki")
     assert again.replayed and again.turn_id == first.turn_id and again.result.answer == first.result.answer
     assert services.engine.turns == 1 and count(services, outbox) == 1
 
 
 def test_personal_data_is_redacted_in_the_turn_and_audit_rows(services):
     record(services, "e1", "住民票を取りたい。電話は090-1234-5678です")
-    process_event(services, "line", "e1")
+    process_event(services, "line", "e1", tenant="amagasaki")
     with services.db.read() as conn:
         turn = conn.execute(select(turns)).one()
         audit = conn.execute(select(audit_log).where(audit_log.c.action == "turn")).one()
@@ -104,7 +104,7 @@ def test_personal_data_is_redacted_in_the_turn_and_audit_rows(services):
 
 def test_an_escalation_is_written_with_its_turn(services):
     record(services, "e1", "担当者と話したい")
-    processed = process_event(services, "line", "e1")
+    processed = process_event(services, "line", "e1", tenant="amagasaki")
     with services.db.read() as conn:
         escalation = conn.execute(select(escalations)).one()
     assert escalation.id == processed.escalation_id and escalation.turn_id == processed.turn_id
@@ -113,9 +113,9 @@ def test_an_escalation_is_written_with_its_turn(services):
 
 def test_the_assistant_stays_silent_while_an_operator_holds_the_conversation(services):
     record(services, "e1", "担当者と話したい")
-    process_event(services, "line", "e1")
+    process_event(services, "line", "e1", tenant="amagasaki")
     record(services, "e2", "まだですか？")
-    processed = process_event(services, "line", "e2")
+    processed = process_event(services, "line", "e2", tenant="amagasaki")
     assert processed.turn_id is None and processed.result is None
     assert services.engine.turns == 1 and count(services, outbox) == 1  # only the hand-over message
     with services.db.read() as conn:
@@ -138,32 +138,34 @@ def test_a_crash_mid_turn_loses_nothing_and_the_retry_replies_once(services):
 
 def test_web_replies_are_not_put_in_the_outbox(services):
     record(services, "w1", "住民票はどこで取れますか", channel="web", sender="session-1")
-    processed = process_event(services, "web", "w1")
+    processed = process_event(services, "web", "w1", tenant="amagasaki")
     assert processed.reply_message_id is not None and count(services, outbox) == 0
 
 
 def test_the_follow_up_turn_sees_the_previous_question(services):
     record(services, "e1", "児童手当について知りたい")
-    process_event(services, "line", "e1")
+    process_event(services, "line", "e1", tenant="amagasaki")
     record(services, "e2", "それはどこで申請できますか")
-    processed = process_event(services, "line", "e2")
+    processed = process_event(services, "line", "e2", tenant="amagasaki")
     memory = processed.result.notes["memory"]
     assert memory.last_question == "児童手当について知りたい" and memory.last_outcome == "answered"
 
 
 def test_a_line_follow_is_greeted_and_an_unfollow_opens_nothing(services):
     record(services, "f1", "", kind="follow")
-    greeted = process_event(services, "line", "f1")
+    greeted = process_event(services, "line", "f1", tenant="amagasaki")
     assert greeted.result.outcome is Outcome.SMALLTALK and count(services, outbox) == 1
     record(services, "u1", "", kind="unfollow", sender="U2")
-    assert process_event(services, "line", "u1").conversation_id is None
+    assert process_event(services, "line", "u1", tenant="amagasaki").conversation_id is None
 
 
 def test_concurrent_processing_of_one_event_makes_one_turn(services):
     record(services, "e1", "住民票はどこで取れますか")
     results = []
-    threads = [threading.Thread(target=lambda: results.append(process_event(services, "line", "e1")))
-               for _ in range(6)]
+    def process() -> None:
+        results.append(process_event(services, "line", "e1", tenant="amagasaki"))
+
+    threads = [threading.Thread(target=process) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -37,6 +37,18 @@ def test_a_redelivery_is_recognised_and_stored_once(db: Database) -> None:
     assert stored_count(db) == 1
 
 
+def test_the_same_external_id_in_another_tenant_is_a_different_event(db: Database) -> None:
+    """One mail addressed to two cities carries one Message-ID: each city records it (it used to be one only)."""
+    tokyo = line_event("<one@mail.example>")
+    amagasaki = InboundEvent(**{**tokyo.__dict__, "tenant": "amagasaki"})
+    assert record(db, tokyo) is True
+    assert record(db, amagasaki) is True
+    assert record(db, amagasaki) is False
+    with db.read() as conn:
+        tenants = conn.execute(select(inbound_events.c.tenant).order_by(inbound_events.c.tenant)).scalars().all()
+    assert tenants == ["amagasaki", "tokyo"]
+
+
 def test_the_same_external_id_on_another_channel_is_a_different_event(db: Database) -> None:
     assert record(db, line_event("id-7"))
     assert record(db, InboundEvent(channel="email", external_id="id-7", tenant="tokyo", sender="a@example.jp"))

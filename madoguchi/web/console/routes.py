@@ -30,6 +30,7 @@ from conversations.operator_replies import ask_for_satisfaction, send_operator_r
 from escalation.accounts import burn_password_check, verify_password
 from escalation.queue import HELD_STATES, StaleClaim
 from madoguchi.composition import Services, get_services
+from madoguchi.web.console.switches import NOTICES as SWITCH_NOTICES, switch_rows
 from madoguchi.web.staff_auth import (
     LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, api_operator, checked_api_operator, checked_operator,
     get_signer, new_login_nonce, page_operator,
@@ -387,7 +388,7 @@ def _colleague_of(services: Services, username: str, tenant: str) -> bool:
 # -- supervisors ------------------------------------------------------------------------------------------------------
 
 @router.get("/console/supervisor", response_class=HTMLResponse)
-def supervisor_page(request: Request, services: Services = Depends(get_services),
+def supervisor_page(request: Request, notice: str | None = None, services: Services = Depends(get_services),
                     operator: Operator = Depends(page_operator)) -> HTMLResponse:
     if not operator.is_supervisor:
         raise HTTPException(status_code=403, detail="supervisors only")
@@ -399,4 +400,5 @@ def supervisor_page(request: Request, services: Services = Depends(get_services)
     breached = [queue_entry(row, operator) for row in services.queue.breached(operator.tenants)]
     queued = sum(1 for row in services.queue.list_open(operator.tenants) if row.state == "queued")
     return render(request, "supervisor.html", {"operator": operator, "staff": rows, "breached": breached,
-                                               "queued": queued})
+                                               "queued": queued, "switches": switch_rows(services, operator),
+                                               "notice": SWITCH_NOTICES.get(notice or "")})
