@@ -325,7 +325,7 @@ review_decisions = Table(
     Index("ix_review_decisions_tenant_turn_id", "tenant", "turn_id"),
 )
 
-# Operations (migration 0005). A kill switch set from the console overrides the tenant YAML until it is cleared;
+# Operations (migration 0006). A kill switch set from the console overrides the tenant YAML until it is cleared;
 # every change is also an audit row. `switch` is "answering" or "channel:<name>"; `off` true means switched off.
 kill_switches = Table(
     "kill_switches", metadata,

@@ -1,7 +1,7 @@
 """Operations: kill switches set from the console, and rate-limit counters shared by every instance.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 
 Why: a supervisor must be able to turn answering (or one channel) off for a tenant at once, on every instance,
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
