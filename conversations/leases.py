@@ -5,6 +5,7 @@ shutdown.
     with keeper.holding(row): ...                 # a turn runs; its lease is extended every heartbeat
     keeper.run(services, stop)                    # one heartbeat thread per process (start_lease_keeper)
     keeper.release_all(services)                  # at shutdown: what is still held goes back at once
+    stop_gracefully(services, stop, threads)      # SIGTERM: stop claiming, let turns finish, give back the rest
 
 A killed process stops its heartbeat, so its events are taken over after one short lease (`inbox_lease_s`) instead of
 a long one; a hung turn is extended for at most `inbox_max_turn_s`, then another worker takes it (the hung one's
@@ -80,3 +81,16 @@ def start_lease_keeper(services: Any, stop: threading.Event) -> list[threading.T
                               daemon=True)
     thread.start()
     return [thread]
+
+
+def stop_gracefully(services: Any, stop: threading.Event, threads: list[threading.Thread]) -> None:
+    """A graceful stop in bounded time (SIGTERM, the end of the app): no loop claims anything new, running turns get
+    `shutdown_grace_s` to finish, and the events of those that did not are given back for another instance."""
+    stop.set()
+    runtime = services.runtime
+    runtime.nudge_worker()
+    runtime.nudge_sender()
+    deadline = time.monotonic() + runtime.settings.shutdown_grace_s
+    for thread in threads:
+        thread.join(timeout=max(deadline - time.monotonic(), 0))
+    runtime.leases.release_all(services)

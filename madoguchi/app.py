@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from conversations.leases import stop_gracefully
 from governance.logging import install_redacting_logging
 from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
-from madoguchi.background import start_all, stop_all
+from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
 from madoguchi.web.chat import router as chat
 from madoguchi.web.console.routes import router as console
@@ -36,7 +37,7 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         app.state.stop = stop
         threads = start_all(app.state.services, stop) if start_background else []
         yield
-        stop_all(app.state.services, stop, threads)
+        stop_gracefully(app.state.services, stop, threads)
 
     app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")

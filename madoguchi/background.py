@@ -4,12 +4,10 @@
     start_escalation_loops  the SLA watcher (stale claims, holding messages) and, with Slack, the alert notifier
     start_governance_loops  retention, at start-up and then daily
     start_content_loops     the websites' scheduled syncs (tenants with `sync:` in their YAML)
-    stop_all                the graceful stop: finish or give back, in bounded time
 """
 from __future__ import annotations
 
 import threading
-import time
 
 from conversations.email_gateway import start_email
 from conversations.inbox_worker import start_workers
@@ -50,14 +48,3 @@ LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops, st
 def start_all(services: Services, stop: threading.Event) -> list[threading.Thread]:
     return [thread for start in LOOPS for thread in start(services, stop)]
 
-
-def stop_all(services: Services, stop: threading.Event, threads: list[threading.Thread]) -> None:
-    """A graceful stop in bounded time: no loop claims anything new, running turns get `shutdown_grace_s` to
-    finish, and the events of those that did not are given back for another instance to answer at once."""
-    stop.set()
-    services.runtime.nudge_worker()
-    services.runtime.nudge_sender()
-    deadline = time.monotonic() + services.runtime.settings.shutdown_grace_s
-    for thread in threads:
-        thread.join(timeout=max(deadline - time.monotonic(), 0))
-    services.runtime.leases.release_all(services)

@@ -50,7 +50,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from conversations.email_gateway import start_email
     from conversations.inbox_worker import start_workers
     from conversations.outbox_sender import start_senders
-    from madoguchi.background import stop_all
+    from conversations.leases import stop_gracefully
     from madoguchi.composition import build_services
 
     services = build_services()
@@ -64,7 +64,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print(f"channel worker: {args.workers or settings.inbox_workers} inbox, {args.senders or settings.outbox_senders}"
           f" outbox threads; Ctrl-C stops", flush=True)
     stop.wait()
-    stop_all(services, stop, threads)
+    stop_gracefully(services, stop, threads)
     return 0
 
 

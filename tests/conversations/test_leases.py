@@ -10,7 +10,7 @@ from sqlalchemy import select
 from conversations.inbox_worker import InboxWorker, start_workers
 from conversations.outbox_sender import OutboxSender
 from core.messages import InboundEvent, OutboundMessage
-from madoguchi.background import stop_all
+from conversations.leases import stop_gracefully
 from storage import claim_inbound_batch, enqueue_outbox, record_inbound
 from storage.schema import inbound_events, outbox
 from storage.testing import postgres_unavailable, temporary_database
@@ -88,7 +88,7 @@ class TestGracefulStop:
         threads = start_workers(services, stop)
         wait_until(lambda: engine.calls, 10, "the turn to start")
         started = time.monotonic()
-        stop_all(services, stop, threads)
+        stop_gracefully(services, stop, threads)
         assert time.monotonic() - started < 2  # bounded by the grace, not by the 30 s turn
         row = inbound_row(db)
         assert (row.status, row.locked_by, row.locked_until, row.attempts) == ("received", None, None, 0)
@@ -104,7 +104,7 @@ class TestGracefulStop:
         stop = threading.Event()
         threads = start_workers(services, stop)
         wait_until(lambda: engine.calls, 10, "the turn to start")
-        stop_all(services, stop, threads)
+        stop_gracefully(services, stop, threads)
         assert inbound_row(db).status == "done"
         assert count(db, outbox) == 1
 
