@@ -61,7 +61,7 @@ def operator_loop(db: Database, name: str) -> list[tuple[str, bool, float]]:
         elapsed = time.perf_counter() - started
         if claim is None:
             return done
-        done.append((claim.escalation_id, queue.resolve(claim.token, "bench"), elapsed))
+        done.append((claim.escalation_id, queue.resolve(claim, "bench"), elapsed))
 
 
 def _process_operator(args: tuple[str, str | None, str]) -> list[tuple[str, bool, float]]:
@@ -97,7 +97,7 @@ def child_claim_and_heartbeat(url: str, schema: str, heartbeat_every: float) -> 
     queue = EscalationQueue(Database(url, schema=None if schema == "-" else schema, pool_size=1))
     claim = queue.claim([TENANT], "doomed")
     print(json.dumps({"escalation_id": claim.escalation_id}), flush=True)
-    while queue.heartbeat(claim.token):
+    while queue.heartbeat(claim):
         time.sleep(heartbeat_every)
 
 

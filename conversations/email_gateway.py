@@ -58,7 +58,7 @@ class EmailGateway:
         if not adapters or not settings.smtp_inbound_enabled:
             return False
         self.smtp = EmailInboundServer(adapters, self.record, host=settings.smtp_inbound_host,
-                                       port=settings.smtp_inbound_port)
+                                       port=settings.smtp_inbound_port, max_bytes=self.services.settings.max_mail_bytes)
         try:
             self.smtp.start()
         except (OSError, RuntimeError) as exc:  # the port is taken: the rest of the service still runs

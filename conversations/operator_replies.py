@@ -1,9 +1,10 @@
 """Operator replies to residents, and the satisfaction question after a resolution: one transaction each, from the
 claim check to the outbox.
 
-    message_id = send_operator_reply(services, token, "sato", "お待たせしました。…")   # raises StaleClaim
+    message_id = send_operator_reply(services, claim, "お待たせしました。…")   # raises StaleClaim
 
-queue.record_reply(token) runs first and locks the escalation row (PostgreSQL) until the commit, so a claim that
+`claim` is the token bound to its escalation and operator (escalation.queue.ClaimKey: a Claim, or the HeldClaim a
+page presents). queue.record_reply(claim) runs first and locks the escalation row (PostgreSQL) until the commit, so a claim that
 was re-queued or taken by someone else in the meantime sends nothing: the transaction writes no message and no
 outbox row, and StaleClaim tells the console to say "this conversation is no longer yours".
 The text reaches the resident as every message does (conversations/tell.py): the web chat reads it from the
@@ -15,24 +16,25 @@ from __future__ import annotations
 from conversations.ports import ConversationServices
 from conversations.tell import OPERATOR, SATISFACTION, tell_resident
 from dialogue.compose import Composer
-from escalation.queue import StaleClaim
-from storage import Connection, Row, get_conversation
-from storage.escalations import escalation_held_by, get_escalation
+from escalation.queue import ClaimKey, StaleClaim
+from storage import get_conversation
+from storage.escalations import get_escalation
 
 MAX_REPLY_CHARS = 4000  # LINE caps a text message at 5,000 characters; SMS and voice need far less
 
 
-def send_operator_reply(services: ConversationServices, token: str, operator: str, text: str) -> int:
+def send_operator_reply(services: ConversationServices, claim: ClaimKey, text: str) -> int:
     """Append the operator's reply to the transcript and queue it for the resident's channel; returns the message
-    id. Raises StaleClaim (nothing written, nothing sent) when `token` no longer holds the escalation for
-    `operator`, and ValueError for an empty or over-long text."""
+    id. Raises StaleClaim (nothing written, nothing sent) when the claim's token no longer holds its escalation for
+    its operator, and ValueError for an empty or over-long text."""
     text = text.strip()
     if not text or len(text) > MAX_REPLY_CHARS:
         raise ValueError(f"a reply needs 1–{MAX_REPLY_CHARS} characters")
+    operator = claim.operator
     with services.db.transaction() as conn:
-        if not services.queue.record_reply(conn, token):
+        if not services.queue.record_reply(conn, claim):
             raise StaleClaim("this escalation is no longer held by your claim")
-        escalation = _held_escalation(conn, token, operator)
+        escalation = get_escalation(conn, claim.escalation_id)
         conversation = get_conversation(conn, escalation.conversation_id)
         # A person wrote it: the channel must not mark it as an automatic reply (e-mail: RFC 3834).
         message_id = tell_resident(conn, conversation, text, kind=OPERATOR, role="operator",
@@ -57,11 +59,3 @@ def ask_for_satisfaction(services: ConversationServices, escalation_id: str) -> 
                              message_meta={"kind": "satisfaction", "feedback_ref": feedback_ref},
                              outbox_meta={"feedback_ref": feedback_ref})
 
-
-def _held_escalation(conn: Connection, token: str, operator: str) -> Row:
-    """The escalation the token holds; a token held by someone else is stale for `operator` (the raise rolls the
-    transaction back, record_reply's audit row included)."""
-    row = escalation_held_by(conn, token, states=None)
-    if row is None or row.claimed_by != operator:
-        raise StaleClaim("this escalation is held by another operator")
-    return row

@@ -4,11 +4,13 @@
     with db.transaction() as conn:                       # the turn's own transaction
         queue.enqueue(conn, tenant=..., conversation_id=..., reason="low_confidence", sla=tenant.get("sla"))
     claim = queue.claim(["tokyo"], "sato")               # Claim | None; highest priority first, then oldest
-    queue.heartbeat(claim.token)                         # every few seconds while the console is open
-    queue.resolve(claim.token, "answered by phone")      # True, or False if the claim was lost
+    queue.heartbeat(claim)                               # every few seconds while the console is open
+    queue.resolve(claim, "answered by phone")            # True, or False if the claim was lost
+    queue.resolve(HeldClaim(escalation_id, token, "sato"), "…")   # what a page presents: id, token, who
 
-Every action on a claim is `UPDATE … WHERE claim_token = :token AND state IN ('claimed', 'waiting_resident')`
-and returns whether a row changed. A holder who stopped heartbeating is put back by requeue_stale(); when someone
+Every action on a claim is `UPDATE … WHERE claim_token = :token AND id = :escalation AND claimed_by = :operator
+AND state IN ('claimed', 'waiting_resident')` and returns whether a row changed: a token is bound to its
+escalation and its holder, so one read off a page (or guessed from another tenant's) acts on nothing else. A holder who stopped heartbeating is put back by requeue_stale(); when someone
 else claims it the row gets a new token, so the old holder's actions change nothing and return False.
 Choice: a stale token returns False (the console says "this conversation is no longer yours") rather than raising;
 `StaleClaim` and `require()` are there for callers that prefer an exception.
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from storage import Connection, Database, Row, append_audit, set_conversation_state, utcnow
 from storage import escalations as repo
@@ -37,7 +39,8 @@ REASON_PRIORITY = {"risk": 50, "complaint": 30, "requested": 20, "operator_retur
 # claimed between snapshot and lock); claim() tries again a few times before saying the queue is empty.
 CLAIM_ATTEMPTS = 5
 
-__all__ = ["HELD_STATES", "Claim", "EscalationQueue", "StaleClaim", "priority_for", "require"]
+__all__ = ["HELD_STATES", "Claim", "ClaimKey", "EscalationQueue", "HeldClaim", "StaleClaim", "priority_for",
+           "require"]
 
 
 class StaleClaim(Exception):
@@ -54,6 +57,27 @@ def priority_for(reason: Any, risk: str | None = None) -> int:
     """Risk tiers first (emergency/crisis highest), then complaints, explicit requests, then low confidence."""
     reason = getattr(reason, "value", reason)
     return max(RISK_PRIORITY.get(risk or "", 0), REASON_PRIORITY.get(reason, 10))
+
+
+class ClaimKey(Protocol):
+    """What acting on a claim takes: the token together with the escalation and the operator it was issued to."""
+
+    @property
+    def escalation_id(self) -> str: ...
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def operator(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class HeldClaim:
+    """A claim as a page presents it back: the escalation of the URL, the token of the form, the signed-in operator."""
+    escalation_id: str
+    token: str
+    operator: str
 
 
 @dataclass(frozen=True)
@@ -145,11 +169,14 @@ class EscalationQueue:
 
     # --- actions on a claim: each one conditional on the token ---------------------------------------------------
 
-    def _change(self, token: str, action: str, values: dict[str, Any], *, conn: Connection | None,
+    def _change(self, claim: ClaimKey, action: str, values: dict[str, Any], *, conn: Connection | None,
                 from_states: tuple[str, ...] = HELD_STATES, conversation_state: str | None = None,
                 detail: dict[str, Any] | None = None) -> bool:
+        if not claim.token:
+            return False
         with self._transaction(conn) as c:
-            row = repo.change_held(c, token, values, from_states=from_states)
+            row = repo.change_held(c, claim.token, values, escalation_id=claim.escalation_id,
+                                   operator=claim.operator, from_states=from_states)
             if row is None:
                 return False
             if conversation_state is not None:  # a conversation closed or erased meanwhile stays so
@@ -159,46 +186,47 @@ class EscalationQueue:
                              target=row.id, detail=detail)
             return True
 
-    def heartbeat(self, token: str, *, conn: Connection | None = None) -> bool:
+    def heartbeat(self, claim: ClaimKey, *, conn: Connection | None = None) -> bool:
         """Keep the claim alive. False means it was lost: stop working on it."""
-        return self._change(token, "", {"heartbeat_at": utcnow()}, conn=conn)
+        return self._change(claim, "", {"heartbeat_at": utcnow()}, conn=conn)
 
-    def record_reply(self, conn: Connection, token: str) -> bool:
+    def record_reply(self, conn: Connection, claim: ClaimKey) -> bool:
         """Call in the transaction that queues the operator's reply; write the reply only if this returns True.
 
         On PostgreSQL the row stays locked until that transaction commits, so a concurrent re-queue cannot slip
         between the check and the reply: a stale operator never sends a second answer.
         """
-        return self._change(token, "escalation.reply", repo.reply_values(), conn=conn)
+        return self._change(claim, "escalation.reply", repo.reply_values(), conn=conn)
 
-    def mark_waiting_resident(self, token: str, *, conn: Connection | None = None) -> bool:
-        return self._change(token, "escalation.wait_resident", {"state": "waiting_resident"}, conn=conn,
+    def mark_waiting_resident(self, claim: ClaimKey, *, conn: Connection | None = None) -> bool:
+        return self._change(claim, "escalation.wait_resident", {"state": "waiting_resident"}, conn=conn,
                             from_states=("claimed",))
 
     def resident_replied(self, conn: Connection, conversation_id: str) -> bool:
         """The resident wrote back: a waiting escalation is the holder's again, with a fresh heartbeat."""
         return repo.resume_waiting(conn, conversation_id)
 
-    def release(self, token: str, *, conn: Connection | None = None) -> bool:
+    def release(self, claim: ClaimKey, *, conn: Connection | None = None) -> bool:
         """Put it back in the queue for someone else (the conversation stays with the operators)."""
-        return self._change(token, "escalation.release", {"state": "queued", "claimed_by": None}, conn=conn)
+        return self._change(claim, "escalation.release", {"state": "queued", "claimed_by": None}, conn=conn)
 
-    def return_to_assistant(self, token: str, reason: str | None = None, *, conn: Connection | None = None) -> bool:
+    def return_to_assistant(self, claim: ClaimKey, reason: str | None = None, *,
+                            conn: Connection | None = None) -> bool:
         """Hand the conversation back to the assistant; it answers the resident's next message again."""
         values = {"state": "returned", "resolved_at": utcnow(), "resolution_reason": reason}
-        return self._change(token, "escalation.return", values, conn=conn, conversation_state="assistant",
+        return self._change(claim, "escalation.return", values, conn=conn, conversation_state="assistant",
                             detail={"reason": reason})
 
-    def resolve(self, token: str, reason: str, *, conn: Connection | None = None) -> bool:
+    def resolve(self, claim: ClaimKey, reason: str, *, conn: Connection | None = None) -> bool:
         """Close the escalation; the conversation goes back to the assistant for anything the resident asks next."""
         values = {"state": "resolved", "resolved_at": utcnow(), "resolution_reason": reason}
-        return self._change(token, "escalation.resolve", values, conn=conn, conversation_state="assistant",
+        return self._change(claim, "escalation.resolve", values, conn=conn, conversation_state="assistant",
                             detail={"reason": reason})
 
-    def transfer(self, token: str, to_operator: str | None, *, conn: Connection | None = None) -> bool:
+    def transfer(self, claim: ClaimKey, to_operator: str | None, *, conn: Connection | None = None) -> bool:
         """Re-queue for a named operator (only they may claim it) or, with None, for anyone."""
         values = {"state": "queued", "claimed_by": None, "assigned_to": to_operator}
-        return self._change(token, "escalation.transfer", values, conn=conn, detail={"to": to_operator})
+        return self._change(claim, "escalation.transfer", values, conn=conn, detail={"to": to_operator})
 
     def requeue_stale(self, stale_after_seconds: float, *, conn: Connection | None = None) -> int:
         """Put back every claim whose holder has not heartbeated for `stale_after_seconds`; returns how many.

@@ -18,6 +18,7 @@ from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
 from madoguchi.background import start_all
 from madoguchi.composition import Services, build_services
+from madoguchi.web import docs, hardening
 from madoguchi.web.chat import router as chat
 from madoguchi.web.console.routes import router as console
 from madoguchi.web.console.switches import router as console_switches
@@ -26,7 +27,8 @@ from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
 from madoguchi.web.webhooks import router as webhooks
 
-ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, console_switches, slack, governance, chat)
+ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, console_switches, slack, governance, chat,
+                                  docs.router)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
@@ -39,9 +41,10 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         yield
         stop_gracefully(app.state.services, stop, threads)
 
-    app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")
     app.state.services = services or build_services()
+    hardening.install(app, app.state.services.settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

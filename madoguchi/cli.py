@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, get_settings, secret_key_problem
 from config.tenancy import Tenant, UnknownTenant, get_tenant, load_tenants
 from governance.logging import install_redacting_logging
 from madoguchi.commands import channels as channel_commands
@@ -255,6 +255,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from knowledge.bootstrap import build_missing_indexes_in_background  # when the command runs (module docstring)
 
     settings = _settings()
+    problem = secret_key_problem(settings)
+    if problem is not None:
+        print(f"error: refusing to start: {problem}", file=sys.stderr)
+        return 2
     if not args.no_bootstrap:
         build_missing_indexes_in_background(list(load_tenants(settings.tenants_dir).values()), settings)
     uvicorn.run("madoguchi.app:create_app", factory=True, host=args.host or settings.host,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 
 from channels.registry import TenantChannels, build_channels, log_channel_status
-from config.settings import Settings, get_settings
+from config.settings import Settings, get_settings, require_safe_secret_key
 from config.tenancy import Tenant, UnknownTenant, load_tenants
 from conversations.ports import TurnEngine
 from conversations.runtime import ChannelRuntime
@@ -71,6 +71,7 @@ def build_services(settings: Settings | None = None, *, db: Database | None = No
                    channels: dict[str, TenantChannels] | None = None,
                    runtime: ChannelRuntime | None = None) -> Services:
     settings = settings or get_settings()
+    require_safe_secret_key(settings)  # before anything is built: a known key signs anyone in
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     tenants = load_tenants(settings.tenants_dir)
     if db is None:

@@ -97,12 +97,14 @@ def claim_escalation(conn: Connection, escalation_id: str, operator: str, *,
     return conn.execute(_take(where, operator)).first()
 
 
-def change_held(conn: Connection, token: str, values: dict[str, Any], *,
+def change_held(conn: Connection, token: str, values: dict[str, Any], *, escalation_id: str, operator: str,
                 from_states: tuple[str, ...] = HELD_STATES) -> Row | None:
-    """Change the escalation this token holds; None when the token no longer holds it."""
+    """Change escalation `escalation_id` if `operator` holds it with `token`; None otherwise. The token alone is not
+    enough: it is bound to its escalation and its holder, so a token read off one page acts on nothing else."""
     statement = (
         update(escalations)
-        .where(escalations.c.claim_token == token, escalations.c.state.in_(from_states))
+        .where(escalations.c.claim_token == token, escalations.c.id == escalation_id,
+               escalations.c.claimed_by == operator, escalations.c.state.in_(from_states))
         .values(updated_at=utcnow(), **values)
         .returning(escalations.c.id, escalations.c.tenant, escalations.c.conversation_id, escalations.c.claimed_by)
     )

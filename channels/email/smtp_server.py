@@ -16,6 +16,7 @@ from core.messages import InboundEvent
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 EventsCallback = Callable[[list[InboundEvent]], "None | Awaitable[None]"]
 
 
@@ -34,10 +35,12 @@ class EmailInboundServer:
     failure makes the sending server retry (451) instead of losing the message."""
 
     def __init__(self, adapters: Iterable[EmailAdapter], callback: EventsCallback, *,
-                 host: str = "127.0.0.1", port: int = 8025) -> None:
+                 host: str = "127.0.0.1", port: int = 8025, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.adapters = {a.address: a for a in adapters}
         self.callback = callback
-        self._controller = _PortZeroController(_SmtpHandler(self), hostname=host, port=port)
+        # Larger mail is refused with 552 while it is sent (aiosmtpd counts the DATA), never stored in part.
+        self._controller = _PortZeroController(_SmtpHandler(self), hostname=host, port=port,
+                                               data_size_limit=max_bytes)
 
     @property
     def port(self) -> int:

@@ -54,6 +54,6 @@ def test_asking_for_a_person_is_queued_and_the_operator_reply_comes_back(rest):
             escalations.c.conversation_id == details["conversation_id"])).fetchall()
     claim = services.queue.claim(["tokyo"], "tanaka")
     assert claim is not None and claim.escalation_id == escalation.id
-    send_operator_reply(services, claim.token, "tanaka", "都民の声の田中です。どのようなご用件でしょうか。")
+    send_operator_reply(services, claim, "都民の声の田中です。どのようなご用件でしょうか。")
     messages, details = ask(client, "widget-2", "転入の手続きについてです")
     assert messages[0]["text"] == "都民の声の田中です。どのようなご用件でしょうか。"

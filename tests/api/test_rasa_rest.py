@@ -54,7 +54,7 @@ def test_a_hand_over_is_queued_and_operator_messages_come_with_the_next_response
     from conversations.operator_replies import send_operator_reply
 
     claim = services.queue.claim(["amagasaki"], "yamada")
-    send_operator_reply(services, claim.token, "yamada", "担当の山田です。ご用件をどうぞ。")
+    send_operator_reply(services, claim, "担当の山田です。ご用件をどうぞ。")
     second = client.post(URL, json={"sender": "u2", "message": "住民票のことです"}).json()
     assert [m["text"] for m in second] == ["担当の山田です。ご用件をどうぞ。"]  # the operator holds it: no bot reply
     assert client.post(URL, json={"sender": "u2", "message": "よろしく"}).json() == []  # nothing new since

@@ -157,7 +157,7 @@ class TestOperators:
         conversation_id, headers = session
         escalated = send(client, conversation_id, headers, "担当者と話したいです").json()
         claim = services.queue.claim(["amagasaki"], "sato")
-        send_operator_reply(services, claim.token, "sato", "担当の佐藤です。ご用件をどうぞ。")
+        send_operator_reply(services, claim, "担当の佐藤です。ご用件をどうぞ。")
         url = f"{API}/conversations/{conversation_id}/messages"
         newer = client.get(url, params={"after": escalated["reply_message_id"]}, headers=headers).json()
         assert [(m["role"], m["text"]) for m in newer["messages"]] == [("operator", "担当の佐藤です。ご用件をどうぞ。")]

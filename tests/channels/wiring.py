@@ -30,6 +30,7 @@ LINE_TOKEN = "line-token"
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_AUTH = "twilio-token"
 PUBLIC_BASE = "https://madoguchi.city.example.jp"
+SECRET_KEY = "channel-tests-secret-key-of-enough-length-0123456789"
 
 
 def loop_settings(**overrides: Any) -> ChannelSettings:
@@ -40,7 +41,7 @@ def loop_settings(**overrides: Any) -> ChannelSettings:
 
 def make_services(db: Any, tmp_path: Path, *, engine: Any = None, channels: dict[str, TenantChannels] | None = None,
                   settings: ChannelSettings | None = None, knowledge: Any = None) -> Services:
-    app_settings = Settings(data_dir=tmp_path / "var", public_base_url=PUBLIC_BASE)
+    app_settings = Settings(data_dir=tmp_path / "var", public_base_url=PUBLIC_BASE, secret_key=SECRET_KEY)
     return build_services(app_settings, db=db, knowledge=knowledge, engine=engine or ScriptedEngine(),
                           channels=channels or {},
                           runtime=ChannelRuntime(settings=settings or loop_settings()))

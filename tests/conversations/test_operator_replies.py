@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from escalation.queue import StaleClaim
+from escalation.queue import HeldClaim, StaleClaim
 from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
 from storage import list_audit, list_messages
 from storage.schema import outbox
@@ -29,7 +29,7 @@ def transcript(services, conversation_id):
 def test_web_reply_is_appended_for_the_chat_page_to_read(services):
     escalation_id, conversation_id = make_escalation(services)
     claim = services.queue.claim(["tokyo"], "sato")
-    message_id = send_operator_reply(services, claim.token, "sato", "  担当の佐藤です。  ")
+    message_id = send_operator_reply(services, claim, "  担当の佐藤です。  ")
     last = transcript(services, conversation_id)[-1]
     assert (last.id, last.role, last.text) == (message_id, "operator", "担当の佐藤です。")
     assert last.meta == {"operator": "sato", "escalation_id": escalation_id}
@@ -40,7 +40,7 @@ def test_web_reply_is_appended_for_the_chat_page_to_read(services):
 def test_email_reply_leaves_through_the_outbox_once(services):
     _, conversation_id = make_escalation(services, channel="email", address="taro@example.jp")
     claim = services.queue.claim(["tokyo"], "sato")
-    message_id = send_operator_reply(services, claim.token, "sato", "ご連絡ありがとうございます。")
+    message_id = send_operator_reply(services, claim, "ご連絡ありがとうございます。")
     rows = outbox_rows(services)
     assert [(r.idempotency_key, r.channel, r.recipient, r.conversation_id, r.payload["text"]) for r in rows] == [
         (f"operator:{message_id}", "email", "taro@example.jp", conversation_id, "ご連絡ありがとうございます。")]
@@ -49,11 +49,11 @@ def test_email_reply_leaves_through_the_outbox_once(services):
 def test_stale_token_raises_and_writes_nothing(services):
     escalation_id, conversation_id = make_escalation(services, channel="line", address="U1")
     claim = services.queue.claim(["tokyo"], "sato")
-    assert services.queue.transfer(claim.token, None)
+    assert services.queue.transfer(claim, None)
     services.queue.claim(["tokyo"], "tanaka")  # someone else holds it now, with a new token
     before = transcript(services, conversation_id)
     with pytest.raises(StaleClaim):
-        send_operator_reply(services, claim.token, "sato", "二重の返信")
+        send_operator_reply(services, claim, "二重の返信")
     assert transcript(services, conversation_id) == before
     assert outbox_rows(services) == []
     with services.db.read() as conn:
@@ -64,7 +64,7 @@ def test_a_token_claimed_by_someone_else_is_stale_for_me(services):
     _, conversation_id = make_escalation(services)
     claim = services.queue.claim(["tokyo"], "tanaka")
     with pytest.raises(StaleClaim):
-        send_operator_reply(services, claim.token, "sato", "なりすまし")
+        send_operator_reply(services, HeldClaim(claim.escalation_id, claim.token, "sato"), "なりすまし")
     assert all(m.role != "operator" for m in transcript(services, conversation_id))
 
 
@@ -73,13 +73,13 @@ def test_empty_or_overlong_text_is_refused(services, text):
     make_escalation(services)
     claim = services.queue.claim(["tokyo"], "sato")
     with pytest.raises(ValueError):
-        send_operator_reply(services, claim.token, "sato", text)
+        send_operator_reply(services, claim, text)
 
 
 def test_resolving_asks_the_resident_once_how_it_went(services):
     escalation_id, conversation_id = make_escalation(services, channel="line", address="U1")
     claim = services.queue.claim(["tokyo"], "sato")
-    assert services.queue.resolve(claim.token, "answered by phone")
+    assert services.queue.resolve(claim, "answered by phone")
     message_id = ask_for_satisfaction(services, escalation_id)
     last = transcript(services, conversation_id)[-1]
     assert last.id == message_id and last.meta == {"kind": "satisfaction", "feedback_ref": f"escalation:{escalation_id}"}

@@ -14,14 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from escalation.queue import EscalationQueue  # noqa: E402
+from escalation.queue import Claim, EscalationQueue  # noqa: E402
 from storage import Database  # noqa: E402
 
 HEARTBEAT_EVERY_S = 0.3
 
 
-def heartbeat_until_lost(queue: EscalationQueue, token: str) -> None:
-    while queue.heartbeat(token):
+def heartbeat_until_lost(queue: EscalationQueue, claim: Claim) -> None:
+    while queue.heartbeat(claim):
         print("beat", flush=True)  # printed after the commit: a SIGSTOP now never freezes a transaction
         time.sleep(HEARTBEAT_EVERY_S)
 
@@ -33,11 +33,11 @@ def main(url: str, schema: str, tenant: str, operator: str) -> None:
                       "token": claim.token if claim else None}), flush=True)
     if claim is None:
         return
-    threading.Thread(target=heartbeat_until_lost, args=(queue, claim.token), daemon=True).start()
+    threading.Thread(target=heartbeat_until_lost, args=(queue, claim), daemon=True).start()
     for line in sys.stdin:
         if line.strip() == "resolve":
-            resolved = queue.resolve(claim.token, "answered after a long pause")
-            print(json.dumps({"resolved": resolved, "heartbeat": queue.heartbeat(claim.token)}), flush=True)
+            resolved = queue.resolve(claim, "answered after a long pause")
+            print(json.dumps({"resolved": resolved, "heartbeat": queue.heartbeat(claim)}), flush=True)
             return
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.outcomes import EscalationReason
-from escalation.queue import EscalationQueue, StaleClaim, priority_for, require
+from escalation.queue import EscalationQueue, HeldClaim, StaleClaim, priority_for, require
 from storage import (
     Database, erase_conversation, get_conversation, list_audit, open_conversation, record_turn, utcnow,
 )
@@ -91,19 +91,19 @@ def test_the_whole_life_of_a_claim(db: Database, queue: EscalationQueue) -> None
     escalation = enqueue(db, "life")
     claim = queue.claim(["tokyo"], "sato")
     assert (claim.escalation_id, claim.operator, claim.tenant) == (escalation, "sato", "tokyo")
-    assert queue.heartbeat(claim.token)
+    assert queue.heartbeat(claim)
     with db.transaction() as conn:
-        assert queue.record_reply(conn, claim.token)
-    assert queue.mark_waiting_resident(claim.token)
-    assert queue.mark_waiting_resident(claim.token) is False  # already waiting
+        assert queue.record_reply(conn, claim)
+    assert queue.mark_waiting_resident(claim)
+    assert queue.mark_waiting_resident(claim) is False  # already waiting
     with db.transaction() as conn:
         assert queue.resident_replied(conn, claim.conversation_id)
     assert queue.by_token(claim.token).state == "claimed"
-    assert queue.resolve(claim.token, "案内済み")
+    assert queue.resolve(claim, "案内済み")
     row = queue.get(escalation)
     assert (row.state, row.resolution_reason, row.claimed_by) == ("resolved", "案内済み", "sato")
     assert row.first_response_at is not None and row.resolved_at is not None
-    assert queue.resolve(claim.token, "again") is False  # resolved once
+    assert queue.resolve(claim, "again") is False  # resolved once
     with db.read() as conn:
         assert get_conversation(conn, claim.conversation_id).state == "assistant"
         actions = [a.action for a in reversed(list_audit(conn, target=escalation))]
@@ -114,7 +114,7 @@ def test_the_whole_life_of_a_claim(db: Database, queue: EscalationQueue) -> None
 def test_return_to_the_assistant(db: Database, queue: EscalationQueue) -> None:
     enqueue(db, "ret")
     claim = queue.claim(["tokyo"], "sato")
-    assert queue.return_to_assistant(claim.token, "一般的な質問")
+    assert queue.return_to_assistant(claim, "一般的な質問")
     assert queue.get(claim.escalation_id).state == "returned"
     with db.read() as conn:
         assert get_conversation(conn, claim.conversation_id).state == "assistant"
@@ -123,16 +123,16 @@ def test_return_to_the_assistant(db: Database, queue: EscalationQueue) -> None:
 def test_release_and_transfer(db: Database, queue: EscalationQueue) -> None:
     escalation = enqueue(db, "tr")
     first = queue.claim(["tokyo"], "sato")
-    assert queue.release(first.token)
+    assert queue.release(first)
     second = queue.claim(["tokyo"], "tanaka")
     assert second.escalation_id == escalation and second.token != first.token
-    assert queue.resolve(first.token, "stale") is False
-    assert queue.transfer(second.token, "suzuki")
+    assert queue.resolve(first, "stale") is False
+    assert queue.transfer(second, "suzuki")
     assert queue.claim(["tokyo"], "sato") is None  # assigned to suzuki only
     assert queue.claim_specific(escalation, "sato") is None
     third = queue.claim(["tokyo"], "suzuki")
     assert third.escalation_id == escalation
-    assert queue.transfer(third.token, None)
+    assert queue.transfer(third, None)
     assert queue.claim_specific(escalation, "sato").operator == "sato"
 
 
@@ -149,18 +149,44 @@ def test_a_paused_claimer_whose_claim_was_requeued_and_reclaimed_changes_nothing
     paused = queue.claim(["tokyo"], "sato")
     time.sleep(0.05)
     assert queue.requeue_stale(stale_after_seconds=0.01) == 1
-    assert queue.resolve(paused.token, "too late") is False  # re-queued, not yet re-claimed
+    assert queue.resolve(paused, "too late") is False  # re-queued, not yet re-claimed
     other = queue.claim(["tokyo"], "tanaka")
     assert other.escalation_id == paused.escalation_id
-    assert queue.heartbeat(paused.token) is False
-    assert queue.resolve(paused.token, "too late") is False
-    assert queue.transfer(paused.token, None) is False
+    assert queue.heartbeat(paused) is False
+    assert queue.resolve(paused, "too late") is False
+    assert queue.transfer(paused, None) is False
     with db.transaction() as conn:
-        assert queue.record_reply(conn, paused.token) is False  # so no second reply reaches the resident
+        assert queue.record_reply(conn, paused) is False  # so no second reply reaches the resident
     with pytest.raises(StaleClaim):
-        require(queue.return_to_assistant(paused.token))
-    assert queue.resolve(other.token, "answered")
+        require(queue.return_to_assistant(paused))
+    assert queue.resolve(other, "answered")
     assert queue.get(other.escalation_id).claimed_by == "tanaka"
+
+
+def test_a_token_acts_only_on_its_own_escalation_and_for_its_own_operator(db: Database, queue: EscalationQueue) -> None:
+    """The probe: an amagasaki operator moved a tokyo escalation to waiting_resident with that escalation's token.
+    A token presented with another escalation's id, or by another operator, changes nothing — for every action."""
+    enqueue(db, "tokyo-resident")
+    enqueue(db, "amagasaki-resident", tenant="amagasaki")
+    tokyo = queue.claim(["tokyo"], "sato")
+    amagasaki = queue.claim(["amagasaki"], "yamada")
+    misuses = [HeldClaim(amagasaki.escalation_id, tokyo.token, "yamada"),  # my escalation, their token
+               HeldClaim(tokyo.escalation_id, tokyo.token, "yamada"),  # their escalation and token, not my claim
+               HeldClaim(tokyo.escalation_id, amagasaki.token, "sato")]  # swapped tokens
+    actions = [lambda c: queue.heartbeat(c), lambda c: queue.mark_waiting_resident(c), lambda c: queue.release(c),
+               lambda c: queue.transfer(c, None), lambda c: queue.return_to_assistant(c, "x"),
+               lambda c: queue.resolve(c, "x")]
+    refused = 0
+    for claim in misuses:
+        for act in actions:
+            refused += act(claim) is False
+        with db.transaction() as conn:
+            refused += queue.record_reply(conn, claim) is False
+    assert refused == len(misuses) * (len(actions) + 1)
+    assert queue.get(tokyo.escalation_id).state == "claimed" and queue.get(tokyo.escalation_id).claimed_by == "sato"
+    assert queue.get(amagasaki.escalation_id).claimed_by == "yamada"
+    assert queue.mark_waiting_resident(tokyo) and queue.resolve(amagasaki, "done")  # the rightful holders still can
+    assert queue.mark_waiting_resident(HeldClaim(tokyo.escalation_id, "", "sato")) is False  # no token at all
 
 
 def test_a_heartbeating_claim_is_not_requeued_and_waiting_for_the_resident_is_not_stale(
@@ -168,10 +194,10 @@ def test_a_heartbeating_claim_is_not_requeued_and_waiting_for_the_resident_is_no
     for address in ("hb-1", "hb-2", "hb-3"):
         enqueue(db, address)
     alive, silent, waiting = (queue.claim(["tokyo"], "sato") for _ in range(3))
-    assert queue.mark_waiting_resident(waiting.token)
+    assert queue.mark_waiting_resident(waiting)
     with db.transaction() as conn:  # all three claimed an hour ago; only `alive` heartbeats since
         conn.execute(escalations.update().values(heartbeat_at=utcnow() - timedelta(hours=1)))
-    assert queue.heartbeat(alive.token)
+    assert queue.heartbeat(alive)
     assert queue.requeue_stale(stale_after_seconds=600) == 1
     assert queue.by_token(alive.token).state == "claimed"
     assert queue.by_token(silent.token) is None
@@ -210,6 +236,6 @@ def test_resolving_after_a_deletion_request_leaves_the_conversation_closed(
     claim = queue.claim(["tokyo"], "sato")
     with db.transaction() as conn:
         erase_conversation(conn, claim.conversation_id)
-    assert queue.resolve(claim.token, "resident asked for deletion")
+    assert queue.resolve(claim, "resident asked for deletion")
     with db.read() as conn:
         assert get_conversation(conn, claim.conversation_id).state == "closed"

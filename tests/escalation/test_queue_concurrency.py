@@ -16,7 +16,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import func, select
 
-from escalation.queue import Claim, EscalationQueue
+from escalation.queue import Claim, EscalationQueue, HeldClaim
 from storage import Database, utcnow
 from storage.schema import conversations, escalations
 
@@ -49,7 +49,7 @@ def claim_and_resolve_until_empty(db: Database, operators: int) -> tuple[list[Cl
     def operator(name: str) -> None:
         start.wait()
         while (claim := queue.claim(["tokyo"], name)) is not None:
-            resolved = queue.resolve(claim.token, "done")
+            resolved = queue.resolve(claim, "done")
             with lock:
                 claims.append(claim)
                 resolutions.append(resolved)
@@ -121,7 +121,8 @@ def test_a_claimer_killed_with_sigkill_is_claimable_again_after_the_stale_interv
         requeue_until_stale(queue)
         taken = {queue.claim(["tokyo"], "rescuer").escalation_id for _ in range(3)}
         assert held["escalation_id"] in taken
-        assert queue.resolve(held["token"], "from beyond the grave") is False
+        ghost = HeldClaim(held["escalation_id"], held["token"], "doomed")
+        assert queue.resolve(ghost, "from beyond the grave") is False
     finally:
         process.kill()
         process.wait()
@@ -142,7 +143,7 @@ def test_a_frozen_claimer_that_resumes_after_its_claim_moved_on_cannot_resolve(d
         process.stdin.flush()
         answer = next(json.loads(line) for line in process.stdout if line.strip() != "beat")
         assert answer == {"resolved": False, "heartbeat": False}  # 0 rows changed
-        assert queue.resolve(rescuer.token, "answered by the rescuer")
+        assert queue.resolve(rescuer, "answered by the rescuer")
         assert states(db) == Counter({"resolved": 1})
     finally:
         process.kill()

@@ -101,7 +101,7 @@ class TestStaleClaims:
         result = SlaWatcher(services, tell_resident, stale_after_seconds=60).sweep()
         assert result.requeued == 1
         assert services.queue.get(escalation_id).state == "queued"
-        assert not services.queue.heartbeat(claim.token)
+        assert not services.queue.heartbeat(claim)
 
     def test_a_live_claim_stays(self, services):
         escalation_id, _ = make_escalation(services)

@@ -165,7 +165,7 @@ def _resident_journey(page: Any, live: LiveServer, answered: str, clarify: str, 
     expect(page.locator("#status")).to_contain_text("担当者におつなぎしています")
 
     claim = live.services.queue.claim([TENANT], "sato")
-    send_operator_reply(live.services, claim.token, "sato", "担当の佐藤です。ご用件を詳しくお聞かせください。")
+    send_operator_reply(live.services, claim, "担当の佐藤です。ご用件を詳しくお聞かせください。")
     expect(page.locator(".message.operator")).to_contain_text("担当の佐藤です", timeout=STEP_TIMEOUT_MS)
     page.wait_for_timeout(600)  # let the smooth scroll to the new message finish before the picture
     page.screenshot(path=str(screenshot))

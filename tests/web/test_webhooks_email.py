@@ -111,7 +111,7 @@ class TestSmtpEndpoint:
             send_to_gateway(services, utf8_mail("難問です。", message_id="<hard2@example.jp>"))
             wait_until(lambda: sink.received, what="the holding reply")
             claim = services.queue.claim(["tokyo"], "sato")
-            send_operator_reply(services, claim.token, "sato", "担当の佐藤です。確認してご連絡します。")
+            send_operator_reply(services, claim, "担当の佐藤です。確認してご連絡します。")
             wait_until(lambda: len(sink.received) == 2, what="the operator's reply")
         operator_reply = replies(sink)[1]
         assert operator_reply["In-Reply-To"] == "<hard2@example.jp>" and operator_reply["Auto-Submitted"] is None

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 
 from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
 from escalation.accounts import burn_password_check, verify_password
-from escalation.queue import HELD_STATES, StaleClaim
+from escalation.queue import HELD_STATES, HeldClaim, StaleClaim
 from madoguchi.composition import Services, get_services
 from madoguchi.web.console.switches import NOTICES as SWITCH_NOTICES, switch_rows
 from madoguchi.web.staff_auth import (
@@ -293,12 +293,18 @@ def new_messages(escalation_id: str, after: int = 0, services: Services = Depend
 async def heartbeat(escalation_id: str, request: Request, services: Services = Depends(get_services),
                     operator: Operator = Depends(checked_api_operator)) -> dict:
     visible_escalation(services, operator, escalation_id)
-    token = str((await request.json()).get("token", ""))
-    return {"ok": bool(token) and services.queue.heartbeat(token)}
+    body = await request.json()
+    token = str(body.get("token", "")) if isinstance(body, dict) else ""
+    return {"ok": services.queue.heartbeat(held_claim(escalation_id, token, operator))}
 
 
 async def _form(request: Request) -> dict[str, str]:
     return {k: str(v) for k, v in (await request.form()).items()}
+
+
+def held_claim(escalation_id: str, token: str, operator: Operator) -> HeldClaim:
+    """The form's token, bound to the escalation of the URL and the signed-in operator (never the token alone)."""
+    return HeldClaim(escalation_id=escalation_id, token=token, operator=operator.username)
 
 
 def _back(escalation_id: str, notice: str) -> RedirectResponse:
@@ -311,7 +317,8 @@ async def reply(escalation_id: str, request: Request, services: Services = Depen
     visible_escalation(services, operator, escalation_id)
     form = await _form(request)
     try:
-        send_operator_reply(services, form.get("claim_token", ""), operator.username, form.get("text", ""))
+        send_operator_reply(services, held_claim(escalation_id, form.get("claim_token", ""), operator),
+                            form.get("text", ""))
     except StaleClaim:
         return _back(escalation_id, "stale")
     except ValueError:
@@ -338,8 +345,8 @@ async def note(escalation_id: str, request: Request, services: Services = Depend
 async def wait_for_resident(escalation_id: str, request: Request, services: Services = Depends(get_services),
                             operator: Operator = Depends(checked_operator)) -> Response:
     visible_escalation(services, operator, escalation_id)
-    token = (await _form(request)).get("claim_token", "")
-    return _back(escalation_id, "waiting" if services.queue.mark_waiting_resident(token) else "stale")
+    claim = held_claim(escalation_id, (await _form(request)).get("claim_token", ""), operator)
+    return _back(escalation_id, "waiting" if services.queue.mark_waiting_resident(claim) else "stale")
 
 
 @router.post("/console/escalations/{escalation_id}/resolve")
@@ -350,7 +357,7 @@ async def resolve(escalation_id: str, request: Request, services: Services = Dep
     reason = form.get("reason", "").strip()
     if not reason:
         return _back(escalation_id, "invalid")
-    if not services.queue.resolve(form.get("claim_token", ""), reason[:500]):
+    if not services.queue.resolve(held_claim(escalation_id, form.get("claim_token", ""), operator), reason[:500]):
         return _back(escalation_id, "stale")
     ask_for_satisfaction(services, escalation_id)
     return RedirectResponse("/console", status_code=303)
@@ -361,7 +368,8 @@ async def return_to_assistant(escalation_id: str, request: Request, services: Se
                               operator: Operator = Depends(checked_operator)) -> Response:
     visible_escalation(services, operator, escalation_id)
     form = await _form(request)
-    if not services.queue.return_to_assistant(form.get("claim_token", ""), form.get("reason", "")[:500] or None):
+    claim = held_claim(escalation_id, form.get("claim_token", ""), operator)
+    if not services.queue.return_to_assistant(claim, form.get("reason", "")[:500] or None):
         return _back(escalation_id, "stale")
     return RedirectResponse("/console", status_code=303)
 
@@ -374,7 +382,7 @@ async def transfer(escalation_id: str, request: Request, services: Services = De
     target = form.get("to_operator", "").strip() or None
     if target is not None and not _colleague_of(services, target, escalation.tenant):
         return _back(escalation_id, "invalid")
-    if not services.queue.transfer(form.get("claim_token", ""), target):
+    if not services.queue.transfer(held_claim(escalation_id, form.get("claim_token", ""), operator), target):
         return _back(escalation_id, "stale")
     return RedirectResponse("/console", status_code=303)
 

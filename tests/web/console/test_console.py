@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from escalation.queue import HeldClaim
 from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner
 from madoguchi.app import create_app
 from storage import append_message, list_audit, list_messages, list_notes, update_operator
@@ -301,6 +302,31 @@ class TestConversationView:
         assert client.get(f"/console/escalations/{escalation_id}/messages").status_code == 401
 
 
+def test_another_tenants_token_moves_nothing_over_http(app, services, sato, db):
+    """The probe's attack over the console: an amagasaki operator posts a tokyo escalation's token to an action on
+    their own escalation. It answers "no longer yours" and the tokyo escalation stays as it was."""
+    make_operator(db, "yamada", ["amagasaki"])
+    tokyo_id, _ = make_escalation(services, "tokyo", address="tokyo-1")
+    amagasaki_id, _ = make_escalation(services, "amagasaki", address="amagasaki-1")
+    with TestClient(app) as sato_client, TestClient(app) as yamada_client:
+        tokyo_token = claim_via_console(sato_client, sign_in(sato_client, "sato"), tokyo_id)
+        csrf = sign_in(yamada_client, "yamada")
+        claim_via_console(yamada_client, csrf, amagasaki_id)
+        outcomes = [yamada_client.post(f"/console/escalations/{amagasaki_id}/{action}",
+                                       data={"csrf_token": csrf, "claim_token": tokyo_token, **fields})
+                    for action, fields in (("wait", {}), ("resolve", {"reason": "x"}), ("return", {}),
+                                           ("transfer", {}), ("reply", {"text": "なりすまし"}))]
+        beat = yamada_client.post(f"/console/escalations/{amagasaki_id}/heartbeat", json={"token": tokyo_token},
+                                  headers={"X-CSRF-Token": csrf})
+        direct = yamada_client.post(f"/console/escalations/{tokyo_id}/wait",
+                                    data={"csrf_token": csrf, "claim_token": tokyo_token})
+    assert all("もうあなたの担当ではありません" in page.text for page in outcomes)
+    assert beat.json() == {"ok": False} and direct.status_code == 404
+    row = escalation_row(services, tokyo_id)
+    assert (row.state, row.claimed_by) == ("claimed", "sato")
+    assert escalation_row(services, amagasaki_id).state == "claimed"
+
+
 class TestActions:
     @pytest.fixture
     def held(self, client, services, sato):
@@ -324,7 +350,7 @@ class TestActions:
 
     def test_reply_with_a_stale_token_sends_nothing(self, client, services, held):
         escalation_id, conversation_id, csrf, token = held
-        assert services.queue.transfer(token, None)  # e.g. a supervisor re-queued it meanwhile
+        assert services.queue.transfer(HeldClaim(escalation_id, token, "sato"), None)  # e.g. a supervisor re-queued it
         page = client.post(f"/console/escalations/{escalation_id}/reply",
                            data={"csrf_token": csrf, "claim_token": token, "text": "届いてはいけない返信"})
         assert "もうあなたの担当ではありません" in page.text
@@ -380,7 +406,7 @@ class TestActions:
 
     def test_heartbeat_reports_a_lost_claim(self, client, services, held):
         escalation_id, _, csrf, token = held
-        assert services.queue.transfer(token, None)
+        assert services.queue.transfer(HeldClaim(escalation_id, token, "sato"), None)
         response = client.post(f"/console/escalations/{escalation_id}/heartbeat", json={"token": token},
                                headers={"X-CSRF-Token": csrf})
         assert response.json() == {"ok": False}
