@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # against the embedder and the other turns (bench/retrieval.py: search 35 → 2.2 ms p50 on 2 busy cores).
     blas_threads: int | None = 1
     log_level: str = "INFO"
+    log_format: str = "json"  # `serve` and `channels worker` log one JSON object per line; "text" for reading by eye
 
     @property
     def index_dir(self) -> Path:

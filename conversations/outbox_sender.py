@@ -26,6 +26,7 @@ import threading
 
 from channels.base import Channel
 from channels.registry import channel_class
+from conversations.metrics import observe_send
 from conversations.ports import ConversationServices
 from conversations.runtime import poll_until_stopped
 from conversations.tell import inbound_id_of_reply
@@ -80,9 +81,11 @@ class OutboxSender:
             permanent = isinstance(exc, PermanentSendError) or is_permanent(exc)
             log.warning("outbox %s (%s/%s) not sent%s: %s", row.id, row.tenant, row.channel,
                         " (giving up)" if permanent else "", exc)
+            observe_send(row.tenant, row.channel, ok=False)
             with self.services.db.transaction() as conn:
                 mark_send_failed(conn, row, f"{type(exc).__name__}: {exc}", permanent=permanent)
             return False
+        observe_send(row.tenant, row.channel, ok=True)
         with self.services.db.transaction() as conn:
             if not mark_sent(conn, row):
                 log.warning("outbox %s was sent after its lease ran out", row.id)

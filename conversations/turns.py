@@ -15,9 +15,11 @@ from typing import Any
 
 from channels.registry import channel_class
 from config.tenancy import Tenant
+from conversations.metrics import observe_turn
 from conversations.ports import ConversationServices
 from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
+from core.log_context import log_context
 from core.messages import InboundEvent
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from dialogue.context import ConversationMemory
@@ -73,7 +75,20 @@ def process_event(services: ConversationServices, channel: str, external_id: str
 
 
 def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTurn:
-    """Run and store the turn of a leased inbound event (the inbox worker's path, after claim_inbound_batch)."""
+    """Run and store the turn of a leased inbound event (the inbox worker's path, after claim_inbound_batch). Every
+    log line written meanwhile carries the event id, tenant and channel; one line says what the turn decided."""
+    with log_context(event_id=row.id, tenant=row.tenant, channel=row.channel):
+        processed = _run_and_store(services, row)
+        result = processed.result
+        if result is not None and not processed.replayed:
+            log.info("turn %s", result.outcome.value, extra={
+                "turn_id": processed.turn_id, "outcome": result.outcome.value,
+                "reason": result.reason.value if result.reason else None,
+                "ms": round(result.timings_ms.get("total", 0.0), 1)})
+        return processed
+
+
+def _run_and_store(services: ConversationServices, row: Row) -> ProcessedTurn:
     event = inbound_event_from_row(row)
     with services.db.read() as conn:
         if turn_for_inbound(conn, row.id) is not None:
@@ -97,12 +112,15 @@ def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTu
 
 def run_dialogue(services: ConversationServices, tenant: Tenant, text: str, memory: ConversationMemory | None,
                  channel: str, switches: SwitchState) -> TurnResult:
-    """The dialogue's turn, as the kill switches in force allow (read in the caller's transaction)."""
+    """The dialogue's turn, as the kill switches in force allow (read in the caller's transaction), counted."""
     if not switches.channel_open:
-        return services.engine.maintenance_turn(tenant, text, memory, channel=channel)
-    if not switches.answering:
-        return services.engine.hand_over_turn(tenant, text, memory, channel=channel)
-    return services.engine.run_turn(tenant, text, memory, channel=channel)
+        result = services.engine.maintenance_turn(tenant, text, memory, channel=channel)
+    elif not switches.answering:
+        result = services.engine.hand_over_turn(tenant, text, memory, channel=channel)
+    else:
+        result = services.engine.run_turn(tenant, text, memory, channel=channel)
+    observe_turn(tenant.id, channel, result)
+    return result
 
 
 def replay(services: ConversationServices, row: Row) -> ProcessedTurn:

@@ -3,15 +3,21 @@ a formatter that redacts the final line (for handlers whose records may bypass f
 
     from governance.logging import install_redacting_logging
     install_redacting_logging()          # at start-up, after handlers are configured
+    configure_logging("INFO", "json")    # `madoguchi serve` / `channels worker`: one JSON object per line on
+                                         # stderr with the request or turn ids (core/log_context.py), redacted
 
 A filter on a *logger* only sees records logged on that very logger, not those propagated from children; that is
 why `install_redacting_logging` puts the filter on the root logger's *handlers*.
 """
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import traceback
+from datetime import datetime, timezone
 
+from core.log_context import current_log_context
 from governance.pii import Redactor
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is redacted too.
@@ -96,3 +102,47 @@ def _installed_filter(handlers: list[logging.Handler]) -> RedactingFilter | None
             if isinstance(candidate, RedactingFilter):
                 return candidate
     return None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the request/turn ids of the context, the record's
+    own extras and the exception. Behind the redacting filter (and wrapped in RedactingFormatter by
+    `configure_logging`), so what it writes is already redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+            **current_log_context(), **_extras(record),
+        }
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, object]:
+    return {key: value for key, value in vars(record).items()
+            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_") and key != "color_message"}
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Servers' own loggers write through the root handler, so their lines are JSON and redacted too.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "aiosmtpd", "mail.log")
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> logging.Handler:
+    """One stderr handler on the root logger ("json" or "text"), the redacting filter in front of it."""
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(inner))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        server_logger.handlers.clear()
+        server_logger.propagate = True
+    install_redacting_logging()
+    return handler

@@ -2,7 +2,10 @@
 resident may have a conversation erased at any time.
 
 Erasure keeps the skeleton (outcomes, counts, timings: what the dashboard aggregates) and blanks every text the
-resident gave (storage.erase_conversation). Audit rows stay: they hold only redacted text and ids.
+resident gave (storage.erase_conversation: transcript, inbound payloads, escalation metadata, outbox, feedback,
+notes). Inbound events that joined no conversation lose their payloads after the same period, and staff sign-in
+records (expired sessions, failed sign-ins with client addresses) go after a day. Audit rows stay: they are
+append-only and hold only redacted text and ids.
 
     summary = run(services)                       # {tenant: conversations erased}; madoguchi/background.py runs it daily
     erase_on_request(services, tenant, conversation_id, actor="resident")
@@ -14,12 +17,16 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage import append_audit, erase_conversation, erase_inactive_conversations, get_conversation, utcnow
+from storage import (
+    append_audit, erase_conversation, erase_inactive_conversations, erase_unattached_inbound, forget_expired_sessions,
+    forget_old_sign_in_failures, get_conversation, utcnow,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 90
 RUN_EVERY_SECONDS = 24 * 3600
 RETENTION_ACTOR = "retention"
+STAFF_RECORDS_DAYS = 1
 
 
 def retention_days(tenant: Any) -> int:
@@ -34,11 +41,16 @@ def run(services: Any, *, now: datetime | None = None) -> dict[str, int]:
         cutoff = now - timedelta(days=retention_days(tenant))
         with services.db.transaction() as conn:
             erased = erase_inactive_conversations(conn, tenant.id, inactive_before=cutoff)
-            if erased:
+            events = erase_unattached_inbound(conn, tenant.id, received_before=cutoff)
+            if erased or events:
                 append_audit(conn, actor=RETENTION_ACTOR, action="retention.erase", tenant=tenant.id,
-                             detail={"erased": erased, "inactive_before": cutoff.isoformat(),
-                                     "retention_days": retention_days(tenant)})
+                             detail={"erased": erased, "inbound_events": events,
+                                     "inactive_before": cutoff.isoformat(), "retention_days": retention_days(tenant)})
         summary[tenant.id] = erased
+    with services.db.transaction() as conn:
+        staff_cutoff = now - timedelta(days=STAFF_RECORDS_DAYS)
+        forget_expired_sessions(conn, staff_cutoff)
+        forget_old_sign_in_failures(conn, staff_cutoff)
     log.info("retention run: %s", summary)
     return summary
 

@@ -23,12 +23,13 @@ from madoguchi.web.chat import router as chat
 from madoguchi.web.console.routes import router as console
 from madoguchi.web.console.switches import router as console_switches
 from madoguchi.web.governance.routes import router as governance
+from madoguchi.web.operations import RequestIds, router as operations
 from madoguchi.web.slack import router as slack
 from madoguchi.web.static import STATIC_DIR
 from madoguchi.web.webhooks import router as webhooks
 
-ROUTERS: tuple[APIRouter, ...] = (api_v1, rasa_rest, webhooks, console, console_switches, slack, governance, chat,
-                                  docs.router)
+ROUTERS: tuple[APIRouter, ...] = (operations, api_v1, rasa_rest, webhooks, console, console_switches, slack, governance,
+                                  chat, docs.router)
 
 
 def create_app(services: Services | None = None, *, start_background: bool = True) -> FastAPI:
@@ -38,6 +39,7 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         stop = threading.Event()
         app.state.stop = stop
         threads = start_all(app.state.services, stop) if start_background else []
+        app.state.background_threads = threads  # /readyz checks they are alive
         yield
         stop_gracefully(app.state.services, stop, threads)
 
@@ -45,6 +47,7 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")
     app.state.services = services or build_services()
     hardening.install(app, app.state.services.settings)
+    app.add_middleware(RequestIds)  # added last: the outermost, so every other layer logs with the request id
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -18,7 +18,7 @@ from typing import Any
 
 from config.settings import Settings, get_settings, secret_key_problem
 from config.tenancy import Tenant, UnknownTenant, get_tenant, load_tenants
-from governance.logging import install_redacting_logging
+from governance.logging import configure_logging, install_redacting_logging
 from madoguchi.commands import channels as channel_commands
 from madoguchi.commands import governance as governance_commands
 from madoguchi.commands import users as user_commands
@@ -259,10 +259,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"error: refusing to start: {problem}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_level, settings.log_format)
     if not args.no_bootstrap:
         build_missing_indexes_in_background(list(load_tenants(settings.tenants_dir).values()), settings)
+    # uvicorn keeps the logging configured above (log_config=None); the request log with its request id is
+    # madoguchi/web/operations.py's, so uvicorn's own access log is off.
     uvicorn.run("madoguchi.app:create_app", factory=True, host=args.host or settings.host,
-                port=args.port or settings.port, log_level=settings.log_level.lower())
+                port=args.port or settings.port, log_level=settings.log_level.lower(), log_config=None,
+                access_log=False)
     return 0
 
 

@@ -11,7 +11,7 @@ Rows come back as SQLAlchemy Rows (attribute access by column name); datetimes a
 """
 from .audit import append_audit, list_audit
 from .conversations import (
-    append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations,
+    append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations, erase_unattached_inbound,
     find_open_conversation, first_message_after, get_conversation, latest_inbound_of, list_conversations,
     list_messages, list_turns, new_id, open_conversation, previous_resident_message_id, record_feedback, record_turn,
     resident_message_of_inbound, set_conversation_state, turn_for_inbound, turn_of_conversation, turn_of_tenant,
@@ -31,6 +31,11 @@ from .outbox import (
     claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row, outbox_by_key,
     queue_counts, release_outbox,
 )
+from .staff import (
+    clear_sign_in_failures, create_staff_session, forget_expired_sessions, forget_old_sign_in_failures,
+    live_session_count, record_sign_in_failure, revoke_operator_sessions, revoke_staff_session,
+    sign_in_blocked_until, sign_in_failure_count, staff_session_is_live,
+)
 from .types import Connection, DuplicateKey, Row, StorageError, utcnow
 
 __all__ = [
@@ -46,8 +51,11 @@ __all__ = [
     "resident_message_of_inbound", "latest_inbound_of", "previous_resident_message_id", "first_message_after",
     "record_turn", "turn_for_inbound", "turn_of_conversation",
     "turn_of_tenant", "turns_of_conversation", "list_turns", "record_feedback", "erase_conversation",
-    "erase_inactive_conversations",
+    "erase_inactive_conversations", "erase_unattached_inbound",
     "create_operator", "get_operator", "get_operator_by_id", "get_operator_by_slack_user", "operator_tenant_ids",
     "set_operator_tenants", "list_operators", "update_operator", "add_note", "list_notes",
     "append_audit", "list_audit",
+    "create_staff_session", "staff_session_is_live", "revoke_staff_session", "revoke_operator_sessions",
+    "live_session_count", "forget_expired_sessions", "sign_in_blocked_until", "sign_in_failure_count",
+    "record_sign_in_failure", "clear_sign_in_failures", "forget_old_sign_in_failures",
 ]

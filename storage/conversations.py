@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from uuid import uuid4
 
-from sqlalchemy import Connection, Row, case, func, select, update
+from sqlalchemy import Connection, Row, and_, case, func, or_, select, update
 
 from .inbound import insert_ignoring_duplicates
 from .schema import (
@@ -198,8 +198,11 @@ def record_feedback(conn: Connection, *, tenant: str, conversation_id: str, rati
 def erase_conversation(conn: Connection, conversation_id: str) -> bool:
     """A resident's deletion request: keep the skeleton (counts, outcomes) and erase every text they gave us.
 
-    The conversation is closed and flagged deleted; message texts, the redacted question, inbound payloads, outbox
-    payloads, feedback comments and operator notes are blanked. Returns False if there is no such conversation.
+    The conversation is closed and flagged deleted; message texts and metadata, the redacted question, every
+    inbound payload of the conversation (those that made no turn too: a message sent while an operator held it),
+    outbox payloads and recipients, feedback comments, operator notes, the escalations' metadata (a mail's whole
+    body) and resolution notes are blanked. Returns False if there is no such conversation.
+    (tests/governance/test_erasure_coverage.py enumerates the schema's tables, so a new one cannot be forgotten.)
     """
     changed = conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(
         deleted=True, state="closed", resident_address=ERASED, updated_at=utcnow())).rowcount
@@ -209,20 +212,46 @@ def erase_conversation(conn: Connection, conversation_id: str) -> bool:
     return True
 
 
+def _inbound_ids_of_messages(conn: Connection, conversation_id: str) -> list[int]:
+    """Events named by the transcript (rows recorded before events carried their conversation)."""
+    metas = conn.execute(select(messages.c.meta).where(messages.c.conversation_id == conversation_id,
+                                                       messages.c.role == "resident")).scalars()
+    return [m["inbound_event_id"] for m in metas if isinstance(m, dict) and isinstance(m.get("inbound_event_id"), int)]
+
+
 def _erase_children(conn: Connection, conversation_id: str) -> None:
+    by_transcript = _inbound_ids_of_messages(conn, conversation_id)
     conn.execute(update(messages).where(messages.c.conversation_id == conversation_id).values(text=ERASED, meta=None))
-    inbound_ids = select(turns.c.inbound_event_id).where(
+    by_turn = select(turns.c.inbound_event_id).where(
         turns.c.conversation_id == conversation_id, turns.c.inbound_event_id.is_not(None))
-    conn.execute(update(inbound_events).where(inbound_events.c.id.in_(inbound_ids)).values(payload={"erased": True}))
+    conn.execute(update(inbound_events).where(or_(
+        inbound_events.c.conversation_id == conversation_id, inbound_events.c.id.in_(by_turn),
+        inbound_events.c.id.in_(by_transcript))).values(payload={"erased": True}, last_error=None))
     conn.execute(update(turns).where(turns.c.conversation_id == conversation_id).values(redacted_question=None))
     # An unsent reply is cancelled rather than delivered with an erased body.
     conn.execute(update(outbox).where(outbox.c.conversation_id == conversation_id).values(
-        payload={"erased": True}, recipient=ERASED,
+        payload={"erased": True}, recipient=ERASED, last_error=None,
         status=case((outbox.c.status == "sent", "sent"), else_="failed")))
     conn.execute(update(feedback).where(feedback.c.conversation_id == conversation_id).values(comment=None))
     escalation_ids = select(escalations.c.id).where(escalations.c.conversation_id == conversation_id)
     conn.execute(update(operator_notes).where(operator_notes.c.escalation_id.in_(escalation_ids)).values(text=ERASED))
-    conn.execute(update(escalations).where(escalations.c.conversation_id == conversation_id).values(meta=None))
+    conn.execute(update(escalations).where(escalations.c.conversation_id == conversation_id).values(
+        meta=None, resolution_reason=None))
+
+
+def erase_unattached_inbound(conn: Connection, tenant: str, *, received_before: datetime) -> int:
+    """Retention for events that never joined a conversation (an unfollow, a call's status, an event that failed
+    for good): their payloads go once they are older than the retention period. Returns how many."""
+    stale = and_(inbound_events.c.tenant == tenant, inbound_events.c.conversation_id.is_(None),
+                 inbound_events.c.received_at < received_before, inbound_events.c.status.in_(("done", "failed")),
+                 ~inbound_events.c.id.in_(select(turns.c.inbound_event_id).where(turns.c.inbound_event_id.is_not(None))))
+    erased = {"erased": True}
+    ids = [row.id for row in conn.execute(select(inbound_events.c.id, inbound_events.c.payload).where(stale))
+           if row.payload != erased]
+    if ids:
+        conn.execute(update(inbound_events).where(inbound_events.c.id.in_(ids)).values(payload=erased,
+                                                                                       last_error=None))
+    return len(ids)
 
 
 def erase_inactive_conversations(conn: Connection, tenant: str, *, inactive_before: datetime) -> int:

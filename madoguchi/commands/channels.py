@@ -51,12 +51,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from conversations.inbox_worker import start_workers
     from conversations.outbox_sender import start_senders
     from conversations.leases import stop_gracefully
+    from governance.logging import configure_logging
     from madoguchi.composition import build_services
 
     services = build_services()
+    configure_logging(services.settings.log_level, services.settings.log_format)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if args.metrics_port is not None:
+        # This process's own counters (turns, step latencies, sends): Prometheus scrapes each worker as it does
+        # each web instance (madoguchi/web/operations.py says why not the client's multiprocess mode).
+        from prometheus_client import start_http_server  # when the command runs
+
+        server, _thread = start_http_server(args.metrics_port, addr=args.metrics_host)
+        print(f"metrics on http://{args.metrics_host}:{server.server_port}/metrics", flush=True)
     threads = [*start_workers(services, stop, args.workers), *start_senders(services, stop, args.senders)]
     if not args.no_email:
         threads += start_email(services, stop)
@@ -77,4 +86,7 @@ def register(sub: Any) -> None:
     worker.add_argument("--workers", type=int, default=None)
     worker.add_argument("--senders", type=int, default=None)
     worker.add_argument("--no-email", action="store_true", help="do not start the SMTP endpoint / IMAP pollers")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve this process's Prometheus metrics on this port (0: any free port)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     worker.set_defaults(func=cmd_worker)

@@ -4,7 +4,8 @@
         password from a prompt (typed twice), or one line on stdin with --password-stdin
     madoguchi users list [--tenant tokyo]
     madoguchi users set-password --username sato [--password-stdin]
-    madoguchi users deactivate --username sato        # ends every session of that account at its next request
+    madoguchi users deactivate --username sato        # ends every session of that account at once
+    madoguchi users revoke-sessions --username sato   # signs the account out everywhere (set-password does too)
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from config.tenancy import load_tenants
 from escalation.accounts import ROLES, hash_password
 from storage import (
     Database, DuplicateKey, append_audit, create_operator, get_operator, list_operators, operator_tenant_ids,
-    update_operator,
+    revoke_operator_sessions, update_operator,
 )
 
 
@@ -75,23 +76,32 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _update(username: str, action: str, **fields: Any) -> int:
+def _update(username: str, action: str, *, revoke: bool = False, **fields: Any) -> int:
+    """Change an account; with `revoke`, every session it has open ends in the same transaction."""
     with _database().transaction() as conn:
         row = get_operator(conn, username)
         if row is None:
             raise SystemExit(f"error: no operator {username!r}")
-        update_operator(conn, row.id, **fields)
-        append_audit(conn, actor="cli", action=action, target=username)
-    print(f"{action}: {username}")
+        if fields:
+            update_operator(conn, row.id, **fields)
+        ended = revoke_operator_sessions(conn, row.id, action.split(".")[-1]) if revoke else 0
+        append_audit(conn, actor="cli", action=action, target=username,
+                     detail={"sessions_revoked": ended} if revoke else None)
+    print(f"{action}: {username}" + (f" ({ended} session(s) ended)" if revoke else ""))
     return 0
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
-    return _update(args.username, "operator.set_password", password_hash=_password_hash(args))
+    return _update(args.username, "operator.set_password", revoke=True, password_hash=_password_hash(args))
 
 
 def cmd_deactivate(args: argparse.Namespace) -> int:
-    return _update(args.username, "operator.deactivate", active=False)
+    return _update(args.username, "operator.deactivate", revoke=True, active=False)
+
+
+def cmd_revoke_sessions(args: argparse.Namespace) -> int:
+    """An administrator ends every session of an account at once (a lost laptop, a shared password)."""
+    return _update(args.username, "operator.revoke_sessions", revoke=True)
 
 
 def register(subparsers: Any) -> None:
@@ -119,3 +129,7 @@ def register(subparsers: Any) -> None:
     deactivate = sub.add_parser("deactivate", help="switch an account off")
     deactivate.add_argument("--username", required=True)
     deactivate.set_defaults(func=cmd_deactivate)
+
+    revoke = sub.add_parser("revoke-sessions", help="sign an account out everywhere, now")
+    revoke.add_argument("--username", required=True)
+    revoke.set_defaults(func=cmd_revoke_sessions)

@@ -4,7 +4,9 @@ CSRF tokens, tenant scoping. Password hashes are the accounts' (escalation/accou
 Session: the cookie holds {operator id, session id, issued-at, password fingerprint} signed with
 settings.secret_key (itsdangerous). It is HttpOnly and SameSite=Lax, expires after `session_max_age_seconds`
 (checked against the signed issued-at, not the browser's say-so), and dies when the password changes or the
-operator is deactivated (both checked on every request).
+operator is deactivated (both checked on every request). The session is also kept server side (storage.staff: a
+hash of its id): signing out revokes it, a password change or `madoguchi users revoke-sessions` revokes all of the
+account's, and a cookie whose session is not live signs nobody in, however well it is signed.
 
 CSRF: each form carries `csrf_token` = the session id signed with a separate salt; every POST must present the
 token of the current session (form field or X-CSRF-Token header for fetch()). The sign-in form, which has no
@@ -12,10 +14,12 @@ session yet, uses a short-lived pre-session cookie the same way (double submit, 
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
@@ -24,7 +28,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from escalation.accounts import SUPERVISING_ROLES, password_fingerprint
 from escalation.settings import get_escalation_settings
 from madoguchi.composition import Services, get_services
-from storage import Row, get_operator_by_id, operator_tenant_ids
+from storage import (
+    Row, create_staff_session, get_operator_by_id, operator_tenant_ids, revoke_staff_session, staff_session_is_live,
+    utcnow,
+)
 
 SESSION_COOKIE = "madoguchi_console"
 LOGIN_COOKIE = "madoguchi_console_login"
@@ -59,10 +66,11 @@ class SessionSigner:
         self._sessions = URLSafeSerializer(secret_key, salt="madoguchi.console.session")
         self._csrf = URLSafeSerializer(secret_key, salt="madoguchi.console.csrf")
 
-    def issue(self, operator_row: Row, *, issued_at: float | None = None) -> str:
+    def issue(self, operator_row: Row, *, session_id: str | None = None, issued_at: float | None = None) -> str:
+        """A signed cookie value; it signs in only once its session is recorded (start_session does both)."""
         issued_at = self._clock() if issued_at is None else issued_at
-        return self._sessions.dumps({"op": operator_row.id, "sid": secrets.token_urlsafe(16), "iat": int(issued_at),
-                                     "pw": password_fingerprint(operator_row.password_hash)})
+        return self._sessions.dumps({"op": operator_row.id, "sid": session_id or secrets.token_urlsafe(16),
+                                     "iat": int(issued_at), "pw": password_fingerprint(operator_row.password_hash)})
 
     def read(self, cookie: str | None) -> dict[str, Any] | None:
         """The session's claims if the cookie is authentic and not expired, else None."""
@@ -99,6 +107,25 @@ def new_login_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
+def session_id_hash(session_id: str) -> str:
+    """What the database keeps of a session id: a copy of the table signs nobody in."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(services: Services, signer: SessionSigner, operator_row: Row) -> str:
+    """Record a new session for the operator and return its signed cookie value."""
+    session_id = secrets.token_urlsafe(24)
+    with services.db.transaction() as conn:
+        create_staff_session(conn, id_hash=session_id_hash(session_id), operator_id=operator_row.id,
+                             expires_at=utcnow() + timedelta(seconds=signer.max_age_seconds))
+    return signer.issue(operator_row, session_id=session_id)
+
+
+def end_session(services: Services, operator: Operator, reason: str = "sign_out") -> bool:
+    with services.db.transaction() as conn:
+        return revoke_staff_session(conn, session_id_hash(operator.session_id), reason)
+
+
 # -- session and CSRF -------------------------------------------------------------------------------------------------
 
 def get_signer(request: Request) -> SessionSigner:
@@ -119,6 +146,8 @@ def _signed_in(request: Request, services: Services, signer: SessionSigner) -> O
         row = get_operator_by_id(conn, int(claims["op"]))
         if not signer.still_valid_for(claims, row):
             return None
+        if not staff_session_is_live(conn, session_id_hash(str(claims.get("sid", ""))), row.id):
+            return None  # signed out, revoked, or never recorded
         tenants = tuple(operator_tenant_ids(conn, row.id))
     return Operator(id=row.id, username=row.username, display_name=row.display_name, role=row.role,
                     tenants=tenants, session_id=claims["sid"], csrf_token=signer.csrf_token(claims["sid"]))

@@ -24,10 +24,11 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from channels.base import Channel, MissingSignature, PayloadError, SignatureError, WebhookOff
-from channels.registry import channel_class
+from channels.registry import CHANNELS, channel_class
 from channels.voice import VoiceAdapter
 from conversations.call_flow import VoiceFlow
 from conversations.inbox import record_events
@@ -40,12 +41,21 @@ router = APIRouter(prefix="/webhooks", tags=["channels"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 TWIML = "application/xml"
+# Labels are bounded: a tenant or channel that does not exist (anyone can put one in the URL) counts as "unknown".
+WEBHOOK_REJECTS = Counter("madoguchi_webhook_rejects", "Webhook requests refused, by reason",
+                          ["channel", "tenant", "reason"])
+
+
+def reject(channel: str, tenant: str, reason: str, status: int, detail: str) -> HTTPException:
+    """The refusal, counted (reasons: unknown_tenant, channel_off, missing_signature, bad_signature, malformed)."""
+    WEBHOOK_REJECTS.labels(channel if channel in CHANNELS else "unknown", tenant, reason).inc()
+    return HTTPException(status, detail)
 
 
 def channel_adapter(services: Services, tenant: str, channel: str) -> Any:
     """The tenant's adapter for `channel`, or 404 saying why there is none."""
     if tenant not in services.tenants:
-        raise HTTPException(404, f"unknown tenant {tenant!r}")
+        raise reject(channel, "unknown", "unknown_tenant", 404, f"unknown tenant {tenant!r}")
     built = services.channels.get(tenant)
     adapter = built.get(channel) if built is not None else None
     if adapter is None:
@@ -53,27 +63,29 @@ def channel_adapter(services: Services, tenant: str, channel: str) -> Any:
         log.info("%s webhook for %s refused: channel off (%s)", channel, tenant, reason)
         # The public answer names no setting: which secrets are missing is for the start-up log, not the internet.
         public = "disabled in config" if reason.startswith("disabled") else "not configured"
-        raise HTTPException(404, f"the {channel} channel is off for {tenant}: {public}")
+        raise reject(channel, tenant, "channel_off", 404, f"the {channel} channel is off for {tenant}: {public}")
     return adapter
 
 
-def verify_or_reject(adapter: Channel, raw: bytes, headers: Mapping[str, str], **kwargs: Any) -> None:
+def verify_or_reject(adapter: Channel, raw: bytes, headers: Mapping[str, str], *, tenant: str = "unknown",
+                     **kwargs: Any) -> None:
     try:
         adapter.verify(raw, headers, **kwargs)
     except WebhookOff as off:
-        raise HTTPException(404, str(off)) from None
+        raise reject(adapter.name, tenant, "channel_off", 404, str(off)) from None
     except MissingSignature as missing:
-        raise HTTPException(401, str(missing)) from None
+        raise reject(adapter.name, tenant, "missing_signature", 401, str(missing)) from None
     except SignatureError as exc:
         log.warning("%s webhook rejected: %s", adapter.name, exc)
-        raise HTTPException(403, "signature does not match") from None
+        raise reject(adapter.name, tenant, "bad_signature", 403, "signature does not match") from None
 
 
-def parse_or_reject(adapter: Channel, raw: bytes, headers: Mapping[str, str], **kwargs: Any) -> list[InboundEvent]:
+def parse_or_reject(adapter: Channel, raw: bytes, headers: Mapping[str, str], *, tenant: str = "unknown",
+                    **kwargs: Any) -> list[InboundEvent]:
     try:
         return adapter.parse(raw, headers, **kwargs)
     except PayloadError as exc:
-        raise HTTPException(400, f"malformed payload: {exc}") from None
+        raise reject(adapter.name, tenant, "malformed", 400, f"malformed payload: {exc}") from None
 
 
 # -- every channel that records what it is sent ------------------------------------------------------------------
@@ -84,8 +96,8 @@ async def channel_webhook(channel: str, tenant: str, request: Request, services:
         raise HTTPException(404, f"no webhook for channel {channel!r}")
     adapter = channel_adapter(services, tenant, channel)
     raw = await request.body()
-    verify_or_reject(adapter, raw, request.headers)
-    events = parse_or_reject(adapter, raw, request.headers)
+    verify_or_reject(adapter, raw, request.headers, tenant=tenant)
+    events = parse_or_reject(adapter, raw, request.headers, tenant=tenant)
     fresh = await run_in_threadpool(record_events, services, events) if events else []
     return {"received": len(events), "new": sum(fresh)}
 
@@ -102,8 +114,8 @@ async def _voice_request(tenant: str, request: Request,
     adapter = channel_adapter(services, tenant, VoiceAdapter.name)
     raw = await request.body()
     url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    verify_or_reject(adapter, raw, request.headers, url=url)
-    (event,) = parse_or_reject(adapter, raw, request.headers, url=url)
+    verify_or_reject(adapter, raw, request.headers, tenant=tenant, url=url)
+    (event,) = parse_or_reject(adapter, raw, request.headers, tenant=tenant, url=url)
     return VoiceFlow(services, tenant, adapter), event, dict(parse_qsl(request.url.query))
 
 

@@ -63,3 +63,33 @@ def test_set_password_and_deactivate(database_url, monkeypatch, capsys):
         row = get_operator(conn, "sato")
         assert verify_password("a brand new secret", row.password_hash) and not row.active
     db.dispose()
+
+
+def _open_sessions(database_url: str, count: int) -> tuple[Database, int]:
+    from datetime import timedelta
+
+    from storage import create_staff_session, utcnow
+
+    db = Database(database_url)
+    with db.transaction() as conn:
+        operator_id = get_operator(conn, "sato").id
+        for n in range(count):
+            create_staff_session(conn, id_hash=f"{n:064d}", operator_id=operator_id,
+                                 expires_at=utcnow() + timedelta(hours=8))
+    return db, operator_id
+
+
+@pytest.mark.parametrize("command", [["revoke-sessions"], ["set-password", "--password-stdin"], ["deactivate"]])
+def test_revoke_sessions_set_password_and_deactivate_end_every_session(database_url, monkeypatch, capsys, command):
+    """Issue 14 item 9: an administrator can sign an account out everywhere, and a password change does it too."""
+    from storage import live_session_count
+
+    run(monkeypatch, ["users", "create", "--username", "sato", "--tenant", "tokyo", "--password-stdin"],
+        "long enough secret\n")
+    db, operator_id = _open_sessions(database_url, 3)
+    assert run(monkeypatch, ["users", *command[:1], "--username", "sato", *command[1:]], "a brand new secret\n") == 0
+    assert "3 session(s) ended" in capsys.readouterr().out
+    with db.read() as conn:
+        assert live_session_count(conn, operator_id) == 0
+        assert list_audit(conn)[0].detail == {"sessions_revoked": 3}
+    db.dispose()

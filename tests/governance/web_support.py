@@ -6,7 +6,7 @@ from functools import lru_cache
 from fastapi.testclient import TestClient
 
 from escalation.accounts import hash_password
-from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner
+from madoguchi.web.staff_auth import SESSION_COOKIE, SessionSigner, start_session
 from madoguchi.app import create_app
 from storage import create_operator, get_operator
 
@@ -29,7 +29,7 @@ def staff_session(app, services, username: str, role: str, tenants: list[str]) -
                         role=role, tenants=tenants)
         row = get_operator(conn, username)
     signer: SessionSigner = app.state.console_signer
-    cookie = signer.issue(row)
+    cookie = start_session(services, signer, row)
     return cookie, signer.csrf_token(signer.read(cookie)["sid"])
 
 

@@ -17,7 +17,7 @@ looked up within the operator's tenants, so another tenant's id answers 404 exac
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,19 +33,17 @@ from madoguchi.composition import Services, get_services
 from madoguchi.web.console.switches import NOTICES as SWITCH_NOTICES, switch_rows
 from madoguchi.web.staff_auth import (
     LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, api_operator, checked_api_operator, checked_operator,
-    get_signer, new_login_nonce, page_operator,
+    end_session, get_signer, new_login_nonce, page_operator, start_session,
 )
+from madoguchi.web import sign_in_throttle
 from storage import (
     add_note, append_audit, get_conversation, get_operator, list_messages, list_notes, list_operators,
     operator_tenant_ids, utcnow,
 )
-from storage.reports import recent_action_count
 
 log = logging.getLogger(__name__)
 
-MAX_FAILED_SIGN_INS = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKED_MESSAGE = "サインインの失敗が続いたため、しばらくお待ちください（15分後に再試行できます）。"
+THROTTLED_MESSAGE = "サインインの失敗が続いたため、{seconds}秒ほどお待ちください。"
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -123,9 +121,13 @@ async def login(request: Request, services: Services = Depends(get_services),
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))
     if not signer.csrf_matches(form.get("csrf_token"), request.cookies.get(LOGIN_COOKIE, "")):
         raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
-    if recent_failures(services, username) >= MAX_FAILED_SIGN_INS:
-        audit_sign_in(services, username, "console.login_locked")
-        return _login_form(request, services, signer, LOCKED_MESSAGE, 429)
+    client = request.client.host if request.client else "?"
+    wait = sign_in_throttle.wait_seconds(services, client, username)
+    if wait:
+        audit_sign_in(services, username, "console.login_throttled")
+        response = _login_form(request, services, signer, THROTTLED_MESSAGE.format(seconds=wait), 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     with services.db.read() as conn:
         row = get_operator(conn, username)
     if row is None or not row.active:
@@ -135,9 +137,12 @@ async def login(request: Request, services: Services = Depends(get_services),
         ok = verify_password(password, row.password_hash)
     audit_sign_in(services, username, "console.login" if ok else "console.login_failed")
     if not ok:
+        sign_in_throttle.failed(services, client, username)
         return _login_form(request, services, signer, "ユーザー名またはパスワードが違います。", 401)
+    sign_in_throttle.succeeded(services, client, username)
     response = RedirectResponse("/console", status_code=303)
-    response.set_cookie(SESSION_COOKIE, signer.issue(row), max_age=signer.max_age_seconds, httponly=True,
+    response.set_cookie(SESSION_COOKIE, start_session(services, signer, row), max_age=signer.max_age_seconds,
+                        httponly=True,
                         samesite="lax", secure=_cookie_secure(services), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
@@ -148,15 +153,9 @@ def audit_sign_in(services: Services, username: str, action: str) -> None:
         append_audit(conn, actor=username or "?", action=action)
 
 
-def recent_failures(services: Services, username: str) -> int:
-    """Failed sign-ins for this username in the last FAILURE_WINDOW (password guessing slows to a crawl)."""
-    with services.db.read() as conn:  # sign-in rows carry no tenant
-        return recent_action_count(conn, action="console.login_failed", actor=username or "?",
-                                  since=utcnow() - FAILURE_WINDOW)
-
-
 @router.post("/console/logout")
 def logout(services: Services = Depends(get_services), operator: Operator = Depends(checked_operator)) -> Response:
+    end_session(services, operator)  # the cookie is dead even if a copy of it survives the browser
     audit(services, operator, "console.logout")
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

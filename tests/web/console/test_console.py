@@ -64,6 +64,12 @@ def escalation_row(services, escalation_id):
         return conn.execute(select(escalations).where(escalations.c.id == escalation_id)).one()
 
 
+def _try_sign_in(client, username, password):
+    form = client.get("/console/login")
+    return client.post("/console/login", data={"username": username, "password": password,
+                                               "csrf_token": csrf_token(form.text)})
+
+
 def claim_via_console(client, csrf, escalation_id) -> str:
     """Claim through the page and return the claim token the page carries."""
     page = client.post(f"/console/escalations/{escalation_id}/claim", data={"csrf_token": csrf})
@@ -95,17 +101,34 @@ class TestSignIn:
         assert SESSION_COOKIE not in client.cookies
         assert "console.login_failed" in audit_actions(services, "sato")
 
-    def test_repeated_failures_lock_the_username_for_a_while(self, client, services, sato):
-        for _ in range(5):
-            form = client.get("/console/login")
-            client.post("/console/login", data={"username": "sato", "password": "guess",
-                                                "csrf_token": csrf_token(form.text)})
-        form = client.get("/console/login")
-        response = client.post("/console/login", data={"username": "sato", "password": PASSWORD,
-                                                       "csrf_token": csrf_token(form.text)})
-        assert response.status_code == 429 and "しばらくお待ちください" in response.text
-        assert SESSION_COOKIE not in client.cookies
-        assert "console.login_locked" in audit_actions(services, "sato")
+    def test_repeated_failures_slow_that_client_down_but_never_lock_the_username(self, app, services, sato):
+        """Issue 14 item 12: five wrong passwords used to lock the username for everyone for 15 minutes. Now the
+        guessing client waits (429, Retry-After, the password not even checked) and the operator, from their own
+        client, signs in with the right password at once."""
+        with TestClient(app, client=("203.0.113.9", 4000)) as attacker:
+            statuses = [_try_sign_in(attacker, "sato", "guess").status_code for _ in range(4)]
+            refused = _try_sign_in(attacker, "sato", PASSWORD)
+            assert SESSION_COOKIE not in attacker.cookies
+        assert statuses == [401, 401, 401, 401]  # three free tries, the fourth failure starts the wait
+        assert refused.status_code == 429 and "お待ちください" in refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        with TestClient(app, client=("198.51.100.7", 5000)) as operator:
+            assert sign_in(operator, "sato")
+        assert {"console.login_throttled", "console.login_failed", "console.login"} <= set(audit_actions(services))
+
+    def test_the_wait_doubles_with_each_failure_and_a_success_clears_it(self, app, services, sato):
+        from madoguchi.web.sign_in_throttle import MAX_WAIT_SECONDS, backoff_seconds
+        from storage.schema import sign_in_failures
+
+        assert [backoff_seconds(n, 3) for n in range(1, 8)] == [0, 0, 0, 1, 2, 4, 8]
+        assert backoff_seconds(100, 3) == MAX_WAIT_SECONDS
+        with TestClient(app, client=("203.0.113.10", 4000)) as client:
+            for _ in range(2):
+                _try_sign_in(client, "sato", "guess")
+            assert sign_in(client, "sato")
+        with services.db.read() as conn:
+            scopes = {row.scope: row.failures for row in conn.execute(select(sign_in_failures))}
+        assert scopes == {"203.0.113.10|*": 2}  # the username's count is gone; the client's stays
 
     def test_unknown_user_gets_the_same_answer(self, client):
         form = client.get("/console/login")
@@ -155,6 +178,35 @@ class TestSession:
             from storage import get_operator
             update_operator(conn, get_operator(conn, "sato").id, active=False)
         assert client.get("/console", follow_redirects=False).status_code == 303
+
+    def test_a_copy_of_the_cookie_is_dead_after_sign_out(self, client, services, sato):
+        """Issue 14 item 9: the old cookie used to work for up to 8 hours after signing out."""
+        csrf = sign_in(client, "sato")
+        copy = client.cookies[SESSION_COOKIE]
+        client.post("/console/logout", data={"csrf_token": csrf})
+        client.cookies.set(SESSION_COOKIE, copy)
+        assert client.get("/console", follow_redirects=False).status_code == 303
+        assert client.get("/console/api/queue").status_code == 401
+
+    def test_a_cookie_without_a_recorded_session_signs_nobody_in(self, app, client, services, sato):
+        """Signed with the right key, but never started by a sign-in (or revoked): refused."""
+        from storage import get_operator
+
+        with services.db.read() as conn:
+            row = get_operator(conn, "sato")
+        client.cookies.set(SESSION_COOKIE, app.state.console_signer.issue(row))
+        assert client.get("/console", follow_redirects=False).status_code == 303
+
+    def test_revoking_all_sessions_signs_every_browser_out(self, app, services, sato):
+        from storage import get_operator, revoke_operator_sessions
+
+        with TestClient(app) as laptop, TestClient(app) as phone:
+            sign_in(laptop, "sato")
+            sign_in(phone, "sato")
+            with services.db.transaction() as conn:
+                assert revoke_operator_sessions(conn, get_operator(conn, "sato").id, "revoke_sessions") == 2
+            assert laptop.get("/console", follow_redirects=False).status_code == 303
+            assert phone.get("/console", follow_redirects=False).status_code == 303
 
     def test_logout_needs_csrf_and_ends_the_session(self, client, services, sato):
         csrf = sign_in(client, "sato")
