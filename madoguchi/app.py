@@ -6,13 +6,13 @@ One APIRouter per area; background loops (inbox worker, outbox sender, SLA watch
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from conversations.leases import stop_gracefully
 from governance.logging import install_redacting_logging
 from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
@@ -41,12 +41,7 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         threads = start_all(app.state.services, stop) if start_background else []
         app.state.background_threads = threads  # /readyz checks they are alive
         yield
-        stop.set()
-        # One deadline for all of them: a loop stuck in a long turn cannot hold the shutdown (its threads are
-        # daemons, and its leased event is re-claimed by another worker).
-        deadline = time.monotonic() + app.state.services.settings.shutdown_grace_s
-        for thread in threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        stop_gracefully(app.state.services, stop, threads)
 
     app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")

@@ -268,11 +268,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_options(settings: Settings, host: str | None = None, port: int | None = None) -> dict[str, Any]:
-    """uvicorn's settings for `serve`: a SIGTERM ends requests still running after settings.shutdown_grace_s."""
+def serve_options(settings: Settings, host: str | None = None, port: int | None = None,
+                  grace_s: float | None = None) -> dict[str, Any]:
+    """uvicorn's settings for `serve`. After SIGTERM, requests still running get MADOGUCHI_SHUTDOWN_GRACE_S (the same
+    grace the loops get, conversations.leases.stop_gracefully), then the process exits: a request busy for minutes
+    (a dashboard over a huge message once) cannot hold a shutdown."""
+    from conversations.runtime import ChannelSettings  # when the command runs (see the module docstring)
+
+    grace_s = ChannelSettings().shutdown_grace_s if grace_s is None else grace_s
     return {"host": host or settings.host, "port": port or settings.port, "log_level": settings.log_level.lower(),
-            "log_config": None, "access_log": False,
-            "timeout_graceful_shutdown": max(1, int(settings.shutdown_grace_s))}
+            "log_config": None, "access_log": False, "timeout_graceful_shutdown": max(1, int(grace_s))}
 
 
 def build_parser() -> argparse.ArgumentParser:

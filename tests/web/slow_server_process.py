@@ -21,11 +21,11 @@ from tests.channels.standins import ScriptedEngine  # noqa: E402
 
 
 def main(data_dir: str, port: str, grace: str) -> None:
-    settings = Settings(data_dir=Path(data_dir), shutdown_grace_s=float(grace), default_tenant="tokyo")
+    settings = Settings(data_dir=Path(data_dir), default_tenant="tokyo")
     runtime = ChannelRuntime(settings=ChannelSettings(inbox_workers=1, outbox_senders=1, worker_poll_s=0.1,
-                                                      smtp_inbound_enabled=False))
+                                                      smtp_inbound_enabled=False, shutdown_grace_s=float(grace)))
     services = build_services(settings, engine=ScriptedEngine(delay_s=120), channels={}, runtime=runtime)
-    uvicorn.run(create_app(services), **serve_options(settings, "127.0.0.1", int(port)))
+    uvicorn.run(create_app(services), **serve_options(settings, "127.0.0.1", int(port), float(grace)))
 
 
 if __name__ == "__main__":
