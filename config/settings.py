@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Ingestion embeds batches: one text per core is fastest (None = all cores). The native engine takes its thread
     # count once per process, so this applies where ingestion creates the process's embedder (`madoguchi ingest`).
     ingest_threads: int | None = None
+    # BLAS threads in a process that answers (the dense scores are small matrix-vector products): more only spin
+    # against the embedder and the other turns (bench/retrieval.py: search 35 → 2.2 ms p50 on 2 busy cores).
+    blas_threads: int | None = 1
     log_level: str = "INFO"
     log_format: str = "json"  # `serve` and `channels worker` log one JSON object per line; "text" for reading by eye
 

@@ -1,11 +1,13 @@
 """The inbox: every inbound event (from any channel, the web chat included) is recorded here before anything else,
 unique on (tenant, channel, the provider's own id), so a redelivery is recognised and a crash loses nothing. Recording
-wakes the inbox workers: this process's at once, other processes' through PostgreSQL NOTIFY on commit."""
+wakes the inbox workers: this process's at once, other processes' through PostgreSQL NOTIFY on commit. An event
+whose words say emergency is recorded with a higher priority, so workers take it before the backlog."""
 from __future__ import annotations
 
 from conversations.ports import ConversationServices
 from core.messages import InboundEvent
-from storage import inbound_by_external_id, notify_inbox, record_inbound
+from dialogue.triage import inbox_priority
+from storage import Connection, inbound_by_external_id, notify_inbox, record_inbound
 
 
 def record_events(services: ConversationServices, events: list[InboundEvent]) -> list[bool]:
@@ -13,7 +15,7 @@ def record_events(services: ConversationServices, events: list[InboundEvent]) ->
     if not events:
         return []
     with services.db.transaction() as conn:
-        fresh = [record_inbound(conn, event) for event in events]
+        fresh = [_record(conn, services, event) for event in events]
         if any(fresh):
             notify_inbox(conn, services.db.schema)  # workers in other processes (PostgreSQL)
     if any(fresh):
@@ -24,7 +26,7 @@ def record_events(services: ConversationServices, events: list[InboundEvent]) ->
 def record_event(services: ConversationServices, event: InboundEvent) -> tuple[int, bool]:
     """Record one event; returns (its inbound id, whether it is new). A redelivery finds the first recording."""
     with services.db.transaction() as conn:
-        fresh = record_inbound(conn, event)
+        fresh = _record(conn, services, event)
         recorded = inbound_by_external_id(conn, event.tenant, event.channel, event.external_id)
         assert recorded is not None  # recorded just now, or by the delivery this one repeats
         inbound_id = recorded.id
@@ -33,3 +35,9 @@ def record_event(services: ConversationServices, event: InboundEvent) -> tuple[i
     if fresh:
         services.runtime.nudge_worker()
     return inbound_id, fresh
+
+
+def _record(conn: Connection, services: ConversationServices, event: InboundEvent) -> bool:
+    tenant = services.tenants.get(event.tenant)
+    priority = inbox_priority(tenant, event.text) if tenant is not None else 0
+    return record_inbound(conn, event, priority=priority)

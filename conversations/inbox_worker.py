@@ -3,7 +3,8 @@
     worker = InboxWorker(services, "inbox-1")
     worker.run(stop)          # until stop is set; or worker.run_once() -> how many events it handled
 
-Each pass leases one event (`claim_inbound_batch`, a lease so a dead worker's event is taken over after
+Each pass leases one event (`claim_inbound_batch`: the most urgent first, and a resident's events one at a time in
+the order recorded; a short lease kept alive by conversations/leases.py, so a dead worker's event is taken over after
 `inbox_lease_s`), hands it to `conversations.turns.process_inbound_row(services, row)` — which, in one
 transaction, stores the turn, its escalation, its outbox reply and marks the event done — and on an exception gives
 the event back with `mark_inbound_failed` (retried later with backoff; failed for good after the storage's
@@ -23,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from conversations.leases import start_lease_keeper
 from conversations.ports import ConversationServices
 from conversations.rate_limits import NOT_DEFERRED, RESIDENT, counted, hit, limits_for
 from conversations.runtime import poll_until_stopped
@@ -64,7 +66,8 @@ class InboxWorker:
         if self._deferred(row):
             return
         try:
-            self.process(self.services, row)
+            with self.runtime.leases.holding(row):  # its lease is kept alive while the turn runs
+                self.process(self.services, row)
         except Exception as exc:  # noqa: BLE001 - any failure: give the event back for a later retry
             log.exception("inbound event %s (%s) failed on attempt %s", row.id, row.channel, row.attempts)
             self._give_back(row, exc)
@@ -104,9 +107,11 @@ def start_workers(services: ConversationServices, stop: threading.Event,
                   count: int | None = None) -> list[threading.Thread]:
     runtime = services.runtime
     count = runtime.settings.inbox_workers if count is None else count
+    # The heartbeat also keeps the leases of turns a web request runs inline (an instance without workers).
+    threads = start_lease_keeper(services, stop)
     if count <= 0:
-        return []
-    threads = start_inbox_listener(services, stop)
+        return threads
+    threads += start_inbox_listener(services, stop)
     for i in range(count):
         worker = InboxWorker(services, f"inbox-{os.getpid()}-{i + 1}")
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"madoguchi-inbox-{i + 1}", daemon=True)

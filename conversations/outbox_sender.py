@@ -33,6 +33,7 @@ from conversations.tell import inbound_id_of_reply
 from core.messages import OutboundMessage
 from storage import (
     Row, claim_outbox_batch, inbound_by_id, latest_inbound_of, mark_send_failed, mark_sent, outbound_message_from_row,
+    release_outbox,
 )
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ class OutboxSender:
         self.services = services
         self.name = name
         self.runtime = services.runtime
+        self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         poll_until_stopped(stop, self.runtime.outbox_wakeup, self.run_once, self.runtime.settings.worker_poll_s,
                            f"outbox sender {self.name}")
 
@@ -58,9 +61,17 @@ class OutboxSender:
         with self.services.db.transaction() as conn:
             rows = claim_outbox_batch(conn, self.name, lease_seconds=self.runtime.settings.outbox_lease_s,
                                       limit=BATCH)
-        for row in rows:
+        for n, row in enumerate(rows):
+            if self._stop.is_set():
+                self._give_back(rows[n:])  # shutting down: another sender takes the rest at once
+                break
             self.deliver(row)
         return len(rows)
+
+    def _give_back(self, rows: list[Row]) -> None:
+        with self.services.db.transaction() as conn:
+            for row in rows:
+                release_outbox(conn, row)
 
     def deliver(self, row: Row) -> bool:
         """Send one leased row and record the result; True when it was delivered (or needed no delivery)."""

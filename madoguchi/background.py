@@ -56,3 +56,4 @@ LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops, st
 
 def start_all(services: Services, stop: threading.Event) -> list[threading.Thread]:
     return [thread for start in LOOPS for thread in start(services, stop)]
+

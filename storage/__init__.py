@@ -21,7 +21,7 @@ from .database import Database
 from .inbound import (
     attach_inbound_to_conversation, claim_inbound_batch, extend_inbound_lease, inbound_by_external_id, inbound_by_id, inbound_event_from_row,
     inbox_notify_channel, inbound_status, lease_inbound_event, leased_inbound_event, mark_inbound_done,
-    mark_inbound_failed, notify_inbox, record_inbound,
+    mark_inbound_failed, notify_inbox, record_inbound, release_inbound,
 )
 from .operators import (
     add_note, create_operator, get_operator, get_operator_by_id, get_operator_by_slack_user, list_notes,
@@ -29,7 +29,7 @@ from .operators import (
 )
 from .outbox import (
     claim_outbox_batch, enqueue_outbox, mark_send_failed, mark_sent, outbound_message_from_row, outbox_by_key,
-    queue_counts,
+    queue_counts, release_outbox,
 )
 from .staff import (
     clear_sign_in_failures, create_staff_session, forget_expired_sessions, forget_old_sign_in_failures,
@@ -41,6 +41,7 @@ from .types import Connection, DuplicateKey, Row, StorageError, utcnow
 __all__ = [
     "Database", "Connection", "Row", "DuplicateKey", "StorageError", "utcnow", "new_id",
     "record_inbound", "attach_inbound_to_conversation", "claim_inbound_batch", "mark_inbound_done", "mark_inbound_failed", "extend_inbound_lease",
+    "release_inbound", "release_outbox",
     "inbound_event_from_row", "inbound_by_external_id", "inbound_by_id", "inbound_status", "lease_inbound_event",
     "leased_inbound_event", "notify_inbox", "inbox_notify_channel",
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",

@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import uuid4
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import Connection, ColumnElement, Row, Table, select, update
 
 from .types import utcnow
@@ -20,10 +23,11 @@ def lease_token(worker: str) -> str:
 
 
 def lease_batch(conn: Connection, table: Table, claimable: ColumnElement[bool], *, busy_status: str,
-                worker: str, lease_seconds: float, limit: int) -> list[Row]:
+                worker: str, lease_seconds: float, limit: int, order_by: Sequence[Any] = ()) -> list[Row]:
+    """`order_by`: which claimable rows first (default: the oldest)."""
     now = utcnow()
     picked = (
-        select(table.c.id).where(claimable).order_by(table.c.id).limit(limit)
+        select(table.c.id).where(claimable).order_by(*order_by, table.c.id).limit(limit)
         .with_for_update(skip_locked=True).cte("picked")
     )
     statement = (

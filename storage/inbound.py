@@ -7,11 +7,12 @@ external_id): one mail addressed to two cities is an event of each.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select, text, update
+from sqlalchemy import Connection, Row, and_, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.messages import InboundEvent
@@ -36,28 +37,54 @@ def event_payload(event: InboundEvent) -> dict[str, Any]:
     return payload
 
 
-def record_inbound(conn: Connection, event: InboundEvent) -> bool:
-    """Store an InboundEvent once. True if it is new, False if (tenant, channel, external_id) was seen before."""
+def order_key(event: InboundEvent) -> str | None:
+    """The resident an event comes from, as a hash (tenant, channel, sender): events with one key are answered one
+    after the other, in the order they were recorded. None for events without a sender (nothing to keep in order)."""
+    if not event.sender:
+        return None
+    return hashlib.sha256(f"{event.tenant}\x00{event.channel}\x00{event.sender}".encode()).hexdigest()[:32]
+
+
+def record_inbound(conn: Connection, event: InboundEvent, *, priority: int = 0) -> bool:
+    """Store an InboundEvent once. True if it is new, False if (tenant, channel, external_id) was seen before.
+    `priority`: higher is claimed first (an emergency's words); a resident's own events stay in order."""
     statement = insert_ignoring_duplicates(conn, inbound_events).values(
         channel=event.channel, external_id=event.external_id, tenant=event.tenant,
         payload=event_payload(event), status="received", attempts=0, received_at=utcnow(),
+        order_key=order_key(event), priority=priority,
     )
     return conn.execute(statement.returning(inbound_events.c.id)).first() is not None
 
 
+def _unfinished(table: Any, now: datetime, max_attempts: int) -> Any:
+    """Waiting or running, and not abandoned for good (attempts spent and no live lease: it is never retried)."""
+    return and_(table.c.status.in_(("received", "processing")),
+                or_(table.c.attempts < max_attempts, table.c.locked_until > now))
+
+
+def _first_of_its_resident(now: datetime, max_attempts: int) -> Any:
+    """The per-resident guard: no earlier event of the same resident is still unfinished. So two workers never run
+    one resident's turns at once, and a resident's quick successive messages are answered in the order sent."""
+    earlier = inbound_events.alias("earlier")
+    return ~exists().where(earlier.c.order_key == inbound_events.c.order_key, earlier.c.id < inbound_events.c.id,
+                           _unfinished(earlier, now, max_attempts))
+
+
 def claim_inbound_batch(conn: Connection, worker: str, lease_seconds: float = 60, *, limit: int = 10,
                         max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[Row]:
-    """Lease up to `limit` events: new ones, and those whose previous worker's lease ran out (it died).
+    """Lease up to `limit` events: new ones, and those whose previous worker's lease ran out (it died); the most
+    urgent first, each only after its resident's earlier events are finished.
 
     Commit right after; each returned row carries `locked_by`, the lease token that mark_* functions check.
     An event that exhausted `max_attempts` is no longer handed out.
     """
+    now = utcnow()
     # 'received' with no lease or a retry time that has come, or 'processing' whose lease ran out.
-    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
+    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < now)
     claimable = and_(inbound_events.c.status.in_(("received", "processing")), free,
-                     inbound_events.c.attempts < max_attempts)
+                     inbound_events.c.attempts < max_attempts, _first_of_its_resident(now, max_attempts))
     return lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
-                       lease_seconds=lease_seconds, limit=limit)
+                       lease_seconds=lease_seconds, limit=limit, order_by=[inbound_events.c.priority.desc()])
 
 
 def _still_leased(row: Row) -> Any:
@@ -83,6 +110,14 @@ def mark_inbound_failed(conn: Connection, row: Row, error: str, *, retry_after_s
     return conn.execute(statement).rowcount == 1
 
 
+def release_inbound(conn: Connection, row: Row) -> bool:
+    """Give a leased event back untouched (a worker shutting down before its turn finished): claimable at once by
+    another worker, and the attempt not counted. False if the lease was already lost."""
+    statement = update(inbound_events).where(_still_leased(row)).values(
+        status="received", locked_by=None, locked_until=None, attempts=inbound_events.c.attempts - 1)
+    return conn.execute(statement).rowcount == 1
+
+
 def extend_inbound_lease(conn: Connection, row: Row, lease_seconds: float) -> bool:
     """A long turn keeps its lease; False means it was already lost."""
     statement = update(inbound_events).where(_still_leased(row)).values(
@@ -105,10 +140,12 @@ def _identity(tenant: str, channel: str, external_id: str) -> Any:
 
 def lease_inbound_event(conn: Connection, tenant: str, channel: str, external_id: str, worker: str,
                         lease_seconds: float) -> Row | None:
-    """Lease one particular event (a request that runs its own turn inline), unless another worker holds it."""
-    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < utcnow())
+    """Lease one particular event (a request that runs its own turn inline), unless another worker holds it or
+    the resident's earlier events are not finished yet (then the caller waits, as for a held lease)."""
+    now = utcnow()
+    free = or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until < now)
     claimable = and_(_identity(tenant, channel, external_id), inbound_events.c.status.in_(("received", "processing")),
-                     free)
+                     free, _first_of_its_resident(now, DEFAULT_MAX_ATTEMPTS))
     rows = lease_batch(conn, inbound_events, claimable, busy_status="processing", worker=worker,
                        lease_seconds=lease_seconds, limit=1)
     return rows[0] if rows else None

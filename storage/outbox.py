@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, exists, func, or_, select, update
 
 from core.messages import OutboundMessage
 
@@ -40,19 +40,38 @@ def enqueue_outbox(conn: Connection, message: OutboundMessage, *, conversation_i
 
 def claim_outbox_batch(conn: Connection, worker: str, lease_seconds: float = 30, *, limit: int = 20,
                        channel: str | None = None) -> list[Row]:
-    """Lease due messages (pending and due, or 'sending' whose sender's lease ran out). Commit right after."""
+    """Lease due messages (pending and due, or 'sending' whose sender's lease ran out), each only after its
+    recipient's earlier messages. Commit right after."""
     now = utcnow()
     due = and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
     abandoned = and_(outbox.c.status == "sending", outbox.c.locked_until < now)
-    claimable = or_(due, abandoned)
+    claimable = and_(or_(due, abandoned), _first_for_its_recipient())
     if channel is not None:
         claimable = and_(claimable, outbox.c.channel == channel)
     return lease_batch(conn, outbox, claimable, busy_status="sending", worker=worker,
                        lease_seconds=lease_seconds, limit=limit)
 
 
+def _first_for_its_recipient() -> Any:
+    """Per-recipient order: a message leaves only when the recipient's earlier ones were sent or given up, so
+    two senders never deliver one resident's replies the wrong way round (a failed send holds the later ones until
+    its retry succeeds or gives up)."""
+    earlier = outbox.alias("earlier")
+    return ~exists().where(earlier.c.tenant == outbox.c.tenant, earlier.c.channel == outbox.c.channel,
+                           earlier.c.recipient == outbox.c.recipient, earlier.c.id < outbox.c.id,
+                           earlier.c.status.in_(("pending", "sending")))
+
+
 def _still_leased(row: Row) -> Any:
     return and_(outbox.c.id == row.id, outbox.c.locked_by == row.locked_by, outbox.c.status == "sending")
+
+
+def release_outbox(conn: Connection, row: Row) -> bool:
+    """Give a leased message back unsent (a sender shutting down with part of its batch left): due at once for
+    another sender, the attempt not counted."""
+    statement = update(outbox).where(_still_leased(row)).values(
+        status="pending", locked_by=None, locked_until=None, next_attempt_at=utcnow(), attempts=outbox.c.attempts - 1)
+    return conn.execute(statement).rowcount == 1
 
 
 def mark_sent(conn: Connection, row: Row) -> bool:

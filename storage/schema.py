@@ -97,11 +97,24 @@ inbound_events = Table(
     # those of messages that produced no turn (an operator held the conversation) included.
     Column("conversation_id", String(36), nullable=True),
     # The tenant is part of the identity: one mail addressed to two cities is two events (migration 0005).
+    # Per-resident order (migration 0007): a hash of tenant, channel and sender (never the address itself); an
+    # event is claimed only when no earlier event with the same key is still waiting or running.
+    Column("order_key", String(32), nullable=True),
+    # Higher first (migration 0007): emergencies and crises (by their words, at recording) jump the backlog.
+    Column("priority", Integer, nullable=False, server_default="0"),
     UniqueConstraint("tenant", "channel", "external_id"),
     _one_of("status", INBOUND_STATUSES, "status"),
     Index("ix_inbound_events_status_locked_until", "status", "locked_until"),
     Index("ix_inbound_events_conversation_id", "conversation_id"),
 )
+
+PENDING_INBOUND = "status IN ('received', 'processing')"
+# The order guard's lookup: a resident's earlier events that are not finished yet.
+Index("ix_inbound_events_pending_by_order_key", inbound_events.c.order_key, inbound_events.c.id,
+      sqlite_where=text(PENDING_INBOUND), postgresql_where=text(PENDING_INBOUND))
+# The claim's own order over waiting events: the most urgent first, then the oldest.
+Index("ix_inbound_events_pending_by_priority", inbound_events.c.priority.desc(), inbound_events.c.id,
+      sqlite_where=text(PENDING_INBOUND), postgresql_where=text(PENDING_INBOUND))
 
 turns = Table(
     "turns", metadata,
@@ -150,6 +163,11 @@ outbox = Table(
     _one_of("status", OUTBOX_STATUSES, "status"),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+PENDING_OUTBOX = "status IN ('pending', 'sending')"
+# Per-recipient order (migration 0007): a message leaves only after the recipient's earlier ones were sent or given up.
+Index("ix_outbox_pending_by_recipient", outbox.c.tenant, outbox.c.channel, outbox.c.recipient, outbox.c.id,
+      sqlite_where=text(PENDING_OUTBOX), postgresql_where=text(PENDING_OUTBOX))
 
 escalations = Table(
     "escalations", metadata,

@@ -10,11 +10,20 @@ the Message-ID.
 send() builds the reply in the same thread (In-Reply-To, References, one "Re: "), quotes the question sparingly,
 marks it Auto-Submitted: auto-replied (RFC 3834) so other robots do not answer it, and derives its Message-ID from
 the idempotency key. verify() checks the bearer token of an HTTP inbound-mail provider (POST /webhooks/email/T,
-`Authorization: Bearer $MADOGUCHI_<TENANT>_EMAIL_INBOUND_TOKEN`); mail authenticity itself (SPF/DKIM) is the
-receiving MTA's job.
+`Authorization: Bearer $MADOGUCHI_<TENANT>_EMAIL_INBOUND_TOKEN`).
+
+Who is answered is authentication.py's rule: the From address, a Reply-To only in From's own domain or when the
+mail is authenticated (DKIM aligned with From, or dmarc=pass from the trusted MTA, where the tenant turns the check
+on with `sender_authentication: dkim`); with the check on, an unauthenticated mail is stored for an operator and
+not answered. A reply never quotes links (nor a subject's links) of a sender it could not authenticate.
+
+external_id is the Message-ID with a digest of what the mail says: a redelivery of the same mail is recognised,
+while another mail that reuses the Message-ID (a broken client, or someone hoping to have a mail dropped) is a new
+event, not silently dropped.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -32,10 +41,11 @@ from typing import Any, ClassVar
 from channels.base import Channel, MissingSignature, PayloadError, SignatureError, WebhookOff
 from channels.common import RecentKeys, header, uuid_for_key
 from channels.config import ChannelConfig, env_name
+from channels.email.authentication import SenderAuthentication, SenderCheck, answer_address
 from channels.email.auto_replies import auto_reply_reasons
 from channels.email.imap import ImapSettings
 from channels.email.mime import attachments, body_text, date_of, header_text, mail_address, message_id_of
-from channels.email.quoting import quote_sparingly, strip_quoted
+from channels.email.quoting import quote_sparingly, strip_links, strip_quoted
 from config.settings import Settings
 from core.messages import InboundEvent, OutboundMessage
 
@@ -46,7 +56,9 @@ QUOTE_LINES = 4
 BODY_LIMIT = 20_000  # characters of the whole body kept in meta for the operator
 MAX_REFERENCES = 10
 # What an operator needs of a mail that was handed over (the escalation's meta "email").
-OPERATOR_KEYS = ("subject", "body", "attachments", "message_id", "html_only", "auto_reasons", "reply_to")
+OPERATOR_KEYS = ("subject", "body", "attachments", "message_id", "html_only", "auto_reasons", "reply_to",
+                 "authentication")
+MESSAGE_ID_CHARS = 200  # of the 255 an external id may have; the rest is the content digest
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,8 @@ class EmailAdapter(Channel):
     secret_keys: ClassVar[frozenset[str]] = frozenset({"smtp_password", "imap_password", "inbound_token"})
 
     def __init__(self, tenant: str, address: str, smtp: SmtpSettings, *, display_name: str | None = None,
-                 quote_lines: int = QUOTE_LINES, inbound_token: Callable[[], str | None] | None = None) -> None:
+                 quote_lines: int = QUOTE_LINES, inbound_token: Callable[[], str | None] | None = None,
+                 authentication: SenderAuthentication | None = None) -> None:
         if not address or "@" not in address or not smtp.host:
             raise ValueError("email needs the tenant's address and an SMTP host")
         self.tenant = tenant
@@ -74,6 +87,7 @@ class EmailAdapter(Channel):
         self.smtp = smtp
         self.display_name = display_name
         self.quote_lines = quote_lines
+        self.authentication = authentication or SenderAuthentication()
         # Read per request, so the token can be set or removed while running (default: from the environment).
         self._inbound_token = inbound_token or self._token_from_environment
         self._delivered = RecentKeys()
@@ -87,8 +101,10 @@ class EmailAdapter(Channel):
                             password=config.get("smtp_password"), starttls=config.flag("smtp_starttls"))
         contact = config.tenant.contact or {}
         display = config.get("display_name") or contact.get("office") or config.tenant.display_name
+        authentication = SenderAuthentication(mode=str(config.get("sender_authentication", "off")),
+                                              trusted_authserv_id=config.get("trusted_authserv_id"))
         return cls(config.tenant.id, address, smtp, display_name=display,
-                   inbound_token=lambda: config.get("inbound_token"))
+                   inbound_token=lambda: config.get("inbound_token"), authentication=authentication)
 
     @classmethod
     def mailbox(cls, config: ChannelConfig) -> ImapSettings | None:
@@ -106,19 +122,19 @@ class EmailAdapter(Channel):
 
     @classmethod
     def reply_meta(cls, event: InboundEvent) -> dict[str, Any]:
-        """The reply goes in the resident's thread and quotes the question."""
-        return {"subject": event.meta.get("subject"), "in_reply_to": event.meta.get("message_id"),
-                "references": event.meta.get("references"), "quote": event.text}
+        """The reply goes in the resident's thread and quotes the question (without links, unless authenticated)."""
+        return {"subject": _safe(event.meta.get("subject"), event.meta), "in_reply_to": event.meta.get("message_id"),
+                "references": event.meta.get("references"), "quote": _safe(event.text, event.meta)}
 
     @classmethod
     def with_reply_context(cls, message: OutboundMessage, event: Mapping[str, Any]) -> OutboundMessage:
         """Thread headers, the reply address and a short quote of the question, from the mail it answers."""
         meta = dict(message.meta)
         event_meta = event.get("meta") or {}
-        meta.setdefault("subject", event_meta.get("subject"))
+        meta.setdefault("subject", _safe(event_meta.get("subject"), event_meta))
         meta.setdefault("in_reply_to", event_meta.get("message_id") or None)
         meta.setdefault("references", event_meta.get("references") or [])
-        meta.setdefault("quote", event.get("text"))
+        meta.setdefault("quote", _safe(event.get("text"), event_meta))
         return replace(message, recipient=event_meta.get("reply_to") or message.recipient, meta=meta)
 
     @classmethod
@@ -144,7 +160,8 @@ class EmailAdapter(Channel):
             raise SignatureError("wrong token")
 
     def parse(self, raw: bytes, headers: Mapping[str, str] | None = None) -> list[InboundEvent]:
-        event = parse_email(raw, self.tenant, envelope_from=header(headers, ENVELOPE_FROM_HEADER))
+        event = parse_email(raw, self.tenant, envelope_from=header(headers, ENVELOPE_FROM_HEADER),
+                            authentication=self.authentication)
         if event.sender != self.address:
             return [event]
         # Our own mail coming back (a forward rule, a misconfigured alias): answering it would start a loop.
@@ -180,7 +197,8 @@ class EmailAdapter(Channel):
         return reply
 
 
-def parse_email(raw: bytes, tenant: str, envelope_from: str | None = None) -> InboundEvent:
+def parse_email(raw: bytes, tenant: str, envelope_from: str | None = None,
+                authentication: SenderAuthentication | None = None) -> InboundEvent:
     if not raw or not raw.strip():
         raise PayloadError("empty message")
     try:
@@ -194,16 +212,39 @@ def parse_email(raw: bytes, tenant: str, envelope_from: str | None = None) -> In
     subject = header_text(msg, "Subject")
     question = strip_quoted(body).strip() or subject
     reasons = auto_reply_reasons(msg, sender, envelope_from)
+    authentication = authentication or SenderAuthentication()
+    checked = authentication.check(raw, msg, sender)
+    if authentication.required and not checked.authenticated:
+        reasons = [*reasons, "unauthenticated-sender"]
+    found = attachments(msg)
     return InboundEvent(
-        channel="email", external_id=message_id_of(msg, raw), tenant=tenant, sender=sender, kind="message",
-        text=question, received_at=date_of(msg),
+        channel="email", external_id=_external_id(msg, raw, sender, subject, body, found), tenant=tenant,
+        sender=sender, kind="message", text=question, received_at=date_of(msg),
         meta={"subject": subject, "message_id": header_text(msg, "Message-ID"),
               "in_reply_to": header_text(msg, "In-Reply-To") or None,
               "references": header_text(msg, "References").split(),
-              "reply_to": mail_address(msg, "Reply-To") or sender, "to": mail_address(msg, "To"),
-              "body": body[:BODY_LIMIT], "html_only": html_only, "attachments": attachments(msg),
-              "do_not_answer": bool(reasons), "auto_reasons": reasons},
+              "reply_to": answer_address(sender, mail_address(msg, "Reply-To"), checked.authenticated),
+              "to": mail_address(msg, "To"), "body": body[:BODY_LIMIT], "html_only": html_only, "attachments": found,
+              "do_not_answer": bool(reasons), "auto_reasons": reasons,
+              "sender_authenticated": checked.authenticated, "authentication": checked.how},
     )
+
+
+def _external_id(msg: Any, raw: bytes, sender: str, subject: str, body: str, found: list[Any]) -> str:
+    """The Message-ID and a digest of what the mail says: the same mail again is the same event, another mail under
+    a reused Message-ID is not (it used to be acknowledged with 250 and never stored)."""
+    message_id = message_id_of(msg, raw)
+    if message_id.startswith("sha256:"):
+        return message_id  # no Message-ID: the bytes themselves are the identity
+    said = "\x1f".join([sender, subject, body, repr(found)]).encode("utf-8", "surrogatepass")
+    return f"{message_id[:MESSAGE_ID_CHARS]}#{hashlib.sha256(said).hexdigest()[:24]}"
+
+
+def _safe(text: Any, meta: Mapping[str, Any]) -> Any:
+    """What a reply may repeat of the sender's words: everything if authenticated, else the words without links."""
+    if not isinstance(text, str) or meta.get("sender_authenticated"):
+        return text
+    return strip_links(text)
 
 
 # -- replies -------------------------------------------------------------------------------------------------------

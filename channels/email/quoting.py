@@ -51,6 +51,17 @@ def _signature_start(lines: list[str]) -> int:
     return len(lines)
 
 
+# Anything a mail client would turn into a link: scheme URLs, www. hosts, mailto:, and host names with a path.
+LINK = re.compile(
+    r"(?:(?:https?|ftp|mailto|file|data|javascript):\S+|www\.\S+|\b[\w.-]+\.[a-z]{2,24}/\S*)", re.IGNORECASE)
+LINK_REMOVED = "［リンク省略］"
+
+
+def strip_links(text: str) -> str:
+    """The text without its links: what the city's reply may quote of a sender it could not authenticate."""
+    return LINK.sub(LINK_REMOVED, text)
+
+
 def quote_sparingly(text: str, max_lines: int) -> str:
     lines = [line for line in strip_quoted(text).splitlines() if line.strip()]
     quoted = [f"> {line}" for line in lines[:max_lines]]

@@ -81,6 +81,9 @@ class _SmtpHandler:
             events = self._events(raw, envelope)
         except PayloadError as exc:
             return f"550 5.6.0 Malformed message: {exc}"
+        except Exception as exc:  # noqa: BLE001 - accepted means stored: refuse, saying why, rather than 250 and lose it
+            log.exception("an inbound mail could not be read")
+            return f"554 5.6.0 This message could not be read ({type(exc).__name__}); it was not stored"
         try:
             await _call(self.server.callback, events)
         except Exception:  # noqa: BLE001 - any failure to record must make the sender retry

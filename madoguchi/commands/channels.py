@@ -50,6 +50,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from conversations.email_gateway import start_email
     from conversations.inbox_worker import start_workers
     from conversations.outbox_sender import start_senders
+    from conversations.leases import stop_gracefully
     from governance.logging import configure_logging
     from madoguchi.composition import build_services
 
@@ -72,8 +73,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     print(f"channel worker: {args.workers or settings.inbox_workers} inbox, {args.senders or settings.outbox_senders}"
           f" outbox threads; Ctrl-C stops", flush=True)
     stop.wait()
-    for thread in threads:
-        thread.join(timeout=10)
+    stop_gracefully(services, stop, threads)
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from core.messages import InboundEvent, OutboundMessage
 from channels.line import LineAdapter
 from channels.email import EmailAdapter
 from conversations.outbox_sender import OutboxSender, is_permanent
+from conversations.inbox import record_events
 from conversations.inbox_worker import InboxWorker
 from storage import enqueue_outbox, record_inbound
 from storage.schema import inbound_events
@@ -110,6 +112,57 @@ def test_a_worker_in_another_process_is_woken_by_postgres_notify(tmp_path):
             elsewhere.runtime.nudge_worker()
             for thread in threads:
                 thread.join(timeout=10)
+
+
+class UnevenEngine(ScriptedEngine):
+    """Some turns take much longer than others (a long question, a busy core): the case in which two workers used
+    to answer a resident's second message before the first."""
+
+    def run_turn(self, tenant, text, memory=None, channel="web"):
+        time.sleep(0.06 if text.endswith("#0") else 0.002)
+        return super().run_turn(tenant, text, memory, channel)
+
+
+class TestResidentOrder:
+    def test_two_workers_answer_each_residents_quick_messages_in_order(self, db, tmp_path):
+        engine = UnevenEngine()
+        services = make_services(db, tmp_path, engine=engine)
+        residents, per_resident = 12, 4
+        record(db, [InboundEvent(channel="line", external_id=f"{r}-{n}", tenant="tokyo", sender=f"U{r}",
+                                 text=f"質問 U{r} #{n}", reply_token=f"rt-{r}-{n}")
+                    for r in range(residents) for n in range(per_resident)])
+        stop = threading.Event()
+        threads = [threading.Thread(target=InboxWorker(services, f"w{i}").run, args=(stop,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_until(lambda: count(db, inbound_events, inbound_events.c.status == "done") == residents * per_resident,
+                       60, "all events done")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+        for r in range(residents):
+            asked = [int(text.rsplit("#", 1)[1]) for text in engine.calls if f"U{r} #" in text]
+            assert asked == list(range(per_resident)), f"U{r} answered in the order {asked}"
+            replies = [row.payload["text"] for row in outbox_rows(db) if row.recipient == f"U{r}"]
+            assert [int(t.split("#", 1)[1].split("」")[0]) for t in replies] == list(range(per_resident))
+
+
+    def test_an_emergency_is_recorded_ahead_of_the_backlog(self, db, tmp_path):
+        services = make_services(db, tmp_path)
+        events = [InboundEvent(channel="line", external_id=f"q-{n}", tenant="tokyo", sender=f"U{n}",
+                               text="粗大ごみの出し方") for n in range(3)]
+        events.append(InboundEvent(channel="line", external_id="fire", tenant="tokyo", sender="Uf",
+                                   text="家が火事です、助けて"))
+        record_events(services, events)
+        with db.read() as conn:
+            priorities = dict(conn.execute(select(inbound_events.c.external_id, inbound_events.c.priority)).all())
+        assert priorities == {"q-0": 0, "q-1": 0, "q-2": 0, "fire": 2}
+        InboxWorker(services, "w").run_once()
+        with db.read() as conn:
+            done = conn.execute(select(inbound_events.c.external_id).where(inbound_events.c.status == "done"))
+            assert done.scalars().all() == ["fire"]
 
 
 class TestOutboxSender:

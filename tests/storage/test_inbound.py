@@ -155,3 +155,100 @@ def test_concurrent_workers_split_the_inbox_without_overlap(db: Database) -> Non
     for thread in threads:
         thread.join()
     assert len(claimed) == 120 and len(set(claimed)) == 120
+
+
+# --- per-resident order and urgency ------------------------------------------------------------------------------
+
+def resident_event(external_id: str, sender: str, text: str = "質問") -> InboundEvent:
+    return InboundEvent(channel="line", external_id=external_id, tenant="tokyo", sender=sender, text=text)
+
+
+def claim_one(db: Database, worker: str) -> list:
+    with db.transaction() as conn:
+        return claim_inbound_batch(conn, worker, lease_seconds=60, limit=1)
+
+
+def test_a_residents_next_event_waits_until_the_earlier_one_is_finished(db: Database) -> None:
+    record(db, resident_event("a-1", "Ua"))
+    record(db, resident_event("a-2", "Ua"))
+    record(db, resident_event("b-1", "Ub"))
+    (first,) = claim_one(db, "w1")
+    (other,) = claim_one(db, "w2")  # not a-2: Ua's first message is still being answered
+    assert (first.external_id, other.external_id) == ("a-1", "b-1")
+    assert claim_one(db, "w3") == []
+    with db.transaction() as conn:
+        assert mark_inbound_done(conn, first)
+    (second,) = claim_one(db, "w3")
+    assert second.external_id == "a-2"
+
+
+def test_a_batch_never_holds_two_events_of_one_resident(db: Database) -> None:
+    for n in range(3):
+        record(db, resident_event(f"a-{n}", "Ua"))
+        record(db, resident_event(f"b-{n}", "Ub"))
+    with db.transaction() as conn:
+        rows = claim_inbound_batch(conn, "w", limit=10)
+    assert sorted(r.external_id for r in rows) == ["a-0", "b-0"]
+
+
+def test_an_earlier_event_waiting_for_its_retry_still_holds_the_next_one(db: Database) -> None:
+    record(db, resident_event("a-1", "Ua"))
+    record(db, resident_event("a-2", "Ua"))
+    (first,) = claim_one(db, "w1")
+    with db.transaction() as conn:
+        mark_inbound_failed(conn, first, "boom", retry_after_seconds=60)
+    assert claim_one(db, "w2") == []
+
+
+def test_an_earlier_event_failed_for_good_no_longer_holds_the_next_one(db: Database) -> None:
+    record(db, resident_event("a-1", "Ua"))
+    record(db, resident_event("a-2", "Ua"))
+    (first,) = claim_one(db, "w1")
+    with db.transaction() as conn:
+        mark_inbound_failed(conn, first, "boom", max_attempts=1)
+    (second,) = claim_one(db, "w2")
+    assert second.external_id == "a-2"
+
+
+def test_a_dead_workers_event_is_taken_over_before_the_residents_next_one(db: Database) -> None:
+    record(db, resident_event("a-1", "Ua"))
+    record(db, resident_event("a-2", "Ua"))
+    with db.transaction() as conn:
+        claim_inbound_batch(conn, "dead", lease_seconds=0.05, limit=1)
+    time.sleep(0.1)
+    (taken_over,) = claim_one(db, "w2")
+    assert taken_over.external_id == "a-1"
+
+
+def test_the_same_sender_on_another_channel_or_tenant_is_another_resident(db: Database) -> None:
+    record(db, resident_event("a-1", "U1"))
+    record(db, InboundEvent(channel="email", external_id="m-1", tenant="tokyo", sender="U1", text="質問"))
+    record(db, InboundEvent(channel="line", external_id="a-1", tenant="amagasaki", sender="U1", text="質問"))
+    with db.transaction() as conn:
+        assert len(claim_inbound_batch(conn, "w", limit=10)) == 3
+
+
+def test_the_order_key_is_a_hash_never_the_address(db: Database) -> None:
+    record(db, resident_event("a-1", "U4af4980629b3f8b2c3f1f5"))
+    with db.read() as conn:
+        key = conn.execute(select(inbound_events.c.order_key)).scalar_one()
+    assert len(key) == 32 and "U4af4980629" not in key
+
+
+def test_urgent_events_are_claimed_before_the_backlog(db: Database) -> None:
+    for n in range(5):
+        record(db, resident_event(f"q-{n}", f"U{n}"))
+    with db.transaction() as conn:
+        record_inbound(conn, resident_event("fire", "Ufire", "火事です"), priority=2)
+    (first,) = claim_one(db, "w")
+    assert first.external_id == "fire"
+    (second,) = claim_one(db, "w")
+    assert second.external_id == "q-0"
+
+
+def test_an_urgent_event_still_waits_for_its_residents_earlier_one(db: Database) -> None:
+    record(db, resident_event("a-1", "Ua"))
+    with db.transaction() as conn:
+        record_inbound(conn, resident_event("a-2", "Ua", "火事です"), priority=2)
+    (first,) = claim_one(db, "w")
+    assert first.external_id == "a-1"

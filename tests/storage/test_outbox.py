@@ -16,8 +16,8 @@ from storage import (
 from storage.schema import outbox
 
 
-def reply(key: str, text: str = "粗大ごみは予約制です。") -> OutboundMessage:
-    return OutboundMessage(channel="line", tenant="tokyo", recipient="U1234", text=text, idempotency_key=key,
+def reply(key: str, text: str = "粗大ごみは予約制です。", recipient: str = "U1234") -> OutboundMessage:
+    return OutboundMessage(channel="line", tenant="tokyo", recipient=recipient, text=text, idempotency_key=key,
                            choices=("1", "2"), reply_token="r-1", meta={"turn": "t-1"})
 
 
@@ -83,7 +83,7 @@ def test_a_failed_send_backs_off_then_gives_up(db: Database) -> None:
 
 def test_concurrent_senders_send_every_message_exactly_once(db: Database) -> None:
     for n in range(100):
-        enqueue(db, reply(f"bulk-{n}"))
+        enqueue(db, reply(f"bulk-{n}", recipient=f"U{n % 17}"))
     sent: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -100,3 +100,64 @@ def test_concurrent_senders_send_every_message_exactly_once(db: Database) -> Non
     for thread in threads:
         thread.join()
     assert len(sent) == 100 and set(sent.values()) == {1}
+
+
+def test_a_recipients_next_message_waits_until_the_earlier_one_is_sent(db: Database) -> None:
+    enqueue(db, reply("a-1", recipient="Ua"))
+    enqueue(db, reply("a-2", recipient="Ua"))
+    enqueue(db, reply("b-1", recipient="Ub"))
+    first, other = claim(db, "s1")  # a-2 stays: two senders must not race one resident's replies
+    assert (first.idempotency_key, other.idempotency_key) == ("a-1", "b-1")
+    assert claim(db, "s2") == []
+    with db.transaction() as conn:
+        mark_sent(conn, first)
+    [second] = claim(db, "s2")
+    assert second.idempotency_key == "a-2"
+
+
+def test_a_failed_send_holds_the_recipients_next_message_until_it_is_given_up(db: Database) -> None:
+    enqueue(db, reply("a-1", recipient="Ua"))
+    enqueue(db, reply("a-2", recipient="Ua"))
+    [first] = claim(db)
+    with db.transaction() as conn:
+        mark_send_failed(conn, first, "HTTP 500")
+    assert claim(db) == []  # a-1 waits for its retry, and a-2 behind it
+    with db.transaction() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == first.id).values(next_attempt_at=utcnow()))
+    [retry] = claim(db)
+    with db.transaction() as conn:
+        mark_send_failed(conn, retry, "HTTP 400", permanent=True)
+    [second] = claim(db)
+    assert second.idempotency_key == "a-2"
+
+
+def test_concurrent_senders_deliver_each_recipients_messages_in_order(db: Database) -> None:
+    for n in range(60):
+        enqueue(db, reply(f"r-{n}", recipient=f"U{n % 5}"))
+    delivered: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def sender(name: str) -> None:
+        idle_since = time.monotonic()
+        while time.monotonic() - idle_since < 1.0:
+            rows = claim(db, name, limit=3)
+            if not rows:
+                time.sleep(0.01)
+                continue
+            for row in rows:
+                time.sleep(0.002 * (row.id % 3))  # senders of unequal speed
+                with lock:
+                    delivered.append((row.recipient, int(row.idempotency_key.split("-")[1])))
+                with db.transaction() as conn:
+                    mark_sent(conn, row)
+            idle_since = time.monotonic()
+
+    threads = [threading.Thread(target=sender, args=(f"s{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(delivered) == 60
+    for recipient in {r for r, _ in delivered}:
+        numbers = [n for r, n in delivered if r == recipient]
+        assert numbers == sorted(numbers), recipient
