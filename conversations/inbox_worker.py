@@ -26,10 +26,12 @@ from typing import Any
 
 from conversations.leases import start_lease_keeper
 from conversations.ports import ConversationServices
+from conversations.rate_limits import NOT_DEFERRED, RESIDENT, counted, hit, limits_for
 from conversations.runtime import poll_until_stopped
 from conversations.turns import process_inbound_row
 from conversations.wakeups import start_inbox_listener
 from storage import Row, claim_inbound_batch, mark_inbound_failed
+from storage.inbound import defer_inbound
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class InboxWorker:
         return len(rows)
 
     def handle(self, row: Row) -> None:
+        if self._deferred(row):
+            return
         try:
             with self.runtime.leases.holding(row):  # its lease is kept alive while the turn runs
                 self.process(self.services, row)
@@ -70,6 +74,25 @@ class InboxWorker:
         finally:
             self.runtime.turn_waiters.finished(row.id)
             self.runtime.nudge_sender()
+
+    def _deferred(self, row: Row) -> bool:
+        """A resident past their limit on a signed-webhook channel: the event goes back to the inbox until the
+        window has room (recorded, then deferred: answered late and in order, never lost)."""
+        payload = row.payload or {}
+        asks = payload.get("kind") == "message" and str(payload.get("text") or "").strip()
+        if row.channel in NOT_DEFERRED or not asks or (payload.get("meta") or {}).get("do_not_answer"):
+            return False
+        limit = limits_for(self.services.tenant(row.tenant).raw).resident_per_minute
+        with self.services.db.transaction() as conn:
+            decision = hit(conn, RESIDENT, tenant=row.tenant, who=f"{row.channel}:{payload.get('sender')}",
+                           per_minute=limit)
+            if decision.allowed:
+                return False
+            defer_inbound(conn, row, decision.retry_at)
+        counted(row.tenant, row.channel, RESIDENT, "deferred")
+        log.info("inbound event %s deferred %.0f s: resident past %d a minute", row.id, decision.retry_after_s,
+                 limit)
+        return True
 
     def _give_back(self, row: Row, exc: Exception) -> None:
         delay = min(5 * 2 ** max(row.attempts - 1, 0), MAX_RETRY_DELAY_S)

@@ -4,6 +4,7 @@
     start_escalation_loops  the SLA watcher (stale claims, holding messages) and, with Slack, the alert notifier
     start_governance_loops  retention, at start-up and then daily
     start_content_loops     the websites' scheduled syncs (tenants with `sync:` in their YAML)
+    start_operations_loops  pruning the shared rate-limit counters
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 from conversations.email_gateway import start_email
 from conversations.inbox_worker import start_workers
 from conversations.outbox_sender import start_senders
+from conversations.rate_limits import run_pruner
 from conversations.tell import tell_resident
 from escalation.sla import SlaWatcher
 from escalation.slack_alerts import SlackNotifier, slack_adapters
@@ -42,7 +44,14 @@ def start_content_loops(services: Services, stop: threading.Event) -> list[threa
     return start_website_syncs(services, stop)
 
 
-LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops, start_content_loops)
+def start_operations_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
+    thread = threading.Thread(target=run_pruner, args=(services.db, stop), name="rate-limit-pruner", daemon=True)
+    thread.start()
+    return [thread]
+
+
+LOOPS = (start_channel_loops, start_escalation_loops, start_governance_loops, start_content_loops,
+         start_operations_loops)
 
 
 def start_all(services: Services, stop: threading.Event) -> list[threading.Thread]:

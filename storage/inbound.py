@@ -188,3 +188,12 @@ def notify_inbox(conn: Connection, schema: str | None) -> None:
     """Inside the recording transaction; PostgreSQL delivers it on commit."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": inbox_notify_channel(schema)})
+
+
+def defer_inbound(conn: Connection, row: Row, until: datetime) -> bool:
+    """Give a leased event back to be taken again from `until`, without spending an attempt: a rate-limited
+    message waits its turn and is never failed for good for having waited."""
+    statement = update(inbound_events).where(_still_leased(row)).values(
+        status="received", locked_by=None, locked_until=until,
+        attempts=inbound_events.c.attempts - 1)
+    return conn.execute(statement).rowcount == 1

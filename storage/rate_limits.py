@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .schema import rate_limit_counts
@@ -40,3 +40,10 @@ def _hits(conn: Connection, key: str, window_start: datetime) -> int:
 def prune_rate_limits(conn: Connection, older_than: datetime) -> int:
     statement = delete(rate_limit_counts).where(rate_limit_counts.c.window_start < older_than)
     return conn.execute(statement).rowcount
+
+
+def uncount_hit(conn: Connection, key: str, window_start: datetime) -> None:
+    """Take back a hit that was refused: only what was let through counts against the limit."""
+    conn.execute(update(rate_limit_counts).where(rate_limit_counts.c.key == key,
+                                                 rate_limit_counts.c.window_start == window_start)
+                 .values(hits=rate_limit_counts.c.hits - 1))

@@ -19,7 +19,7 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 
 from channels.rest import RasaRestChannel
@@ -28,10 +28,11 @@ from conversations.turns import ProcessedTurn, process_event
 from core.messages import InboundEvent
 from knowledge.knowledge_base import IndexMissing
 from madoguchi.api.errors import PoliteErrorRoute
+from madoguchi.api.limits import RateLimited, enforce_message
 from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.composition import Services, get_services
 from storage import (
-    Connection, first_message_after, leased_inbound_event, list_messages, mark_inbound_failed,
+    Connection, first_message_after, inbound_by_external_id, leased_inbound_event, list_messages, mark_inbound_failed,
     previous_resident_message_id, record_inbound, resident_message_of_inbound, turn_for_inbound, utcnow,
 )
 
@@ -67,13 +68,13 @@ def health(tenant_id: str, services: ServicesDep) -> dict[str, str]:
 
 
 @router.post("/webhooks/rest/webhook")
-def webhook_default_tenant(body: RasaMessageIn, services: ServicesDep) -> list[dict[str, Any]]:
-    return _handle(services, _tenant(services, services.settings.default_tenant), body)
+def webhook_default_tenant(body: RasaMessageIn, request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    return _handle(services, _tenant(services, services.settings.default_tenant), body, request)
 
 
 @router.post("/t/{tenant_id}/webhooks/rest/webhook")
-def webhook(tenant_id: str, body: RasaMessageIn, services: ServicesDep) -> list[dict[str, Any]]:
-    return _handle(services, _tenant(services, tenant_id), body)
+def webhook(tenant_id: str, body: RasaMessageIn, request: Request, services: ServicesDep) -> list[dict[str, Any]]:
+    return _handle(services, _tenant(services, tenant_id), body, request)
 
 
 def _tenant(services: Services, tenant_id: str) -> Tenant:
@@ -83,11 +84,18 @@ def _tenant(services: Services, tenant_id: str) -> Tenant:
     return tenant
 
 
-def _handle(services: Services, tenant: Tenant, body: RasaMessageIn) -> list[dict[str, Any]]:
+def _handle(services: Services, tenant: Tenant, body: RasaMessageIn, request: Request) -> list[dict[str, Any]]:
     address = resident_address(body.sender, services.settings.secret_key)
     metadata = body.metadata or {}
     client_id = str(metadata.get("message_id") or uuid.uuid4().hex)[:64]
     external_id = f"{address}:{client_id}"
+    with services.db.read() as conn:
+        resubmitted = inbound_by_external_id(conn, tenant.id, REST_CHANNEL, external_id) is not None
+    if not resubmitted:
+        try:
+            enforce_message(services, request, tenant, sender=address, text=body.message, channel=REST_CHANNEL)
+        except RateLimited as limited:  # a Rasa client shows what it is sent: the polite reply, as a message
+            return [{"recipient_id": body.sender, "text": limited.reply}]
     event = InboundEvent(channel=REST_CHANNEL, external_id=external_id, tenant=tenant.id, sender=address,
                          kind="message", text=body.message, received_at=utcnow(), meta={"rasa_rest": True})
     with services.db.transaction() as conn:

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 
 from channels.web import WebChannel
 from config.tenancy import Tenant
@@ -23,6 +23,7 @@ from governance.retention import erase_on_request
 from knowledge.knowledge_base import IndexMissing
 from madoguchi.api import transcripts
 from madoguchi.api.errors import POLITE_ERROR, PoliteErrorRoute
+from madoguchi.api.limits import client_address, enforce_message, enforce_new_session
 from madoguchi.api.residents import (
     TOKEN_HEADER,
     external_id_for,
@@ -46,6 +47,7 @@ from storage import (
     Connection,
     Row,
     get_conversation,
+    inbound_by_external_id,
     inbound_status,
     leased_inbound_event,
     list_messages,
@@ -65,7 +67,9 @@ WEB_CHANNEL = WebChannel.name
 # A turn takes well under a second; a duplicate waits this long for the first request to store it.
 CONCURRENT_DUPLICATE_WAIT_SECONDS = 15
 INLINE_WORKER = "web-api"
-ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 500: {"model": ErrorOut}}
+ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut},
+          429: {"model": ErrorOut, "description": "rate limited: a polite reply in `detail`, and Retry-After"},
+          500: {"model": ErrorOut}}
 
 router = APIRouter(prefix="/api/v1", tags=["web chat"], route_class=PoliteErrorRoute, responses=ERRORS)
 
@@ -93,12 +97,14 @@ def owned_conversation(conn: Connection, tenant: Tenant, conversation_id: str, s
 
 
 @router.post("/t/{tenant_id}/conversations", status_code=201, response_model=ConversationOut)
-def start_conversation(tenant_id: str, services: ServicesDep,
+def start_conversation(tenant_id: str, request: Request, services: ServicesDep,
                        token: ResidentToken = None) -> ConversationOut:
     """Start (or, with an existing token, resume) the session's conversation. Returns its id and the token."""
     tenant = tenant_or_404(services, tenant_id)
     if token is not None and not is_well_formed(token):
         raise HTTPException(401, f"malformed {TOKEN_HEADER} header")
+    if token is None:  # a new session is a new resident: limited per source address
+        enforce_new_session(services, request, tenant, WEB_CHANNEL)
     token = token or new_resident_token()
     with services.db.transaction() as conn:
         row = open_conversation(conn, tenant=tenant.id, channel=WEB_CHANNEL,
@@ -108,7 +114,7 @@ def start_conversation(tenant_id: str, services: ServicesDep,
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=ReplyOut,
              responses={503: {"model": ErrorOut}})
-def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services: ServicesDep,
+def post_message(tenant_id: str, conversation_id: str, body: MessageIn, request: Request, services: ServicesDep,
                  token: ResidentToken = None) -> ReplyOut:
     """Send the resident's message and get the assistant's reply (or silence while an operator holds the
     conversation). Resending the same client_message_id returns the same reply."""
@@ -117,6 +123,8 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services
     with services.db.read() as conn:
         owned_conversation(conn, tenant, conversation_id, sender)
     external_id = external_id_for(sender, body.client_message_id)
+    if not _recorded(services, tenant, external_id):  # a resubmission is no new question: never refused
+        enforce_message(services, request, tenant, sender=sender, text=body.text, channel=WEB_CHANNEL)
     _record_message(services, tenant, sender, external_id, body)  # False for a resubmission: it is processed once
     processed = _process(services, tenant.id, external_id)
     with services.db.read() as conn:
@@ -126,6 +134,11 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, services
     # Whichever request ran the turn reports it; every other copy (resubmitted or concurrent) is a replay.
     reply.replayed = processed.replayed
     return reply
+
+
+def _recorded(services: Services, tenant: Tenant, external_id: str) -> bool:
+    with services.db.read() as conn:
+        return inbound_by_external_id(conn, tenant.id, WEB_CHANNEL, external_id) is not None
 
 
 def _record_message(services: Services, tenant: Tenant, sender: str, external_id: str, body: MessageIn) -> bool:
@@ -215,9 +228,11 @@ def _turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) 
 
 
 @router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
-def ask(tenant_id: str, body: AskIn, services: ServicesDep) -> AskOut:
-    """One stateless turn (no conversation, nothing stored): for tools and scripts."""
+def ask(tenant_id: str, body: AskIn, request: Request, services: ServicesDep) -> AskOut:
+    """One stateless turn (no conversation, nothing stored): for tools and scripts (limited per address)."""
     tenant = tenant_or_404(services, tenant_id)
+    enforce_message(services, request, tenant, sender=f"ask:{client_address(request)}", text=body.question,
+                    channel=WEB_CHANNEL)
     with services.db.read() as conn:
         switches = switches_in_force(conn, tenant, WEB_CHANNEL)
     try:
