@@ -144,5 +144,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> logging.Handler
         server_logger = logging.getLogger(name)
         server_logger.handlers.clear()
         server_logger.propagate = True
+        # A uvicorn started earlier in the process (log_level=...) or a dictConfig may have set a level or
+        # disabled the logger; the root's level and handler decide from now on.
+        server_logger.setLevel(logging.NOTSET)
+        server_logger.disabled = False
     install_redacting_logging()
     return handler
