@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 THROTTLED_MESSAGE = "サインインの失敗が続いたため、{seconds}秒ほどお待ちください。"
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
-router = APIRouter()
+# The staff console is a browser UI (pages, forms, the page's own polling), not an API: like the chat page it
+# stays out of the OpenAPI document.
+router = APIRouter(include_in_schema=False)
 
 STATE_LABELS = {"queued": "待機中", "claimed": "対応中", "waiting_resident": "住民の返信待ち",
                 "resolved": "解決済み", "returned": "アシスタントに戻した"}

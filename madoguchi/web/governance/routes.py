@@ -25,6 +25,7 @@ from governance import review
 from governance.explain import REASON_WORDS
 from governance.insight import Insight, InsightCache, build_insight, insight_csv
 from governance.transparency import transparency_context
+from madoguchi.api.responses import html_pages
 from madoguchi.composition import Services, get_services
 from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
 from madoguchi.web.hardening import bidi_safe
@@ -36,10 +37,12 @@ templates = Jinja2Templates(directory=HERE / "templates")
 # Residents' words on staff pages (review questions, insight topics): bidi controls are shown, never obeyed.
 templates.env.finalize = bidi_safe
 templates.env.filters["local_time"] = local_time
-router = APIRouter(tags=["governance"])
+router = APIRouter(tags=["governance"], responses=html_pages(403, 404, 422))
 NOTICES = {"curated": "回答を登録しました。", "right_source": "正しい出典を登録しました。",
            "outdated": "文書を止めました（再取り込みか解除まで使われません）。", "cleared": "解除しました。",
            "dismissed": "一覧から外しました。", "retired": "取り下げました。"}
+
+CSV = {200: {"content": {"text/csv": {}, "text/html": {}}, "description": "the figures as CSV (or the sign-in page)"}}
 
 
 def pct(value: float | None) -> str:
@@ -124,7 +127,7 @@ def insight_page(request: Request, tenant_id: str, days: int = Query(30, ge=1, l
                          tenant)
 
 
-@router.get("/t/{tenant_id}/insight.csv")
+@router.get("/t/{tenant_id}/insight.csv", responses=CSV)
 def insight_export(request: Request, tenant_id: str, days: int = Query(30, ge=1, le=366),
                    services: Services = Depends(get_services),
                    operator: Operator = Depends(page_operator)) -> PlainTextResponse:
@@ -146,7 +149,7 @@ def insight_all_page(request: Request, days: int = Query(30, ge=1, le=366), serv
     return _insight_page(request, insight, "全自治体", f"/insight.csv?days={days}", None)
 
 
-@router.get("/insight.csv")
+@router.get("/insight.csv", responses=CSV)
 def insight_all_export(request: Request, days: int = Query(30, ge=1, le=366),
                        services: Services = Depends(get_services),
                        operator: Operator = Depends(page_operator)) -> PlainTextResponse:
