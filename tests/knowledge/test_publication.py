@@ -110,9 +110,11 @@ def test_a_version_published_under_load_is_swapped_in_with_no_failed_or_stalled_
     published_at = time.perf_counter()
     publish(db, settings, new, "test")
     deadline = time.monotonic() + 20
-    while not any(version == new.version for *_, version, _ in seen) and time.monotonic() < deadline:
+    def swapped() -> set[int]:
+        return {n for n, _, version, _ in list(seen) if version == new.version}
+
+    while swapped() != {0, 1, 2, 3} and time.monotonic() < deadline:  # every asker has seen the new version
         time.sleep(0.05)
-    time.sleep(0.2)
     stop.set()
     for thread in threads:
         thread.join()
