@@ -66,8 +66,9 @@ class Cluster:
     """`webs` web instances (they only acknowledge: no inbox workers) and `workers` channel workers."""
 
     def __init__(self, db_url: str, data_dir: Path, line_api_url: str, *, webs: int = 2, workers: int = 2,
-                 poll_s: float = 0.5, log_dir: Path | None = None) -> None:
+                 poll_s: float = 0.5, log_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
         self.db_url, self.data_dir, self.line_api_url, self.poll_s = db_url, data_dir, line_api_url, poll_s
+        self.extra_env = extra_env or {}
         self.log_dir = log_dir or data_dir / "logs"
         self.ports = [free_port() for _ in range(webs)]
         self.webs: list[subprocess.Popen | None] = [None] * webs
@@ -83,7 +84,7 @@ class Cluster:
             f"{line}CHANNEL_SECRET": LINE_SECRET, f"{line}CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
             f"{line}API_HOST": self.line_api_url,
             f"{line}REPLY_TOKEN_MAX_AGE_S": "3600",  # every reply uses its event's token: replies map to events
-            "HF_HUB_OFFLINE": "1", "HAYSTACK_TELEMETRY_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1", "HAYSTACK_TELEMETRY_ENABLED": "False", **self.extra_env,
         }
 
     def url(self, i: int) -> str:
@@ -422,9 +423,10 @@ def prepare_work_dir(index_data_dir: Path, work_dir: Path) -> None:
 
 def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[str], *, residents: int,
                       messages: int, seconds: float, work_dir: Path, drain_timeout: float = 600,
-                      duplicate_share: float = 0.05) -> dict[str, Any]:
+                      duplicate_share: float = 0.05, lease_s: tuple[float, float] | None = None) -> dict[str, Any]:
     """2 web instances + 2 workers; at 30 % one of each is killed (-9) and restarted, at 50 % a new index version
-    is published, at 75 % answering is switched off."""
+    is published, at 75 % answering is switched off. `lease_s`: (inbox, outbox) leases, shorter than the service's
+    15 s / 60 s so a small test does not wait a minute for a killed worker's reply."""
     from config.settings import Settings
     from config.tenancy import get_tenant
     from conversations.switches import ANSWERING, change_switch
@@ -440,7 +442,11 @@ def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[s
         first, second = two_versions(index_data_dir, settings)
         publish(db, settings, first, "surge")
 
-        with TimedLineApi() as line_api, Cluster(url, work_dir, line_api.url) as cluster:
+        extra_env = ({"MADOGUCHI_INBOX_LEASE_S": str(lease_s[0]), "MADOGUCHI_OUTBOX_LEASE_S": str(lease_s[1])}
+                     if lease_s else {})
+        up_started = time.perf_counter()
+        with TimedLineApi() as line_api, Cluster(url, work_dir, line_api.url, extra_env=extra_env) as cluster:
+            seconds_to_start = time.perf_counter() - up_started
             def kill_and_restart() -> None:
                 cluster.kill(cluster.webs[0])
                 cluster.kill(cluster.workers[0])
@@ -463,6 +469,7 @@ def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[s
             surge.run()
             drained = drain(db, drain_timeout)
             report = summarise(surge, db, drained, {a.name: a for a in actions})
+            report["seconds_to_start"] = round(seconds_to_start, 1)
             report["seconds_to_drain"] = round(time.perf_counter() - started - seconds, 1)
         report["index_versions"] = {"before": first.version, "published_mid_surge": second.version}
         return report

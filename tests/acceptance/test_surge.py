@@ -14,13 +14,17 @@ QUESTIONS = ["粗大ごみの出し方", "児童手当の申請方法", "住民�
              "備蓄はどれくらい必要ですか", "ペットボトルは何ごみ"]
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 @pytest.mark.timeout(400)
 def test_a_surge_through_kills_a_hot_swap_and_a_kill_switch_loses_and_duplicates_nothing(knowledge_settings,
                                                                                           tmp_path):
     if reason := postgres_unavailable(POSTGRES_URL):
         pytest.skip(reason)
     report = surge_on_postgres(POSTGRES_URL, knowledge_settings.data_dir, QUESTIONS, residents=6, messages=3,
-                               seconds=8, work_dir=tmp_path / "cluster", drain_timeout=150, duplicate_share=0.3)
+                               seconds=8, work_dir=tmp_path / "cluster", drain_timeout=150, duplicate_share=0.3,
+                               lease_s=(3.0, 5.0))
+    print(report)  # pytest -s shows the figures
     assert report["drained"], report
     assert report["events"] == report["stored"] == report["done"] == 18, report
     assert report["duplicates_sent"] >= 1 and report["failed"] == 0, report
