@@ -7,7 +7,8 @@ PostgreSQL) with an instance and a worker killed, an index version hot-swapped a
 
 DIR holds index/amagasaki and index/tokyo (`madoguchi ingest`, or the test cache). The 20k-document tenant
 ("scale20k") is built there once from the real ../shared data, read in place: both tenants' passages and the
-LocalgovFAQ answers split into sentence passages (each titled by its FAQ question). Questions are LocalgovFAQ
+LocalgovFAQ answers split into sentence passages (each titled by its FAQ question, with its own lexical terms and
+its FAQ entry's dense vectors: see build_big_tenant). Questions are LocalgovFAQ
 dev-split queries (speed only; nothing is tuned on them). Figures depend on the machine's load: each section
 prints the core count and load average it ran under.
 """
@@ -74,38 +75,52 @@ def sentence_passages(shared: Path, tenant: str) -> list[Any]:
 
 
 def build_big_tenant(data_dir: Path, shared: Path, documents: int) -> dict[str, Any]:
-    """Runs in a process of its own: ingestion embeds with every core (the answering process uses one)."""
+    """Both tenants' indexes as they are, plus LocalgovFAQ sentence passages up to `documents`. A passage has its
+    own lexical terms; its dense vectors are its FAQ entry's (the entry's title and title+answer head): embedding
+    16k more texts takes hours on a busy 2-core machine, and a query's cost does not depend on the vectors'
+    values, only on how many there are."""
+    import hashlib
+
+    import numpy as np
+
     from config.settings import Settings
-    from config.tenancy import get_tenant
-    from knowledge.embedder import get_embedder
-    from knowledge.index import TenantIndex, build_index
-    from knowledge.ingestion import IngestReport, embedding_cache, load_documents, tenant_index_dir
-    from knowledge.search_config import load_search_config
+    from knowledge.index import INDEX_FORMAT, TenantIndex
+    from knowledge.ingestion import tenant_index_dir
     from knowledge.text import get_tokenizer
 
     settings = Settings(data_dir=data_dir, shared_dir=shared)
     directory = tenant_index_dir(settings, BIG_TENANT)
-    if (directory / "manifest.json").exists():
-        existing = TenantIndex.load(directory)
-        if len(existing) == documents:
-            return {"documents": len(existing), "built_seconds": 0.0, "reused": True}
+    if (directory / "manifest.json").exists() and len(existing := TenantIndex.load(directory)) == documents:
+        return {"documents": len(existing), "built_seconds": 0.0, "reused": True}
     started = time.perf_counter()
-    docs = []
-    for tenant_id in ("amagasaki", "tokyo"):
-        loaded = load_documents(get_tenant(tenant_id), shared, IngestReport(tenant_id), data_dir)
-        docs += [d.__class__.from_dict({**d.to_dict(), "tenant": BIG_TENANT, "doc_id": f"{tenant_id}:{d.doc_id}"})
-                 for d in loaded]
-    docs = (docs + sentence_passages(shared, BIG_TENANT))[:documents]
-    embedder = get_embedder(settings.embedder, settings.ingest_threads)
-    cache = embedding_cache(settings, embedder.name, embedder.dim)
-    try:
-        index, report = build_index(BIG_TENANT, docs, get_tokenizer(), embedder, cache,
-                                    body_chars=load_search_config().body_chars_embedded)
-    finally:
-        cache.close()
+    parts = [TenantIndex.load(tenant_index_dir(settings, t)) for t in ("amagasaki", "tokyo")]
+    docs = [d.__class__.from_dict({**d.to_dict(), "tenant": BIG_TENANT, "doc_id": f"{p.tenant}:{d.doc_id}"})
+            for p in parts for d in p.docs]
+    full = [terms for p in parts for terms in p.tokens_full]
+    title = [terms for p in parts for terms in p.tokens_title]
+    vectors = {name: [np.asarray(getattr(p, name)) for p in parts]
+               for name in ("title_vectors", "body_vectors", "title_query_vectors")}
+    faq_row = {d.doc_id: i for i, d in enumerate(parts[0].docs)}
+    tokenizer = get_tokenizer()
+    extra = [p for p in sentence_passages(shared, BIG_TENANT) if _faq_id(p) in faq_row][: documents - len(docs)]
+    rows = [faq_row[_faq_id(p)] for p in extra]
+    docs += extra
+    full += [tokenizer.search_terms(f"{p.title}\n{p.body}") for p in extra]
+    title += [parts[0].tokens_title[row] for row in rows]
+    stacked = {name: np.vstack([*arrays, arrays[0][rows]]).astype(np.float32) for name, arrays in vectors.items()}
+    version = hashlib.sha256("".join(d.doc_id for d in docs).encode()).hexdigest()[:16]
+    manifest = {"format": INDEX_FORMAT, "tenant": BIG_TENANT, "documents": len(docs), "index_version": version,
+                "embedder": parts[0].manifest["embedder"], "tokenizer": parts[0].manifest["tokenizer"],
+                "body_chars": parts[0].manifest["body_chars"], "sources": []}
+    index = TenantIndex(BIG_TENANT, docs, full, title, stacked["title_vectors"], stacked["body_vectors"],
+                        stacked["title_query_vectors"], manifest)
     index.save(directory)
-    return {"documents": len(index), "built_seconds": round(time.perf_counter() - started, 1),
-            "embedded_new": report.embedded_new, "reused": False}
+    return {"documents": len(index), "built_seconds": round(time.perf_counter() - started, 1), "reused": False,
+            "sentence_passages": len(extra)}
+
+
+def _faq_id(passage: Any) -> str:
+    return passage.doc_id.split("-s")[0].removeprefix("faq")
 
 
 # --- one query -------------------------------------------------------------------------------------------------
@@ -242,6 +257,13 @@ def _print_rates(label: str, rows: dict[str, Any]) -> None:
 
 
 # --- the surge -------------------------------------------------------------------------------------------------
+def tokyo_questions(shared: Path) -> list[str]:
+    """The tokyo tenant's templated questions (speed only): questions it can answer, so a resident's conversation
+    stays with the assistant and every message makes a turn (a handed-over one goes silent)."""
+    path = shared / "data" / "tokyo-eval" / "dev-templated.jsonl"
+    return [json.loads(line)["question"] for line in path.open(encoding="utf-8") if line.strip()]
+
+
 def run_surge(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
     from tests.acceptance.surge import surge_on_postgres
 
@@ -249,7 +271,8 @@ def run_surge(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
     # "Normal" is taken as one message every 2 s for the tenant; the surge is 50× that.
     rate = 50 * 0.5
     residents = max(10, int(rate * seconds / 4))  # four messages each: well inside the per-resident rate limit
-    report = surge_on_postgres(POSTGRES_URL, args.data_dir, questions, residents=residents, messages=4,
+    report = surge_on_postgres(POSTGRES_URL, args.data_dir, tokyo_questions(args.shared_dir), residents=residents,
+                               messages=4,
                                seconds=seconds, work_dir=args.data_dir / "surge")
     print(f"\nLINE surge: 2 web + 2 workers on PostgreSQL, {report['events']} events in {seconds:.0f} s "
           f"({report['rate_per_s']}/s; {machine()})")

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -359,12 +359,18 @@ def summarise(surge: Surge, db: Any, drained: bool, actions: dict[str, Action]) 
         "ack_ms": {"p50": round(percentile(acks, 0.5), 1), "p99": round(percentile(acks, 0.99), 1)},
         "turn_to_reply_ms": {"p50": round(percentile(to_reply, 0.5)), "p99": round(percentile(to_reply, 0.99))},
         "drained": drained, "turns_by_index_version": dict(versions),
+        "outcomes": dict(Counter(f"{stored[r.event_id]['outcome']}/{stored[r.event_id]['reason'] or '-'}"
+                                 for r in with_turn)),
     }
     switch = actions.get("answering_off")
     if switch is not None and switch.done_at:
-        after = [stored[r.event_id] for r in with_turn if r.sent_at > switch.done_at]
-        report["answering_off"] = {"turns_after": len(after),
-                                   "answered_after": sum(1 for t in after if t["outcome"] != "escalated")}
+        # A message sent after the switch goes to a person: its turn hands over, or it makes none because a person
+        # already holds the conversation (an earlier message of the resident was handed over).
+        after = [stored.get(r.event_id, {}) for r in sent if r.sent_at > switch.done_at]
+        report["answering_off"] = {
+            "events_after": len(after), "handed_over_after": sum(1 for t in after if t.get("outcome") == "escalated"),
+            "silent_after": sum(1 for t in after if t.get("status") == "done" and not t.get("outcome")),
+            "answered_after": sum(1 for t in after if t.get("outcome") not in (None, "escalated"))}
     return report
 
 
@@ -430,7 +436,7 @@ def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[s
     from config.settings import Settings
     from config.tenancy import get_tenant
     from conversations.switches import ANSWERING, change_switch
-    from knowledge.publication import publish
+    from knowledge.publication import publish, write_snapshot
     from storage import Database
 
     prepare_work_dir(index_data_dir, work_dir)
@@ -441,6 +447,7 @@ def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[s
         settings = Settings(data_dir=work_dir, database_url=url)
         first, second = two_versions(index_data_dir, settings)
         publish(db, settings, first, "surge")
+        write_snapshot(settings, second)  # the ingest job's part; mid-surge it is published (one row)
 
         extra_env = ({"MADOGUCHI_INBOX_LEASE_S": str(lease_s[0]), "MADOGUCHI_OUTBOX_LEASE_S": str(lease_s[1])}
                      if lease_s else {})
