@@ -77,29 +77,37 @@ line_bodies = st.one_of(
 
 
 def refused_or_taken(response, *allowed: int) -> None:
-    assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
-    assert response.status_code in allowed, f"{response.status_code}: {response.text[:300]}"
+    """An acknowledgement or a refusal with a reason; the failure names the request (hypothesis shows it shrunk)."""
+    sent = response.request.content[:500]
+    assert response.status_code < 500, f"{response.status_code} for {sent!r}: {response.text[:300]}"
+    assert response.status_code in allowed, f"{response.status_code} for {sent!r}: {response.text[:300]}"
 
 
 class TestSignedHostileBodies:
     def test_line(self, client, record_property):
+        tried = []
+
         @FUZZ
         @given(line_bodies)
         def signed_line_body(body):
+            tried.append(body)
             response = client.post("/webhooks/line/tokyo", content=body, headers={
                 "X-Line-Signature": line_signature(LINE_SECRET, body), "Content-Type": "application/json"})
             refused_or_taken(response, 200, 400, 413)
 
         signed_line_body()
-        record_property("attacks", EXAMPLES)
+        record_property("attacks", len(tried))
         assert client.get("/healthz").status_code == 200
 
     def test_twilio_voice(self, client, record_property):
+        tried = []
+
         @FUZZ
         @given(st.sampled_from(["", "/gather", "/poll?hold=2", "/noinput?again=1", "/status"]),
                st.dictionaries(st.sampled_from(["CallSid", "From", "To", "SpeechResult", "Digits", "CallStatus",
                                                 "AccountSid", "Confidence"]), form_text, max_size=6))
         def signed_twilio_callback(route, params):
+            tried.append(route)
             path = f"/webhooks/twilio/voice/tokyo{route}"
             signature = RequestValidator(TWILIO_AUTH).compute_signature(PUBLIC_BASE + path, params)
             body = urlencode(params).encode()
@@ -110,32 +118,37 @@ class TestSignedHostileBodies:
                 assert response.headers["content-type"].startswith("application/xml")
 
         signed_twilio_callback()
-        record_property("attacks", EXAMPLES)
+        record_property("attacks", len(tried))
 
     def test_inbound_mail(self, client, record_property):
         headers = st.lists(st.tuples(st.sampled_from(["From", "Reply-To", "Subject", "Message-ID", "To",
                                                       "Content-Type", "Content-Transfer-Encoding", "Auto-Submitted"]),
                                      hostile_text), max_size=6)
+        tried = []
 
         @FUZZ
         @given(headers, st.one_of(hostile_text, st.binary(max_size=300).map(lambda b: b.decode("latin-1"))))
         def authorised_mail(header_lines, body):
+            tried.append(body)
             raw = "".join(f"{name}: {value}\r\n" for name, value in header_lines) + "\r\n" + body
             response = client.post("/webhooks/email/tokyo", content=raw.encode("utf-8", "surrogatepass"), headers={
                 "Authorization": f"Bearer {MAIL_TOKEN}", "Content-Type": "message/rfc822"})
             refused_or_taken(response, 200, 400, 413)
 
         authorised_mail()
-        record_property("attacks", EXAMPLES)
+        record_property("attacks", len(tried))
 
     def test_rasa_rest(self, client, record_property):
+        tried = []
+
         @FUZZ
         @given(st.one_of(st.fixed_dictionaries({"sender": hostile_text, "message": hostile_text},
                                                optional={"metadata": json_value}), json_value))
         def rasa_message(body):
+            tried.append(body)
             response = client.post("/t/tokyo/webhooks/rest/webhook", content=json.dumps(body).encode(),
                                    headers={"Content-Type": "application/json"})
             refused_or_taken(response, 200, 400, 413, 422, 429)
 
         rasa_message()
-        record_property("attacks", EXAMPLES)
+        record_property("attacks", len(tried))
