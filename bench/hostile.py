@@ -31,12 +31,14 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
         "tests/web/test_hardening.py::test_a_signed_body_under", "tests/web/test_hardening.py::test_every_route_has",
         "tests/web/test_hardening.py::test_the_smtp_endpoint", "tests/web/test_hardening.py::test_http_inbound_mail",
         "tests/web/test_hostile_text.py::TestLineBatch::test_a_long", "tests/web/test_hostile_text.py::TestMail::test_a_long",
+        "tests/channels/test_email.py::TestParsing::test_what_is_kept",
     ),
     "encoding/NUL": ("tests/web/test_hostile_text.py::", "tests/core/test_text.py::TestStorable"),
     "malformed payloads": (
         "tests/web/test_fuzz_webhooks.py::",
         "tests/web/test_openapi_conformance.py::test_every_operation_answers_as_documented[",  # invalid ones only
         "tests/web/test_webhooks_line.py::TestLineWebhookRoute::test_malformed",
+        "tests/channels/test_line.py::TestLineParse::test_malformed",
     ),
     "mail spoofing": ("tests/channels/test_email_authentication.py::",),
     "sessions/auth": (
