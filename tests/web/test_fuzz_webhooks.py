@@ -54,7 +54,8 @@ def client(db, tmp_path):
         "email": EmailAdapter("tokyo", "soudan@city.example.lg.jp", SmtpSettings(host="127.0.0.1", port=9),
                               inbound_token=lambda: MAIL_TOKEN),
     }
-    services = make_services(db, tmp_path, engine=FakeEngine(), channels={"tokyo": tenant_channels("tokyo", adapters)})
+    channels = {"tokyo": tenant_channels("tokyo", adapters)}
+    services = make_services(db, tmp_path, engine=FakeEngine(), channels=channels)
     with TestClient(create_app(services, start_background=False), raise_server_exceptions=False) as test_client:
         yield test_client
 
