@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.settings import Settings, get_settings
+from config.tenancy import UnknownTenant, get_tenant
 from knowledge.components import build_retrieval_pipeline
 from knowledge.confidence import ConfidenceModel
 from knowledge.embedder import get_embedder, limit_blas_threads
@@ -16,6 +17,7 @@ from knowledge.ingestion import tenant_index_dir
 from knowledge.rerank import Reranker
 from knowledge.search_config import load_search_config
 from knowledge.text import get_tokenizer
+from knowledge.variants import VARIANTS_FILE, VariantIndex, variant_options
 
 
 class IndexMissing(LookupError):
@@ -38,8 +40,12 @@ class Retrieval:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, question_variants: bool = True) -> None:
+        """`question_variants`: search with the reviewed question variants of tenants that use them (off: every
+        tenant searches its official text only, as a new city does on its first day)."""
         self.settings = settings or get_settings()
+        self.question_variants = question_variants
+        self._variants: dict[str, tuple[float, VariantIndex | None]] = {}
         limit_blas_threads(self.settings.blas_threads)
         search = load_search_config()
         self.tokenizer = get_tokenizer()
@@ -74,7 +80,20 @@ class KnowledgeBase:
                 except IndexFormatError as exc:
                     raise IndexMissing(str(exc)) from exc
                 self._indexes[tenant] = cached
+            cached[1].variants = self._variants_of(tenant, directory) if self.question_variants else None
             return cached[1]
+
+    def _variants_of(self, tenant: str, directory: Any) -> VariantIndex | None:
+        """The tenant's variants if its YAML turns them on and they were built (reloaded when rebuilt)."""
+        path = directory / VARIANTS_FILE
+        if not path.exists() or not _uses_variants(tenant, self.settings):
+            return None
+        stamp = path.stat().st_mtime
+        cached = self._variants.get(tenant)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, VariantIndex.load(directory))
+            self._variants[tenant] = cached
+        return cached[1]
 
     def has_index(self, tenant: str) -> bool:
         return (tenant_index_dir(self.settings, tenant) / "manifest.json").exists()
@@ -97,3 +116,10 @@ class KnowledgeBase:
             terms=out["analyze"]["terms"], timings_ms=timings, documents=out["documents"]["documents"],
             vector=out["analyze"]["vector"],
         )
+
+
+def _uses_variants(tenant: str, settings: Settings) -> bool:
+    try:
+        return variant_options(get_tenant(tenant, settings.tenants_dir).raw) is not None
+    except UnknownTenant:
+        return False
