@@ -199,7 +199,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
-    result = run_evaluation(KnowledgeBase(_settings()), tenant, Path(args.queries), args.split)
+    kb = KnowledgeBase(_settings(), question_variants=not args.without_variants)
+    result = run_evaluation(kb, tenant, Path(args.queries), args.split)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     _print_table(result)
     return 0
@@ -232,7 +233,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
-    kb = KnowledgeBase(_settings())
+    kb = KnowledgeBase(_settings(), question_variants=not args.without_variants)
     labels = _calibration_labels(args, tenant, kb)
     result = run_calibration(tenant, labels, shared=args.shared, target_precision=args.target_precision,
                              clarify_target=args.clarify_target, write=not args.dry_run, kb=kb)
@@ -370,6 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tenant", required=True)
     evaluate.add_argument("--queries", required=True)
     evaluate.add_argument("--split", help="use only the lines of this split (e.g. report) of --queries")
+    evaluate.add_argument("--without-variants", action="store_true",
+                          help="search without the tenant's question variants (as a city without reviews would)")
     evaluate.set_defaults(func=cmd_eval)
 
     calibrate = sub.add_parser(
@@ -392,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--decided-only", action="store_true",
                            help="calibrate the thresholds only on the labelled questions the answer policy decides "
                                 "in a turn (the dialogue runs each one first)")
+    calibrate.add_argument("--without-variants", action="store_true",
+                           help="search without the tenant's question variants (as a city without reviews would)")
     calibrate.add_argument("--dry-run", action="store_true", help="learn and report, write nothing")
     calibrate.add_argument("--score-on", help="also score the learned thresholds on this labelled file")
     calibrate.add_argument("--score-split", help="the split of --score-on to use")
