@@ -165,6 +165,7 @@ def main() -> int:
                         help="TENANT=FILE: a saved `madoguchi ask --jsonl` output to score side by side")
     parser.add_argument("--variants", choices=("both", "with", "without"), default="both",
                         help="search with the tenants' reviewed question variants, without them, or both")
+    parser.add_argument("--tenant", action="append", help="only these tenants (default: every labelled set)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     from madoguchi.composition import build_services
@@ -173,6 +174,8 @@ def main() -> int:
     baselines = dict(b.split("=", 1) for b in args.baseline)
     reports = {}
     for tenant, (path, split) in labelled_sets(args, engine.kb).items():
+        if args.tenant and tenant not in args.tenant:
+            continue
         base = Path(baselines[tenant]) if tenant in baselines else None
         reports[tenant] = run_both(engine, tenant, path, split, base, MODES[args.variants])
         print_table(tenant, reports[tenant])
