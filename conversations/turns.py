@@ -21,7 +21,9 @@ from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
 from core.log_context import log_context
 from core.messages import InboundEvent
+from core.text import MAX_MESSAGE_CHARS
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
+from dialogue.compose import Composer
 from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
@@ -107,7 +109,15 @@ def _run_and_store(services: ConversationServices, row: Row) -> ProcessedTurn:
         result = services.engine.greet(tenant, memory.language or "ja")
     elif _needs_turn(event, state):
         result = run_dialogue(services, tenant, event.text, memory, event.channel, switches)
+        if event.meta.get("cut_from_chars"):
+            result.answer = f"{_cut_note(services, tenant, result.language)}\n\n{result.answer}"
     return _store(services, row, event, result)
+
+
+def _cut_note(services: ConversationServices, tenant: Tenant, language: str) -> str:
+    """The message was longer than what is kept (core.messages.InboundEvent cut it): the reply says so first."""
+    composer = Composer(tenant, tenants_dir=services.settings.tenants_dir)
+    return composer.render("message_cut", language, kept=f"{MAX_MESSAGE_CHARS:,}")
 
 
 def run_dialogue(services: ConversationServices, tenant: Tenant, text: str, memory: ConversationMemory | None,
@@ -206,7 +216,7 @@ def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTu
 
 def _resident_meta(row: Row, event: InboundEvent) -> dict[str, Any]:
     meta: dict[str, Any] = {"inbound_event_id": row.id, "kind": event.kind}
-    for key in ("subject", "attachments", "html_only", "body", "choice_index"):
+    for key in ("subject", "attachments", "html_only", "body", "choice_index", "cut_from_chars"):
         if key in event.meta:
             meta[key] = event.meta[key]
     return meta
@@ -230,7 +240,7 @@ def _store_turn(conn: Connection, services: ConversationServices, row: Row, even
     turn_id = record_turn_with_audit(
         conn, tenant=services.tenant(event.tenant), conversation_id=conversation.id, channel=event.channel,
         question=event.text, result=result, inbound_event_id=row.id,
-        index_version=_index_version(services, event.tenant), settings=services.settings,
+        index_version=result.index_version or _index_version(services, event.tenant), settings=services.settings,
     )
     processed.turn_id, processed.result = turn_id, result
     processed.reply_message_id = tell_resident(
@@ -251,6 +261,7 @@ def _assistant_meta(result: TurnResult, sources: list[dict]) -> dict[str, Any]:
 
 
 def _index_version(services: ConversationServices, tenant: str) -> str | None:
+    """An engine that does not say which index its turn read (a test's stand-in): the one in force now."""
     kb = services.knowledge
     return kb.index(tenant).version if kb.has_index(tenant) else None
 

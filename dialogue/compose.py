@@ -26,12 +26,13 @@ DEFAULT_ANSWER_CHARS = 300
 TEMPLATE_NAMES = (
     "answer", "clarify", "escalated", "declined", "blocked", "greeting", "thanks", "goodbye",
     "emergency", "crisis", "disaster", "risk_disclaimer", "japanese_source_note", "satisfaction", "ask_for_words",
-    "ask_slot",
+    "ask_slot", "message_cut",
 )
 # Context a template cannot do without; a missing one is a programming error, not an empty reply.
 REQUIRED_CONTEXT = {
     "answer": ("text", "source"), "clarify": ("choices",), "escalated": ("reason",),
     "emergency": ("numbers",), "crisis": ("numbers",), "disaster": ("numbers",), "risk_disclaimer": ("tier",),
+    "message_cut": ("kept",),
 }
 
 # A sentence ends at 。！？!? (with any closing brackets after it) or at a line break.

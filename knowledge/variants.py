@@ -14,6 +14,7 @@ without reviews has none, and search is exactly what it was.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,8 @@ class VariantIndex:
         self.variants = list(variants)
         self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(variants), -1)
         self._keys = [question_key(v.question) for v in self.variants]
+        digest = hashlib.sha256("\x00".join(f"{v.doc_id}\x01{v.question}" for v in self.variants).encode())
+        self.version = digest.hexdigest()[:16]  # which variants a cached retrieval was searched with
 
     def __len__(self) -> int:
         return len(self.variants)

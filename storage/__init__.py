@@ -12,8 +12,9 @@ Rows come back as SQLAlchemy Rows (attribute access by column name); datetimes a
 from .audit import append_audit, list_audit
 from .conversations import (
     append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations, erase_unattached_inbound,
-    find_open_conversation, first_message_after, get_conversation, latest_inbound_of, list_conversations,
-    list_messages, list_turns, new_id, open_conversation, previous_resident_message_id, record_feedback, record_turn,
+    find_open_conversation, first_message_after, first_resident_texts, get_conversation, latest_inbound_of,
+    list_conversations, list_messages, list_turns, new_id, open_conversation, previous_resident_message_id,
+    record_feedback, record_turn,
     resident_message_of_inbound, set_conversation_state, turn_for_inbound, turn_of_conversation, turn_of_tenant,
     turns_of_conversation,
 )
@@ -23,6 +24,7 @@ from .inbound import (
     inbox_notify_channel, inbound_status, lease_inbound_event, leased_inbound_event, mark_inbound_done,
     mark_inbound_failed, notify_inbox, record_inbound, release_inbound,
 )
+from .index_versions import current_index_version, index_version_history, publish_index_version
 from .operators import (
     add_note, create_operator, get_operator, get_operator_by_id, get_operator_by_slack_user, list_notes,
     list_operators, operator_tenant_ids, set_operator_tenants, update_operator,
@@ -47,7 +49,7 @@ __all__ = [
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",
     "outbox_by_key", "queue_counts", "undelivered_replies", "conversations_with_failed_replies",
     "open_conversation", "find_open_conversation", "get_conversation", "list_conversations",
-    "set_conversation_state", "append_message", "list_messages", "assistant_message_of_turn",
+    "set_conversation_state", "append_message", "list_messages", "first_resident_texts", "assistant_message_of_turn",
     "resident_message_of_inbound", "latest_inbound_of", "previous_resident_message_id", "first_message_after",
     "record_turn", "turn_for_inbound", "turn_of_conversation",
     "turn_of_tenant", "turns_of_conversation", "list_turns", "record_feedback", "erase_conversation",
@@ -58,4 +60,5 @@ __all__ = [
     "create_staff_session", "staff_session_is_live", "revoke_staff_session", "revoke_operator_sessions",
     "live_session_count", "forget_expired_sessions", "sign_in_blocked_until", "sign_in_failure_count",
     "record_sign_in_failure", "clear_sign_in_failures", "forget_old_sign_in_failures",
+    "publish_index_version", "current_index_version", "index_version_history",
 ]

@@ -31,11 +31,11 @@ from madoguchi.api.residents import (
     new_resident_token,
     sender_for,
 )
+from madoguchi.api.responses import BODY_ERRORS, json_errors
 from madoguchi.api.schemas import (
     AskIn,
     AskOut,
     ConversationOut,
-    ErrorOut,
     FeedbackIn,
     FeedbackOut,
     MessageIn,
@@ -58,6 +58,7 @@ from storage import (
     turn_of_conversation,
     utcnow,
 )
+from storage.escalations import escalations_of_conversation
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ResidentToken = Annotated[str | None, Header(alias=TOKEN_HEADER, description="the token from starting a conversation")]
@@ -67,9 +68,7 @@ WEB_CHANNEL = WebChannel.name
 # A turn takes well under a second; a duplicate waits this long for the first request to store it.
 CONCURRENT_DUPLICATE_WAIT_SECONDS = 15
 INLINE_WORKER = "web-api"
-ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut},
-          429: {"model": ErrorOut, "description": "rate limited: a polite reply in `detail`, and Retry-After"},
-          500: {"model": ErrorOut}}
+ERRORS = json_errors(*BODY_ERRORS, 401, 404, 422, 429, 500)
 
 router = APIRouter(prefix="/api/v1", tags=["web chat"], route_class=PoliteErrorRoute, responses=ERRORS)
 
@@ -113,7 +112,7 @@ def start_conversation(tenant_id: str, request: Request, services: ServicesDep,
 
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=ReplyOut,
-             responses={503: {"model": ErrorOut}})
+             responses=json_errors(503))
 def post_message(tenant_id: str, conversation_id: str, body: MessageIn, request: Request, services: ServicesDep,
                  token: ResidentToken = None) -> ReplyOut:
     """Send the resident's message and get the assistant's reply (or silence while an operator holds the
@@ -202,19 +201,23 @@ def get_messages(tenant_id: str, conversation_id: str, services: ServicesDep,
     with services.db.read() as conn:
         conversation = owned_conversation(conn, tenant, conversation_id, sender)
         rows = list_messages(conn, conversation_id, after_id=after)
-    return transcripts.transcript(conversation, rows, after)
+        handovers = escalations_of_conversation(conn, conversation_id)
+    return transcripts.transcript(conversation, rows, after, handovers[-1].state if handovers else None)
 
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/feedback", status_code=201,
              response_model=FeedbackOut)
 def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn, services: ServicesDep,
                   token: ResidentToken = None) -> FeedbackOut:
-    """Helpful / not helpful for one answer of this conversation."""
+    """Helpful / not helpful for one answer of this conversation, or solved / not solved for a hand-over."""
     tenant = tenant_or_404(services, tenant_id)
     sender = resident_sender(services, token)
     with services.db.transaction() as conn:
         owned_conversation(conn, tenant, conversation_id, sender)
-        _turn_of_conversation(conn, body.turn_id, conversation_id)
+        if body.turn_id is not None:
+            _turn_of_conversation(conn, body.turn_id, conversation_id)
+        elif body.escalation_id not in {e.id for e in escalations_of_conversation(conn, conversation_id)}:
+            raise HTTPException(404, "no such hand-over in this conversation")
         feedback_id = record_feedback(conn, tenant=tenant.id, conversation_id=conversation_id, rating=body.rating,
                                       turn_id=body.turn_id, comment=body.comment)
     return FeedbackOut(feedback_id=feedback_id)
@@ -227,7 +230,7 @@ def _turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) 
     return row
 
 
-@router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
+@router.post("/t/{tenant_id}/ask", response_model=AskOut, responses=json_errors(503))
 def ask(tenant_id: str, body: AskIn, request: Request, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts (limited per address)."""
     tenant = tenant_or_404(services, tenant_id)
