@@ -14,9 +14,9 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "lock.txt"
 RASA_LOCK = ROOT / "integrations" / "rasa_action" / "lock.txt"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", re.M)
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s\\]+)", re.M)
 # A pin with its hash lines: `name==version \` then `--hash=sha256:…` continuation lines.
-ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)", re.M)
+ENTRY = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==\S+((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)", re.M)
 # The CUDA build and its libraries; torch itself only as the CPU build that lies on the machines' disk.
 CUDA = re.compile(r"^(nvidia-|triton==|torch==(?!2\.13\.0\b))", re.M)
 
