@@ -1,12 +1,18 @@
 """The inbox: every inbound event (from any channel, the web chat included) is recorded here before anything else,
 unique on (tenant, channel, the provider's own id), so a redelivery is recognised and a crash loses nothing. Recording
 wakes the inbox workers: this process's at once, other processes' through PostgreSQL NOTIFY on commit. An event
-whose words say emergency is recorded with a higher priority, so workers take it before the backlog."""
+whose words say emergency is recorded with a higher priority, so workers take it before the backlog.
+
+Nothing is recorded as sent: the event is screened first (governance/intake.py), so a My Number or card number
+never reaches a table, and other personal data only where the tenant keeps it. Every recording goes through here
+(`record_inline` for the web API, which runs its turn in the request)."""
 from __future__ import annotations
 
 from conversations.ports import ConversationServices
 from core.messages import InboundEvent
+from dialogue.language import detect_language
 from dialogue.triage import inbox_priority
+from governance.intake import screen_event
 from storage import Connection, inbound_by_external_id, notify_inbox, record_inbound
 
 
@@ -37,7 +43,14 @@ def record_event(services: ConversationServices, event: InboundEvent) -> tuple[i
     return inbound_id, fresh
 
 
+def record_inline(services: ConversationServices, event: InboundEvent) -> bool:
+    """Record one event whose turn the caller runs itself (the web API): screened, no worker woken."""
+    with services.db.transaction() as conn:
+        return _record(conn, services, event)
+
+
 def _record(conn: Connection, services: ConversationServices, event: InboundEvent) -> bool:
     tenant = services.tenants.get(event.tenant)
     priority = inbox_priority(tenant, event.text) if tenant is not None else 0
-    return record_inbound(conn, event, priority=priority)
+    language = detect_language(event.text, default=tenant.get("language", "ja") if tenant is not None else "ja")
+    return record_inbound(conn, screen_event(event, tenant, language), priority=priority)

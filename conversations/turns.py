@@ -9,7 +9,7 @@ nothing (`replayed`). So a message is never lost and a reply never sent twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,9 +22,11 @@ from conversations.tell import REPLY, tell_resident
 from core.log_context import log_context
 from core.messages import InboundEvent
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
+from dialogue.compose import Composer
 from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
+from governance.intake import NOT_KEPT_META
 from storage import (
     Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
     inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
@@ -39,6 +41,7 @@ NO_CONVERSATION_KINDS = {"unfollow", "hangup", "url_verification", "slack_event"
 # Events that open the conversation but ask nothing: a call starting (the call script greets), feedback.
 NO_TURN_KINDS = NO_CONVERSATION_KINDS | {"call", "feedback"}
 MEMORY_MESSAGES = 20
+PII_NOTICE = "pii_not_kept"  # the template, message kind and outbox key of the notice after a removed My Number
 
 
 class LeaseLost(RuntimeError):
@@ -189,13 +192,29 @@ def _store(services: ConversationServices, row: Row, event: InboundEvent, result
             processed.resident_message_id = append_message(
                 conn, conversation_id=conversation.id, tenant=event.tenant, role="resident", text=event.text,
                 meta=_resident_meta(row, event))
+        notice = _not_kept_notice(services, event)
         if conversation.state == "with_operator" or result is None:
             # The assistant stays silent: the message, if any, is the operator's to answer.
+            if notice:
+                tell_resident(conn, conversation, notice, kind=PII_NOTICE, ref=row.id,
+                              message_meta={"kind": PII_NOTICE}, recipient=event.meta.get("reply_to") or None)
             if processed.resident_message_id is not None:
                 services.queue.resident_replied(conn, conversation.id)
             return _finish(conn, row, processed)
+        if notice:  # told first, in the same reply: the turn still answers the rest of the message
+            result = replace(result, answer=f"{notice}\n\n{result.answer}")
         _store_turn(conn, services, row, event, conversation, result, processed)
         return _finish(conn, row, processed)
+
+
+def _not_kept_notice(services: ConversationServices, event: InboundEvent) -> str | None:
+    """When the inbox removed a My Number or card number: do not send those, and they were not kept (in the
+    language the resident wrote in)."""
+    not_kept = event.meta.get(NOT_KEPT_META)
+    if not not_kept:
+        return None
+    composer = Composer(services.tenant(event.tenant), tenants_dir=services.settings.tenants_dir)
+    return composer.render(PII_NOTICE, not_kept.get("language") or "ja")
 
 
 def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTurn:

@@ -26,7 +26,7 @@ DEFAULT_ANSWER_CHARS = 300
 TEMPLATE_NAMES = (
     "answer", "clarify", "escalated", "declined", "blocked", "greeting", "thanks", "goodbye",
     "emergency", "crisis", "disaster", "risk_disclaimer", "japanese_source_note", "satisfaction", "ask_for_words",
-    "ask_slot",
+    "ask_slot", "pii_not_kept",
 )
 # Context a template cannot do without; a missing one is a programming error, not an empty reply.
 REQUIRED_CONTEXT = {

@@ -30,6 +30,7 @@ from fastapi.templating import Jinja2Templates
 from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
 from escalation.accounts import burn_password_check, verify_password
 from escalation.queue import HELD_STATES, HeldClaim, StaleClaim
+from governance.intake import mask_for_staff, screen_staff_text
 from madoguchi.composition import Services, get_services
 from madoguchi.web.console.switches import NOTICES as SWITCH_NOTICES, switch_rows
 from madoguchi.web.staff_auth import (
@@ -241,10 +242,12 @@ def held_by(row: Any, operator: Operator) -> bool:
     return row.claimed_by == operator.username and row.state in HELD_STATES
 
 
-def message_view(row: Any) -> dict[str, Any]:
+def message_view(row: Any, tenant: Any = None) -> dict[str, Any]:
     meta = row.meta or {}
+    # A resident's words are shown with kept personal data masked (090-****-5678); staff and assistant text as is.
+    text = mask_for_staff(row.text, tenant) if row.role == "resident" else row.text
     return {"id": row.id, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role),
-            "text": neutralise_bidi(row.text),  # the page's script sets it as text: bidi controls shown, not obeyed
+            "text": neutralise_bidi(text),  # the page's script sets it as text: bidi controls shown, not obeyed
             "at": local_time(row.created_at), "operator": meta.get("operator"), "kind": meta.get("kind")}
 
 
@@ -283,14 +286,22 @@ def conversation_page(request: Request, escalation_id: str, notice: str | None =
     tenant = services.tenants.get(escalation.tenant)
     return render(request, "conversation.html", {
         "operator": operator, "e": escalation, "conversation": conversation, "mine": mine,
-        "messages": [message_view(m) for m in messages], "notes": notes, "colleagues": colleagues,
+        "messages": [message_view(m, tenant) for m in messages], "notes": notes, "colleagues": colleagues,
         "sources": _sources(escalation, messages), "canned": _canned_replies(services, escalation.tenant),
         "reply_prefill": "" if replied else (escalation.draft_answer or ""),
         "tenant_name": tenant.display_name if tenant else escalation.tenant,
         "last_message_id": messages[-1].id if messages else 0, "notice": NOTICES.get(notice or ""),
-        "callback": (escalation.meta or {}).get("callback_requested"), "meta": escalation.meta or {},
+        "callback": (escalation.meta or {}).get("callback_requested"), "meta": _meta_view(escalation.meta, tenant),
         "undelivered": undelivered,
     })
+
+
+def _meta_view(meta: dict[str, Any] | None, tenant: Any) -> dict[str, Any]:
+    """The escalation's meta as the page shows it: the resident's whole e-mail masked like their messages."""
+    meta = dict(meta or {})
+    if isinstance(meta.get("email_body"), str):
+        meta["email_body"] = mask_for_staff(meta["email_body"], tenant)
+    return meta
 
 
 def undelivered_view(row: Any) -> dict[str, Any]:
@@ -306,7 +317,8 @@ def new_messages(escalation_id: str, after: int = 0, services: Services = Depend
     escalation = visible_escalation(services, operator, escalation_id)
     with services.db.read() as conn:
         messages = list_messages(conn, escalation.conversation_id, after_id=after)
-    return private_json({"messages": [message_view(m) for m in messages], "state": escalation.state,
+    tenant = services.tenants.get(escalation.tenant)
+    return private_json({"messages": [message_view(m, tenant) for m in messages], "state": escalation.state,
                          "state_label": STATE_LABELS.get(escalation.state, escalation.state),
                          "claimed_by": escalation.claimed_by, "mine": held_by(escalation, operator)})
 
@@ -357,7 +369,7 @@ async def note(escalation_id: str, request: Request, services: Services = Depend
         return _back(escalation_id, "invalid")
     with services.db.transaction() as conn:
         note_id = add_note(conn, tenant=escalation.tenant, escalation_id=escalation.id, operator=operator.username,
-                           text=text)
+                           text=screen_staff_text(text))
         append_audit(conn, actor=operator.username, action="console.note", tenant=escalation.tenant,
                      target=escalation.id, detail={"note_id": note_id})
     return _back(escalation_id, "noted")
@@ -379,7 +391,8 @@ async def resolve(escalation_id: str, request: Request, services: Services = Dep
     reason = form.get("reason", "").strip()
     if not reason:
         return _back(escalation_id, "invalid")
-    if not services.queue.resolve(held_claim(escalation_id, form.get("claim_token", ""), operator), reason[:500]):
+    if not services.queue.resolve(held_claim(escalation_id, form.get("claim_token", ""), operator),
+                                 screen_staff_text(reason[:500])):
         return _back(escalation_id, "stale")
     ask_for_satisfaction(services, escalation_id)
     return RedirectResponse("/console", status_code=303)
