@@ -279,13 +279,20 @@ def _escalate(conn: Connection, services: ConversationServices, event: InboundEv
     """The hand-over, with what the operator needs of the message (an e-mail: the whole mail), written once."""
     tenant = services.tenant(event.tenant)
     now = datetime.now(timezone.utc)
-    meta = {"channel": event.channel, **callback_meta(tenant, now),
-            **channel_class(event.channel).escalation_meta(event)}
+    sla = sla_for(tenant, now, risk=result.risk, reason=result.reason)
+    meta = {"channel": event.channel, "language": result.language, "sla_tier": sla["tier"], **_risk_numbers(result),
+            **callback_meta(tenant, now), **channel_class(event.channel).escalation_meta(event)}
     return services.queue.enqueue(
         conn, tenant=event.tenant, conversation_id=conversation_id, reason=result.reason, risk=result.risk,
-        turn_id=turn_id, sla=sla_for(tenant, now), draft_answer=result.notes.get("draft"),
+        turn_id=turn_id, sla=sla, draft_answer=result.notes.get("draft"),
         draft_confidence=result.confidence, draft_sources=sources[:5], meta=meta,
     )
+
+
+def _risk_numbers(result: TurnResult) -> dict[str, Any]:
+    """The public numbers the turn showed (an emergency's 119 …): the holding message repeats them."""
+    numbers = result.notes.get("risk_numbers")
+    return {"risk_numbers": numbers} if numbers else {}
 
 
 def _reply_meta(event: InboundEvent, result: TurnResult, turn_id: str) -> dict[str, Any]:

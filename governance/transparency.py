@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import DIALOGUE_TEMPLATES_DIR
-from config.tenancy import Tenant
+from config.tenancy import Tenant, routine_sla
 from governance.audit import config_version, current_index_version, index_manifest, thresholds_for
 from governance.explain import OUTCOME_WORDS, REASON_WORDS
 from governance.retention import retention_days
@@ -111,7 +111,7 @@ def turn_summary(db: Any, tenant: Tenant, turn_id: str | None) -> dict[str, Any]
 def transparency_context(services: Any, tenant: Tenant, turn_id: str | None = None) -> dict[str, Any]:
     manifest = index_manifest(tenant.id, services.settings)
     return {
-        "tenant": tenant, "contact": tenant.contact or {}, "sla": tenant.get("sla") or {},
+        "tenant": tenant, "contact": tenant.contact or {}, "sla": routine_sla(tenant.get("sla")),
         "can_do": CAN_DO, "cannot_do": CANNOT_DO, "threshold_words": threshold_words(tenant),
         "thresholds": thresholds_for(tenant), "sources": sources_for(tenant, manifest),
         "freshness_sensitive": sensitive_policy(tenant),
