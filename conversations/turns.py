@@ -21,6 +21,7 @@ from conversations.switches import SwitchState, switches_in_force
 from conversations.tell import REPLY, tell_resident
 from core.log_context import log_context
 from core.messages import InboundEvent
+from core.text import MAX_MESSAGE_CHARS
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
 from dialogue.compose import Composer
 from dialogue.context import ConversationMemory
@@ -110,7 +111,15 @@ def _run_and_store(services: ConversationServices, row: Row) -> ProcessedTurn:
         result = services.engine.greet(tenant, memory.language or "ja")
     elif _needs_turn(event, state):
         result = run_dialogue(services, tenant, event.text, memory, event.channel, switches)
+        if event.meta.get("cut_from_chars"):
+            result.answer = f"{_cut_note(services, tenant, result.language)}\n\n{result.answer}"
     return _store(services, row, event, result)
+
+
+def _cut_note(services: ConversationServices, tenant: Tenant, language: str) -> str:
+    """The message was longer than what is kept (core.messages.InboundEvent cut it): the reply says so first."""
+    composer = Composer(tenant, tenants_dir=services.settings.tenants_dir)
+    return composer.render("message_cut", language, kept=f"{MAX_MESSAGE_CHARS:,}")
 
 
 def run_dialogue(services: ConversationServices, tenant: Tenant, text: str, memory: ConversationMemory | None,
@@ -225,7 +234,7 @@ def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTu
 
 def _resident_meta(row: Row, event: InboundEvent) -> dict[str, Any]:
     meta: dict[str, Any] = {"inbound_event_id": row.id, "kind": event.kind}
-    for key in ("subject", "attachments", "html_only", "body", "choice_index"):
+    for key in ("subject", "attachments", "html_only", "body", "choice_index", "cut_from_chars"):
         if key in event.meta:
             meta[key] = event.meta[key]
     return meta

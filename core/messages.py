@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.text import MAX_MESSAGE_CHARS, storable
+
 
 @dataclass(frozen=True)
 class InboundEvent:
@@ -18,6 +20,16 @@ class InboundEvent:
     reply_token: str | None = None  # LINE reply token, valid for a short while
     received_at: datetime | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Every channel's event holds only what both databases can store, field by field (so one event with a NUL
+        never costs its batch-mates), and at most MAX_MESSAGE_CHARS of text; a cut is noted in meta
+        ("cut_from_chars": the length received) so the reply can say so."""
+        for name in ("channel", "external_id", "tenant", "sender", "kind", "text", "reply_token", "meta"):
+            object.__setattr__(self, name, storable(getattr(self, name)))
+        if len(self.text) > MAX_MESSAGE_CHARS:
+            object.__setattr__(self, "meta", {**self.meta, "cut_from_chars": len(self.text)})
+            object.__setattr__(self, "text", self.text[:MAX_MESSAGE_CHARS])
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_MAX_CHARS = 1000
+# What is kept of one message from any channel (the web chat refuses longer ones; a LINE message or a mail cannot be
+# refused, so it is cut and the resident told): one long message must not cost the service a core.
+MAX_MESSAGE_CHARS = DEFAULT_MAX_CHARS
 
 # Characters that render as nothing but are not Unicode "format" (Cf) characters.
 _INVISIBLE_NOT_CF = frozenset(
@@ -83,3 +87,24 @@ _BIDI = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
 def neutralise_bidi(text: str) -> str:
     """`text` with every bidi control replaced by a visible ⟦U+202E RLO⟧ token: nothing reorders what follows."""
     return _BIDI.sub(lambda m: f"⟦U+{ord(m.group()):04X} {BIDI_CONTROLS[m.group()]}⟧", text)
+
+
+# NUL: PostgreSQL text and jsonb refuse it. A lone surrogate ("\ud800" in JSON is valid JSON): UTF-8 cannot encode
+# it, so neither SQLite nor PostgreSQL can store it.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """`value` (a string, or a JSON-like document of them) as a database can store it on every back end: NUL
+    removed, each lone surrogate replaced by U+FFFD. Everything else is kept exactly."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(_replacement, value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(storable(item) for item in value)
+    return value
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return "" if match.group() == "\x00" else "\ufffd"

@@ -26,13 +26,13 @@ DEFAULT_ANSWER_CHARS = 300
 TEMPLATE_NAMES = (
     "answer", "clarify", "escalated", "declined", "blocked", "greeting", "thanks", "goodbye",
     "emergency", "crisis", "disaster", "risk_disclaimer", "japanese_source_note", "satisfaction", "ask_for_words",
-    "ask_slot", "pii_not_kept", "holding_emergency", "holding_crisis",
+    "ask_slot", "message_cut", "pii_not_kept", "holding_emergency", "holding_crisis",
 )
 # Context a template cannot do without; a missing one is a programming error, not an empty reply.
 REQUIRED_CONTEXT = {
     "answer": ("text", "source"), "clarify": ("choices",), "escalated": ("reason",),
-    "emergency": ("numbers",), "crisis": ("numbers",), "disaster": ("numbers",),
-    "holding_emergency": ("numbers",), "holding_crisis": ("numbers",), "risk_disclaimer": ("tier",),
+    "emergency": ("numbers",), "crisis": ("numbers",), "disaster": ("numbers",), "risk_disclaimer": ("tier",),
+    "message_cut": ("kept",), "holding_emergency": ("numbers",), "holding_crisis": ("numbers",),
 }
 
 # A sentence ends at 。！？!? (with any closing brackets after it) or at a line break.

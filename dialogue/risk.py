@@ -137,9 +137,9 @@ class RiskPolicy:
         return NO_RISK
 
     def tier_numbers(self, tier_name: str, language: str = "ja") -> list[tuple[str, str]]:
-        """The tier's default numbers, labelled in `language` (when the hand-over did not keep its own)."""
+        """A tier's default numbers (label, number): what a risk hand-over must put within reach."""
         tier = next((t for t in self.tiers if t.name == tier_name), None)
-        return self._resolve(list(tier.default_numbers), language) if tier is not None else []
+        return self._resolve(list(tier.default_numbers), language) if tier else []
 
     def _resolve(self, keys: list[str], language: str) -> list[tuple[str, str]]:
         resolved: list[tuple[str, str]] = []

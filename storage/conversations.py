@@ -13,7 +13,8 @@ from sqlalchemy import Connection, Row, and_, case, func, or_, select, update
 
 from .inbound import insert_ignoring_duplicates
 from .schema import (
-    CONVERSATION_STATES, conversations, escalations, feedback, inbound_events, messages, operator_notes, outbox, turns,
+    CONVERSATION_STATES, OPEN_ESCALATION_STATES, conversations, escalations, feedback, inbound_events, messages,
+    operator_notes, outbox, turns,
 )
 from .types import utcnow
 
@@ -102,6 +103,15 @@ def list_messages(conn: Connection, conversation_id: str, *, after_id: int = 0, 
     query = (select(messages).where(messages.c.conversation_id == conversation_id, messages.c.id > after_id)
              .order_by(messages.c.id).limit(limit))
     return list(conn.execute(query))
+
+
+def first_resident_texts(conn: Connection, conversation_ids: Iterable[str]) -> dict[str, str]:
+    """Each conversation's first resident message: the question a queue row previews."""
+    first = (select(messages.c.conversation_id, func.min(messages.c.id).label("id"))
+             .where(messages.c.conversation_id.in_(list(conversation_ids)), messages.c.role == "resident")
+             .group_by(messages.c.conversation_id).subquery())
+    query = select(messages.c.conversation_id, messages.c.text).join(first, messages.c.id == first.c.id)
+    return {conversation_id: text for conversation_id, text in conn.execute(query)}
 
 
 def assistant_message_of_turn(conn: Connection, turn_id: str) -> Row | None:
@@ -237,6 +247,10 @@ def _erase_children(conn: Connection, conversation_id: str) -> None:
     conn.execute(update(operator_notes).where(operator_notes.c.escalation_id.in_(escalation_ids)).values(text=ERASED))
     conn.execute(update(escalations).where(escalations.c.conversation_id == conversation_id).values(
         meta=None, resolution_reason=None))
+    # Nothing is left to answer: an open hand-over leaves the queue (and its holder's claim ends).
+    conn.execute(update(escalations).where(escalations.c.conversation_id == conversation_id,
+                                           escalations.c.state.in_(OPEN_ESCALATION_STATES)).values(
+        state="returned", resolved_at=utcnow(), claim_token=None, updated_at=utcnow()))
 
 
 def erase_unattached_inbound(conn: Connection, tenant: str, *, received_before: datetime) -> int:

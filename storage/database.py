@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from config.settings import get_settings
+from core.text import storable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -31,7 +32,14 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def _json_dumps(value: Any) -> str:
     # Japanese stays readable in the database; default=str keeps datetimes inside JSON documents serialisable.
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(storable(value), ensure_ascii=False, default=str)
+
+
+def _storable_parameters(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                         executemany: bool) -> tuple[str, Any]:
+    """The last line of defence for text no caller cleaned (an operator's reply, a user name typed at sign-in):
+    a NUL or a lone surrogate in any bound string would make the statement fail on one back end or both."""
+    return statement, storable(parameters)
 
 
 def default_url() -> str:
@@ -63,10 +71,12 @@ class Database:
         if self.schema:
             options += f" -c search_path={self.schema}"
         connect_args = {"options": options}
-        return create_engine(
+        engine = create_engine(
             self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, echo=echo,
             json_serializer=_json_dumps, connect_args=connect_args,
         )
+        event.listen(engine, "before_cursor_execute", _storable_parameters, retval=True)
+        return engine
 
     def _create_sqlite_engine(self, echo: bool) -> Engine:
         in_memory = self.url.database in (None, "", ":memory:")
@@ -80,6 +90,7 @@ class Database:
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
+        event.listen(engine, "before_cursor_execute", _storable_parameters, retval=True)
         return engine
 
     @contextmanager

@@ -30,6 +30,7 @@ from core.messages import InboundEvent
 from knowledge.knowledge_base import IndexMissing
 from madoguchi.api.errors import PoliteErrorRoute
 from madoguchi.api.limits import RateLimited, enforce_message
+from madoguchi.api.responses import BODY_ERRORS, json_errors
 from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.composition import Services, get_services
 from storage import (
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 REST_CHANNEL = RasaRestChannel.name
 WORKER = "rasa-rest"
 ServicesDep = Annotated[Services, Depends(get_services)]
-router = APIRouter(tags=["Rasa REST channel"], route_class=PoliteErrorRoute)
+router = APIRouter(tags=["Rasa REST channel"], route_class=PoliteErrorRoute,
+                   responses=json_errors(*BODY_ERRORS, 404, 422, 429, 500))
 
 
 class RasaMessageIn(BaseModel):

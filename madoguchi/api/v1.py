@@ -33,11 +33,11 @@ from madoguchi.api.residents import (
     new_resident_token,
     sender_for,
 )
+from madoguchi.api.responses import BODY_ERRORS, json_errors
 from madoguchi.api.schemas import (
     AskIn,
     AskOut,
     ConversationOut,
-    ErrorOut,
     FeedbackIn,
     FeedbackOut,
     MessageIn,
@@ -68,9 +68,7 @@ WEB_CHANNEL = WebChannel.name
 # A turn takes well under a second; a duplicate waits this long for the first request to store it.
 CONCURRENT_DUPLICATE_WAIT_SECONDS = 15
 INLINE_WORKER = "web-api"
-ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut},
-          429: {"model": ErrorOut, "description": "rate limited: a polite reply in `detail`, and Retry-After"},
-          500: {"model": ErrorOut}}
+ERRORS = json_errors(*BODY_ERRORS, 401, 404, 422, 429, 500)
 
 router = APIRouter(prefix="/api/v1", tags=["web chat"], route_class=PoliteErrorRoute, responses=ERRORS)
 
@@ -114,7 +112,7 @@ def start_conversation(tenant_id: str, request: Request, services: ServicesDep,
 
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/messages", response_model=ReplyOut,
-             responses={503: {"model": ErrorOut}})
+             responses=json_errors(503))
 def post_message(tenant_id: str, conversation_id: str, body: MessageIn, request: Request, services: ServicesDep,
                  token: ResidentToken = None) -> ReplyOut:
     """Send the resident's message and get the assistant's reply (or silence while an operator holds the
@@ -227,7 +225,7 @@ def _turn_of_conversation(conn: Connection, turn_id: str, conversation_id: str) 
     return row
 
 
-@router.post("/t/{tenant_id}/ask", response_model=AskOut, responses={503: {"model": ErrorOut}})
+@router.post("/t/{tenant_id}/ask", response_model=AskOut, responses=json_errors(503))
 def ask(tenant_id: str, body: AskIn, request: Request, services: ServicesDep) -> AskOut:
     """One stateless turn (no conversation, nothing stored): for tools and scripts (limited per address)."""
     tenant = tenant_or_404(services, tenant_id)

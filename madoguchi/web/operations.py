@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -42,6 +42,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from conversations.switches import switch_board
 from core.log_context import log_context
 from knowledge.knowledge_base import IndexMissing
+from madoguchi.api.responses import media
 from madoguchi.composition import Services, get_services
 from storage import StorageError, utcnow
 from storage import operations as ops
@@ -65,7 +66,7 @@ def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=media("application/json", "not ready: the body names each check and its state", 503))
 def readyz(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
     threads: list[threading.Thread] = getattr(request.app.state, "background_threads", [])
     checks = readiness(services, threads, OperationsSettings())
@@ -138,7 +139,7 @@ def outbox_check(services: Services, settings: OperationsSettings) -> dict[str, 
 
 # -- metrics -----------------------------------------------------------------------------------------------------
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
 def metrics(services: Services = Depends(get_services)) -> Response:
     scrape = CollectorRegistry()
     scrape.register(ServiceCollector(services))

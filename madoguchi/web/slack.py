@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse, Response
 from channels.base import PayloadError, SignatureError
 from channels.slack import SlackAdapter
 from escalation.slack_alerts import handle_claim_press, interaction_payload, slack_adapters
+from madoguchi.api.responses import BODY_ERRORS, json_errors
 from madoguchi.composition import Services, get_services
 
-router = APIRouter(tags=["slack"])
+router = APIRouter(tags=["slack"], responses=json_errors(*BODY_ERRORS, 401, 403, 404, 422))
 
 
 @router.post("/slack/interactions")

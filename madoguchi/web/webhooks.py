@@ -33,14 +33,16 @@ from channels.voice import VoiceAdapter
 from conversations.call_flow import VoiceFlow
 from conversations.inbox import record_events
 from core.messages import InboundEvent
+from madoguchi.api.responses import BODY_ERRORS, json_errors, media
 from madoguchi.composition import Services, get_services
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/webhooks", tags=["channels"])
+router = APIRouter(prefix="/webhooks", tags=["channels"], responses=json_errors(*BODY_ERRORS, 401, 403, 404, 422))
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 TWIML = "application/xml"
+TWIML_RESPONSE = media(TWIML, "TwiML: what Twilio says or does next")
 # Labels are bounded: a tenant or channel that does not exist (anyone can put one in the URL) counts as "unknown".
 WEBHOOK_REJECTS = Counter("madoguchi_webhook_rejects", "Webhook requests refused, by reason",
                           ["channel", "tenant", "reason"])
@@ -119,7 +121,7 @@ async def _voice_request(tenant: str, request: Request,
     return VoiceFlow(services, tenant, adapter), event, dict(parse_qsl(request.url.query))
 
 
-@router.post("/twilio/voice/{tenant}")
+@router.post("/twilio/voice/{tenant}", responses=TWIML_RESPONSE)
 async def voice_call(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, _event, _query = await _voice_request(tenant, request, services)
     return twiml(flow.start())
@@ -135,27 +137,27 @@ async def _or_transfer(flow: VoiceFlow, answer: Awaitable[str]) -> Response:
         return twiml(flow.script.transfer())
 
 
-@router.post("/twilio/voice/{tenant}/gather")
+@router.post("/twilio/voice/{tenant}/gather", responses=TWIML_RESPONSE)
 async def voice_gather(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     return await _or_transfer(flow, flow.gather(event, query))
 
 
-@router.post("/twilio/voice/{tenant}/poll")
+@router.post("/twilio/voice/{tenant}/poll", responses=TWIML_RESPONSE)
 async def voice_poll(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     hold = int(query["hold"]) if query.get("hold", "").isdigit() else 1
     return await _or_transfer(flow, flow.poll(event, hold))
 
 
-@router.post("/twilio/voice/{tenant}/noinput")
+@router.post("/twilio/voice/{tenant}/noinput", responses=TWIML_RESPONSE)
 async def voice_no_input(tenant: str, request: Request, services: ServicesDep) -> Response:
     flow, event, query = await _voice_request(tenant, request, services)
     step = int(event.meta["step"]) if str(event.meta.get("step", "")).isdigit() else 1
     return twiml(flow.no_input(step, again=query.get("again") == "1"))
 
 
-@router.post("/twilio/voice/{tenant}/status")
+@router.post("/twilio/voice/{tenant}/status", responses=TWIML_RESPONSE)
 async def voice_status(tenant: str, request: Request, services: ServicesDep) -> Response:
     _flow, event, _query = await _voice_request(tenant, request, services)
     log.info("call %s ended: %s", event.meta.get("call_sid"), event.meta.get("call_status"))

@@ -52,3 +52,22 @@ class TestNormaliseInput:
 
     def test_visible_japanese_and_emoji_are_not_invisible(self):
         assert not any(is_invisible(c) for c in "住民票、ごみ。カタカナ😀\n")
+
+
+class TestStorable:
+    def test_nul_removed_and_lone_surrogates_replaced_in_nested_documents(self):
+        from core.text import storable
+
+        document = {"text\x00": ["a\x00b", ("\ud800", 3)], "ok": "ごみ\U0001f600", "n": None}
+        assert storable(document) == {"text": ["ab", ("\ufffd", 3)], "ok": "ごみ\U0001f600", "n": None}
+        clean = "住民票"
+        assert storable(clean) is clean  # the common case costs one search
+
+    def test_an_inbound_event_is_storable_and_cut(self):
+        from core.messages import InboundEvent
+        from core.text import MAX_MESSAGE_CHARS
+
+        event = InboundEvent(channel="line", external_id="e\x00", tenant="tokyo", sender="U\ud800",
+                             text="あ\x00" * (MAX_MESSAGE_CHARS + 5), meta={"k": "v\x00"})
+        assert (event.external_id, event.sender, event.meta["k"]) == ("e", "U\ufffd", "v")
+        assert event.text == "あ" * MAX_MESSAGE_CHARS and event.meta["cut_from_chars"] == MAX_MESSAGE_CHARS + 5

@@ -230,12 +230,16 @@ def test_supervisors_see_the_load_per_operator(db: Database, queue: EscalationQu
         assert conn.execute(select(escalations.c.state).distinct()).scalars().all() == ["claimed"]
 
 
-def test_resolving_after_a_deletion_request_leaves_the_conversation_closed(
+def test_a_deletion_request_takes_the_hand_over_off_the_queue_and_ends_its_claim(
         db: Database, queue: EscalationQueue) -> None:
     enqueue(db, "erase-me")
     claim = queue.claim(["tokyo"], "sato")
+    enqueue(db, "erase-me-too")
     with db.transaction() as conn:
         erase_conversation(conn, claim.conversation_id)
-    assert queue.resolve(claim, "resident asked for deletion")
+        erase_conversation(conn, queue.list_open(["tokyo"])[-1].conversation_id)
+    assert queue.list_open(["tokyo"]) == [] and queue.claim(["tokyo"], "tanaka") is None
+    assert not queue.resolve(claim, "resident asked for deletion")  # nothing is left to answer
     with db.read() as conn:
         assert get_conversation(conn, claim.conversation_id).state == "closed"
+        assert conn.execute(select(escalations.c.state).distinct()).scalars().all() == ["returned"]

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -30,9 +28,14 @@ from fastapi.templating import Jinja2Templates
 from conversations.operator_replies import ask_for_satisfaction, send_operator_reply
 from escalation.accounts import burn_password_check, verify_password
 from escalation.queue import HELD_STATES, HeldClaim, StaleClaim
+from governance.audit import thresholds_for
 from governance.intake import mask_for_staff, screen_staff_text
 from madoguchi.composition import Services, get_services
 from madoguchi.web.console.switches import NOTICES as SWITCH_NOTICES, switch_rows
+from madoguchi.web.console.triage import (
+    RISK_FILTERS, STATE_FILTERS, URGENT_RISKS, QueueFilter, preview, reason_words, risk_label, urgent_numbers,
+)
+from madoguchi.web.staff_time import local_time, tenant_zone
 from madoguchi.web.staff_auth import (
     LOGIN_COOKIE, SESSION_COOKIE, Operator, SessionSigner, api_operator, checked_api_operator, checked_operator,
     end_session, get_signer, new_login_nonce, page_operator, start_session,
@@ -41,8 +44,8 @@ from madoguchi.web import sign_in_throttle
 from madoguchi.web.hardening import bidi_safe
 from core.text import neutralise_bidi
 from storage import (
-    add_note, append_audit, conversations_with_failed_replies, undelivered_replies, get_conversation, get_operator, list_messages, list_notes, list_operators,
-    operator_tenant_ids, utcnow,
+    add_note, append_audit, conversations_with_failed_replies, first_resident_texts, get_conversation, get_operator,
+    list_messages, list_notes, list_operators, operator_tenant_ids, undelivered_replies, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,9 @@ log = logging.getLogger(__name__)
 THROTTLED_MESSAGE = "サインインの失敗が続いたため、{seconds}秒ほどお待ちください。"
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
-TOKYO = ZoneInfo("Asia/Tokyo")
-router = APIRouter()
+# The staff console is a browser UI (pages, forms, the page's own polling), not an API: like the chat page it
+# stays out of the OpenAPI document.
+router = APIRouter(include_in_schema=False)
 
 STATE_LABELS = {"queued": "待機中", "claimed": "対応中", "waiting_resident": "住民の返信待ち",
                 "resolved": "解決済み", "returned": "アシスタントに戻した"}
@@ -59,17 +63,15 @@ ROLE_LABELS = {"resident": "住民", "assistant": "アシスタント", "operato
 NOTICES = {"stale": "この会話はもうあなたの担当ではありません（再割り当てされたか、対応が終わっています）。",
            "taken": "ほかの担当者がすでに対応しています。", "empty": "対応待ちの問い合わせはありません。",
            "sent": "返信を送りました。", "noted": "メモを残しました。", "invalid": "入力内容を確認してください。",
-           "waiting": "住民の返信待ちにしました。"}
-
-
-def local_time(value: datetime | None) -> str:
-    return value.astimezone(TOKYO).strftime("%m/%d %H:%M") if value else ""
-
+           "waiting": "住民の返信待ちにしました。", "resolved": "解決済みにしました。"}
+# A reply sent and resolved in one step records this as the resolution unless the operator wrote one.
+REPLIED_RESOLUTION = "返信で案内済み"
 
 templates.env.filters["local_time"] = local_time
 # Whatever a page prints, a resident's bidi controls cannot reorder it (an RLO shows as ⟦U+202E RLO⟧).
 templates.env.finalize = bidi_safe
-templates.env.globals.update(STATE_LABELS=STATE_LABELS, ROLE_LABELS=ROLE_LABELS)
+templates.env.globals.update(STATE_LABELS=STATE_LABELS, ROLE_LABELS=ROLE_LABELS, RISK_FILTERS=RISK_FILTERS,
+                             STATE_FILTERS=STATE_FILTERS, reason_words=reason_words, risk_label=risk_label)
 
 
 def audit(services: Services, operator: Operator, action: str, *, tenant: str | None = None,
@@ -89,6 +91,7 @@ SECURITY_HEADERS = {
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    context.setdefault("zone_label", "日本時間")
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -175,19 +178,30 @@ def console_script() -> FileResponse:
 
 # -- the queue ------------------------------------------------------------------------------------------------------
 
-def queue_entries(services: Services, operator: Operator) -> list[dict[str, Any]]:
+def queue_entries(services: Services, operator: Operator,
+                  keep: QueueFilter = QueueFilter()) -> list[dict[str, Any]]:
     rows = services.queue.list_open(operator.tenants)
+    ids = [row.conversation_id for row in rows]
     with services.db.read() as conn:
-        failed = conversations_with_failed_replies(conn, [row.conversation_id for row in rows])
-    return [queue_entry(row, operator, failed) for row in rows]
+        failed = conversations_with_failed_replies(conn, ids)
+        questions = first_resident_texts(conn, ids)
+    entries = [queue_entry(services, row, operator, failed, questions) for row in rows]
+    return [entry for entry in entries if keep.keeps(entry)]
 
 
-def queue_entry(row: Any, operator: Operator, failed: Collection[str] = ()) -> dict[str, Any]:
-    return {"id": row.id, "tenant": row.tenant, "reason": row.reason, "risk": row.risk, "priority": row.priority,
+def queue_entry(services: Services, row: Any, operator: Operator, failed: Collection[str] = (),
+                questions: dict[str, str] | None = None) -> dict[str, Any]:
+    tenant = services.tenants.get(row.tenant)
+    zone = tenant_zone(tenant)
+    question = (questions or {}).get(row.conversation_id)
+    question = mask_for_staff(question, tenant) if question else question  # kept personal data masked
+    return {"id": row.id, "tenant": row.tenant, "reason": row.reason, "reason_words": reason_words(row.reason),
+            "risk": row.risk, "risk_label": risk_label(row.risk), "urgent": row.risk in URGENT_RISKS,
+            "preview": neutralise_bidi(preview(question)) if question else "", "priority": row.priority,
             "state": row.state, "state_label": STATE_LABELS.get(row.state, row.state), "claimed_by": row.claimed_by,
             "assigned_to": row.assigned_to, "mine": row.claimed_by == operator.username,
             "claimable": row.state == "queued" and row.assigned_to in (None, operator.username),
-            "created_at": row.created_at.isoformat(), "created_local": local_time(row.created_at),
+            "created_at": row.created_at.isoformat(), "created_local": local_time(row.created_at, zone),
             "first_response_due": row.first_response_due.isoformat() if row.first_response_due else None,
             "answered": row.first_response_at is not None,
             "callback": bool((row.meta or {}).get("callback_requested")),
@@ -197,15 +211,17 @@ def queue_entry(row: Any, operator: Operator, failed: Collection[str] = ()) -> d
 @router.get("/console", response_class=HTMLResponse)
 def queue_page(request: Request, notice: str | None = None, services: Services = Depends(get_services),
                operator: Operator = Depends(page_operator)) -> HTMLResponse:
-    entries = queue_entries(services, operator)
-    return render(request, "queue.html", {"operator": operator, "entries": entries,
+    keep = QueueFilter.from_query(request.query_params, operator.tenants)
+    entries = queue_entries(services, operator, keep)
+    return render(request, "queue.html", {"operator": operator, "entries": entries, "filter": keep,
                                           "notice": NOTICES.get(notice or "")})
 
 
 @router.get("/console/api/queue")
-def queue_json(services: Services = Depends(get_services),
+def queue_json(request: Request, services: Services = Depends(get_services),
                operator: Operator = Depends(api_operator)) -> JSONResponse:
-    return private_json({"entries": queue_entries(services, operator),
+    keep = QueueFilter.from_query(request.query_params, operator.tenants)
+    return private_json({"entries": queue_entries(services, operator, keep),
                          "now": utcnow().isoformat()})
 
 
@@ -242,13 +258,13 @@ def held_by(row: Any, operator: Operator) -> bool:
     return row.claimed_by == operator.username and row.state in HELD_STATES
 
 
-def message_view(row: Any, tenant: Any = None) -> dict[str, Any]:
+def message_view(row: Any, zone: Any = None, tenant: Any = None) -> dict[str, Any]:
     meta = row.meta or {}
     # A resident's words are shown with kept personal data masked (090-****-5678); staff and assistant text as is.
     text = mask_for_staff(row.text, tenant) if row.role == "resident" else row.text
     return {"id": row.id, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role),
             "text": neutralise_bidi(text),  # the page's script sets it as text: bidi controls shown, not obeyed
-            "at": local_time(row.created_at), "operator": meta.get("operator"), "kind": meta.get("kind")}
+            "at": local_time(row.created_at, zone), "operator": meta.get("operator"), "kind": meta.get("kind")}
 
 
 def _sources(escalation: Any, messages: list[Any]) -> list[dict[str, Any]]:
@@ -282,13 +298,14 @@ def conversation_page(request: Request, escalation_id: str, notice: str | None =
                       if o.active and o.username != operator.username]
     audit(services, operator, "console.view", tenant=escalation.tenant, target=escalation.id)
     mine = held_by(escalation, operator)
-    replied = any(m.role == "operator" for m in messages)
     tenant = services.tenants.get(escalation.tenant)
+    zone = tenant_zone(tenant)
     return render(request, "conversation.html", {
         "operator": operator, "e": escalation, "conversation": conversation, "mine": mine,
-        "messages": [message_view(m, tenant) for m in messages], "notes": notes, "colleagues": colleagues,
+        "messages": [message_view(m, zone, tenant) for m in messages], "notes": notes, "colleagues": colleagues,
         "sources": _sources(escalation, messages), "canned": _canned_replies(services, escalation.tenant),
-        "reply_prefill": "" if replied else (escalation.draft_answer or ""),
+        "draft": draft_view(escalation, tenant), "urgent_numbers": urgent_numbers(tenant, escalation.risk),
+        "urgent": escalation.risk in URGENT_RISKS, "zone": zone,
         "tenant_name": tenant.display_name if tenant else escalation.tenant,
         "last_message_id": messages[-1].id if messages else 0, "notice": NOTICES.get(notice or ""),
         "callback": (escalation.meta or {}).get("callback_requested"), "meta": _meta_view(escalation.meta, tenant),
@@ -302,6 +319,18 @@ def _meta_view(meta: dict[str, Any] | None, tenant: Any) -> dict[str, Any]:
     if isinstance(meta.get("email_body"), str):
         meta["email_body"] = mask_for_staff(meta["email_body"], tenant)
     return meta
+
+
+def draft_view(escalation: Any, tenant: Any) -> dict[str, Any] | None:
+    """The assistant's draft, its confidence and whether that is below the tenant's answer threshold. The page never
+    puts it in the reply box by itself: the operator chooses it."""
+    if not escalation.draft_answer:
+        return None
+    confidence = escalation.draft_confidence
+    threshold = thresholds_for(tenant)["answer"] if tenant is not None else None
+    low = confidence is None or (threshold is not None and confidence < threshold)
+    return {"text": neutralise_bidi(escalation.draft_answer), "confidence": confidence, "threshold": threshold,
+            "low": low}
 
 
 def undelivered_view(row: Any) -> dict[str, Any]:
@@ -318,7 +347,8 @@ def new_messages(escalation_id: str, after: int = 0, services: Services = Depend
     with services.db.read() as conn:
         messages = list_messages(conn, escalation.conversation_id, after_id=after)
     tenant = services.tenants.get(escalation.tenant)
-    return private_json({"messages": [message_view(m, tenant) for m in messages], "state": escalation.state,
+    zone = tenant_zone(tenant)
+    return private_json({"messages": [message_view(m, zone, tenant) for m in messages], "state": escalation.state,
                          "state_label": STATE_LABELS.get(escalation.state, escalation.state),
                          "claimed_by": escalation.claimed_by, "mine": held_by(escalation, operator)})
 
@@ -345,19 +375,44 @@ def _back(escalation_id: str, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/console/escalations/{escalation_id}?notice={notice}", status_code=303)
 
 
+def wants_json(request: Request) -> bool:
+    """The page's script sends forms with fetch and asks for JSON; without script the form posts and redirects."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+REPLY_STATUS = {"sent": 200, "resolved": 200, "stale": 409, "invalid": 422}
+
+
 @router.post("/console/escalations/{escalation_id}/reply")
 async def reply(escalation_id: str, request: Request, services: Services = Depends(get_services),
                 operator: Operator = Depends(checked_operator)) -> Response:
     visible_escalation(services, operator, escalation_id)
     form = await _form(request)
+    claim = held_claim(escalation_id, form.get("claim_token", ""), operator)
+    outcome, message_id = _send_reply(services, claim, form.get("text", ""))
+    if outcome == "sent" and form.get("then") == "resolve":
+        outcome = _resolve(services, claim, form.get("reason", "").strip() or REPLIED_RESOLUTION)
+    if not wants_json(request):
+        return RedirectResponse("/console", status_code=303) if outcome == "resolved" else _back(escalation_id, outcome)
+    return JSONResponse({"ok": outcome in ("sent", "resolved"), "outcome": outcome, "notice": NOTICES[outcome],
+                         "message_id": message_id}, status_code=REPLY_STATUS[outcome],
+                        headers={"Cache-Control": "no-store"})
+
+
+def _send_reply(services: Services, claim: HeldClaim, text: str) -> tuple[str, int | None]:
     try:
-        send_operator_reply(services, held_claim(escalation_id, form.get("claim_token", ""), operator),
-                            form.get("text", ""))
+        return "sent", send_operator_reply(services, claim, text)
     except StaleClaim:
-        return _back(escalation_id, "stale")
+        return "stale", None
     except ValueError:
-        return _back(escalation_id, "invalid")
-    return _back(escalation_id, "sent")
+        return "invalid", None
+
+
+def _resolve(services: Services, claim: HeldClaim, reason: str) -> str:
+    if not services.queue.resolve(claim, screen_staff_text(reason[:500])):
+        return "stale"
+    ask_for_satisfaction(services, claim.escalation_id)
+    return "resolved"
 
 
 @router.post("/console/escalations/{escalation_id}/note")
@@ -391,10 +446,8 @@ async def resolve(escalation_id: str, request: Request, services: Services = Dep
     reason = form.get("reason", "").strip()
     if not reason:
         return _back(escalation_id, "invalid")
-    if not services.queue.resolve(held_claim(escalation_id, form.get("claim_token", ""), operator),
-                                 screen_staff_text(reason[:500])):
+    if _resolve(services, held_claim(escalation_id, form.get("claim_token", ""), operator), reason) == "stale":
         return _back(escalation_id, "stale")
-    ask_for_satisfaction(services, escalation_id)
     return RedirectResponse("/console", status_code=303)
 
 
@@ -434,14 +487,19 @@ def _colleague_of(services: Services, username: str, tenant: str) -> bool:
 def supervisor_page(request: Request, notice: str | None = None, services: Services = Depends(get_services),
                     operator: Operator = Depends(page_operator)) -> HTMLResponse:
     if not operator.is_supervisor:
-        raise HTTPException(status_code=403, detail="supervisors only")
+        return forbidden_page(request, operator, "このページはスーパーバイザーと管理者のためのものです。")
     load = services.queue.load_by_operator(operator.tenants)
     with services.db.read() as conn:
         staff = {o.username: o for t in operator.tenants for o in list_operators(conn, tenant=t) if o.active}
     rows = [{"username": name, "display_name": o.display_name, "role": o.role, "holding": load.get(name, 0)}
             for name, o in sorted(staff.items())]
-    breached = [queue_entry(row, operator) for row in services.queue.breached(operator.tenants)]
+    breached = [queue_entry(services, row, operator) for row in services.queue.breached(operator.tenants)]
     queued = sum(1 for row in services.queue.list_open(operator.tenants) if row.state == "queued")
     return render(request, "supervisor.html", {"operator": operator, "staff": rows, "breached": breached,
                                                "queued": queued, "switches": switch_rows(services, operator),
                                                "notice": SWITCH_NOTICES.get(notice or "")})
+
+
+def forbidden_page(request: Request, operator: Operator, message: str) -> HTMLResponse:
+    """A signed-in operator without the role gets a page that says so, with the way back (not a JSON error)."""
+    return render(request, "forbidden.html", {"operator": operator, "message": message}, status_code=403)

@@ -17,7 +17,9 @@ from conversations.switches import ANSWERING, Switch, change_switch, clear_overr
 from madoguchi.composition import Services, get_services
 from madoguchi.web.staff_auth import Operator, checked_operator
 
-router = APIRouter()
+# The staff console is a browser UI (pages, forms, the page's own polling), not an API: like the chat page it
+# stays out of the OpenAPI document.
+router = APIRouter(include_in_schema=False)
 
 MAX_REASON_CHARS = 200
 NOTICES = {"switched": "切り替えました。全インスタンスで次の問い合わせから反映されます。",

@@ -25,19 +25,24 @@ from governance import review
 from governance.explain import REASON_WORDS
 from governance.insight import Insight, InsightCache, build_insight, insight_csv
 from governance.transparency import transparency_context
+from madoguchi.api.responses import html_pages
 from madoguchi.composition import Services, get_services
 from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
 from madoguchi.web.hardening import bidi_safe
 from madoguchi.web.staff_auth import Operator, checked_operator, page_operator
+from madoguchi.web.staff_time import local_time, tenant_zone, zone_label
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 # Residents' words on staff pages (review questions, insight topics): bidi controls are shown, never obeyed.
 templates.env.finalize = bidi_safe
-router = APIRouter(tags=["governance"])
+templates.env.filters["local_time"] = local_time
+router = APIRouter(tags=["governance"], responses=html_pages(403, 404, 422))
 NOTICES = {"curated": "回答を登録しました。", "right_source": "正しい出典を登録しました。",
            "outdated": "文書を止めました（再取り込みか解除まで使われません）。", "cleared": "解除しました。",
            "dismissed": "一覧から外しました。", "retired": "取り下げました。"}
+
+CSV = {200: {"content": {"text/csv": {}, "text/html": {}}, "description": "the figures as CSV (or the sign-in page)"}}
 
 
 def pct(value: float | None) -> str:
@@ -89,9 +94,11 @@ def _charts(insight: Insight) -> dict[str, Any]:
 
 
 def _insight_page(request: Request, insight: Insight, scope_label: str, csv_url: str,
-                  review_url: str | None) -> HTMLResponse:
+                  review_url: str | None, tenant: Tenant | None = None) -> HTMLResponse:
+    zone = tenant_zone(tenant)
     context = {"insight": insight, "scope_label": scope_label, "charts": _charts(insight), "pct": pct,
-               "csv_url": csv_url, "review_url": review_url, "reason_words": REASON_WORDS}
+               "csv_url": csv_url, "review_url": review_url, "reason_words": REASON_WORDS, "zone": zone,
+               "zone_label": zone_label(zone)}
     return templates.TemplateResponse(request, "insight.html", context)
 
 
@@ -116,10 +123,11 @@ def insight_page(request: Request, tenant_id: str, days: int = Query(30, ge=1, l
     tenant = _staff_tenant(services, operator, tenant_id)
     insight = cached_insight(request, services, [tenant.id], days)
     review_url = f"/t/{tenant.id}/review" if operator.is_supervisor else None
-    return _insight_page(request, insight, tenant.display_name, f"/t/{tenant.id}/insight.csv?days={days}", review_url)
+    return _insight_page(request, insight, tenant.display_name, f"/t/{tenant.id}/insight.csv?days={days}", review_url,
+                         tenant)
 
 
-@router.get("/t/{tenant_id}/insight.csv")
+@router.get("/t/{tenant_id}/insight.csv", responses=CSV)
 def insight_export(request: Request, tenant_id: str, days: int = Query(30, ge=1, le=366),
                    services: Services = Depends(get_services),
                    operator: Operator = Depends(page_operator)) -> PlainTextResponse:
@@ -135,12 +143,13 @@ def _admin(operator: Operator) -> None:
 @router.get("/insight", response_class=HTMLResponse)
 def insight_all_page(request: Request, days: int = Query(30, ge=1, le=366), services: Services = Depends(get_services),
                      operator: Operator = Depends(page_operator)) -> HTMLResponse:
-    _admin(operator)
+    if operator.role != "admin":
+        return forbidden_page(request, "全自治体の傾向は管理者だけが見られます。")
     insight = cached_insight(request, services, sorted(services.tenants), days)
     return _insight_page(request, insight, "全自治体", f"/insight.csv?days={days}", None)
 
 
-@router.get("/insight.csv")
+@router.get("/insight.csv", responses=CSV)
 def insight_all_export(request: Request, days: int = Query(30, ge=1, le=366),
                        services: Services = Depends(get_services),
                        operator: Operator = Depends(page_operator)) -> PlainTextResponse:
@@ -154,11 +163,20 @@ def insight_all_export(request: Request, days: int = Query(30, ge=1, le=366),
 def review_page(request: Request, tenant_id: str, notice: str | None = None,
                 services: Services = Depends(get_services),
                 operator: Operator = Depends(page_operator)) -> HTMLResponse:
-    tenant = _reviewer_tenant(services, operator, tenant_id)
-    context = {"tenant": tenant, "operator": operator, "notice": NOTICES.get(notice or ""),
+    tenant = _staff_tenant(services, operator, tenant_id)
+    if not operator.is_supervisor:
+        return forbidden_page(request, "レビュー一覧はスーパーバイザーと管理者だけが見られます。")
+    zone = tenant_zone(tenant)
+    context = {"tenant": tenant, "operator": operator, "notice": NOTICES.get(notice or ""), "zone": zone,
+               "zone_label": zone_label(zone),
                "items": review.review_items(services.db, tenant),
                "corrections": review.corrections_overview(services.db, tenant.id)}
     return templates.TemplateResponse(request, "review.html", context)
+
+
+def forbidden_page(request: Request, message: str) -> HTMLResponse:
+    """A signed-in member of staff without the role: a page that says so, not a JSON error."""
+    return templates.TemplateResponse(request, "forbidden.html", {"message": message}, status_code=403)
 
 
 def _back(tenant: Tenant, notice: str) -> RedirectResponse:

@@ -306,9 +306,11 @@ class TestConversationView:
         assert "粗大ごみの出し方を教えてください" in page and "担当者におつなぎします" in page
         assert DRAFT in page and "0.42" in page
         assert 'href="https://www.city.setagaya.lg.jp/sodai"' in page and "2014 時点" in page
-        assert 'id="risk" class="risk">health' in page and 'id="channel">line' in page and 'id="reason">risk' in page
-        # the reply form is pre-filled with the editable draft
-        assert f'id="reply-text" required>{DRAFT}</textarea>' in page
+        assert 'data-risk="health" class="risk">健康' in page and 'id="channel">line' in page
+        assert 'data-reason="risk">命・健康・安全などに関わる' in page
+        # the draft stands beside the reply box; the box stays empty until the operator chooses the draft
+        assert 'id="draft-text">' + DRAFT in page and 'id="use-draft"' in page
+        assert '<textarea name="text" id="reply-text" required aria-describedby="reply-keys"></textarea>' in page
 
     def test_canned_replies_of_the_tenant_are_offered(self, client, services, sato):
         escalation_id, _ = make_escalation(services)
@@ -467,7 +469,9 @@ class TestActions:
 class TestSupervisor:
     def test_operators_may_not_open_the_supervisor_page(self, client, sato):
         sign_in(client, "sato")
-        assert client.get("/console/supervisor").status_code == 403
+        response = client.get("/console/supervisor")
+        assert response.status_code == 403 and response.headers["content-type"].startswith("text/html")
+        assert "このページは表示できません" in response.text and 'href="/console"' in response.text
 
     def test_supervisor_sees_load_per_operator_and_breached_slas(self, app, client, services, sato):
         make_operator(services.db, "boss", ["tokyo"], role="supervisor")

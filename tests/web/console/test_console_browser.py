@@ -1,5 +1,6 @@
 """The console in headless Chromium against a live uvicorn: sign in, claim, heartbeat, new messages without
-reloading, a canned reply, the reply reaching the transcript."""
+reloading, the draft and a canned reply inserted at the cursor, the reply sent without a page load and reaching the
+transcript."""
 from __future__ import annotations
 
 import pytest
@@ -50,7 +51,7 @@ def test_operator_claims_sees_live_messages_and_replies(services, page):
         with page.expect_response(lambda r: r.url.endswith("/heartbeat")) as beat:
             page.click(f"tr[data-id='{escalation_id}'] button")
         assert beat.value.json() == {"ok": True}
-        assert page.input_value("#reply-text") == DRAFT
+        assert page.input_value("#reply-text") == ""  # the draft waits beside the box until chosen
         assert "粗大ごみの出し方を教えてください" in page.text_content("#transcript")
 
         with services.db.transaction() as conn:
@@ -58,12 +59,19 @@ def test_operator_claims_sees_live_messages_and_replies(services, page):
                            text="追加で質問です")
         page.wait_for_selector("#transcript .msg.resident >> text=追加で質問です")
 
-        page.click("button.canned >> nth=0")
+        page.fill("#reply-text", "佐藤です。")
+        page.click("button.canned >> nth=0")  # at the cursor (the end): what was typed stays
         canned = services.tenants["tokyo"].get("canned_replies")[0]["text"]
-        assert page.input_value("#reply-text") == canned
+        assert page.input_value("#reply-text") == "佐藤です。" + canned
+        page.click("#use-draft")
+        assert page.input_value("#reply-text") == "佐藤です。" + canned + DRAFT
         page.fill("#reply-text", "お待たせしました。申込先は粗大ごみ受付センターです。")
+        loads = []
+        page.on("load", lambda: loads.append(page.url))
         page.click("#send-reply")
-        page.wait_for_selector("text=返信を送りました。")
+        page.wait_for_selector("#reply-status >> text=返信を送りました。")
+        page.wait_for_selector("#transcript .msg.operator >> text=お待たせしました。申込先は粗大ごみ受付センターです。")
+        assert loads == [] and page.input_value("#reply-text") == ""
 
     with services.db.read() as conn:
         last = list_messages(conn, conversation_id)[-1]
