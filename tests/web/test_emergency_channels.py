@@ -95,3 +95,10 @@ def test_an_unclaimed_emergency_mail_gets_a_holding_mail_with_the_numbers(db, tm
     for number in ("119", "110", "#7119"):
         assert number in holding
     assert "都民の声総合窓口" not in holding
+
+
+def test_without_an_operator_line_the_numbers_are_read_and_the_call_ends():
+    root = ET.fromstring(CallScript(office="東京都").urgent("119（消防・救急）\n緊急の場合は今すぐお電話ください。"))
+    spoken = said(root)
+    assert len(spoken) == 2 and all("119" in line or "いちいちきゅう" in line for line in spoken)
+    assert root.find("Dial") is None and root.find("Enqueue") is None and root.find("Hangup") is not None
