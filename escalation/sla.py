@@ -10,7 +10,8 @@ Every few seconds the watcher
      The message depends on the risk tier: the composition root passes conversations.holding.HoldingMessages,
      which repeats 119 / 110 / #7119 or the 24-hour crisis lines to an emergency or crisis in the resident's
      language; `holding_text` below is the routine one (and the default).
-  3. raises an emergency or crisis left unclaimed past its deadline to the supervisors: an audit row
+  3. raises a risk hand-over (an emergency, a crisis, or any other risk tier) left unclaimed past its deadline to
+     the supervisors: an audit row
      (escalation.sla_alert), a warning log line and a Slack message with the claim button (escalation/
      slack_alerts.py), once per escalation, after the holding message's transaction committed.
 Deadlines are per tier (escalation/hours.py sla_for: the tenant's sla.first_response_minutes, e.g. {emergency: 2,
@@ -33,7 +34,6 @@ from escalation.slack_alerts import OVERDUE_ALERT_ACTION, post_overdue_alert
 from storage import Connection, Database, Row, append_audit, get_conversation, utcnow
 
 HOLDING = "holding"  # the kind of message (and of its outbox key) a holding message is
-ALERTED_TIERS = ROUND_THE_CLOCK_TIERS  # unclaimed past the deadline: a supervisor is alerted
 # Only when no tier-aware holding text was wired in (the composition root always wires one): never the office hours.
 RISK_FALLBACK = ("お待たせしています。命に関わる緊急の場合は、待たずに今すぐ 119（消防・救急）または 110（警察）へ、"
                  "つらいときは よりそいホットライン 0120-279-338（24時間）へお電話ください。")
@@ -99,7 +99,8 @@ class SlaWatcher:
         requeued = self.services.queue.requeue_stale(self.stale_after_seconds)
         now = self.clock()
         sent = [row for row in self.services.queue.overdue_unclaimed(now=now) if self.send_holding(row, now)]
-        alerted = [row.id for row in sent if row.risk in ALERTED_TIERS and self.alert_supervisors(row, now)]
+        # Any risk tier unclaimed past its deadline (emergency, crisis, health, deadline …) reaches a supervisor.
+        alerted = [row.id for row in sent if row.risk and self.alert_supervisors(row, now)]
         return SweepResult(requeued=requeued, holding_sent=[row.id for row in sent], alerted=alerted)
 
     def send_holding(self, escalation: Row, now: datetime | None = None) -> bool:
@@ -118,7 +119,7 @@ class SlaWatcher:
         return True
 
     def alert_supervisors(self, escalation: Row, now: datetime) -> bool:
-        """An emergency or crisis nobody claimed in time: audit, log and Slack (which may be down: the audit row
+        """A risk hand-over nobody claimed in time: audit, log and Slack (which may be down: the audit row
         and the console's breached list still say it). Runs once, for the watcher that sent the holding message."""
         waited = (now - escalation.created_at).total_seconds() / 60
         with self.services.db.transaction() as conn:

@@ -149,3 +149,16 @@ def test_emergencies_are_swept_first_and_routine_ones_keep_the_routine_text(serv
     assert result.holding_sent == [emergency, routine] and result.alerted == [emergency]
     [routine_holding] = holding_messages(services, routine)
     assert ROUTINE_TEXT in routine_holding
+
+
+def test_any_risk_tier_unclaimed_past_its_deadline_reaches_a_supervisor(services, slack_api):
+    health = hand_over(services, ROUTINE, "r-health")
+    with services.db.transaction() as conn:  # a health hand-over (a disclaimer tier the resident asked a person for)
+        conn.execute(escalations.update().where(escalations.c.id == health).values(risk="health"))
+    due = escalation(services, health).first_response_due
+    late = (due - datetime.now(timezone.utc)).total_seconds() / 60 + 1
+    assert sla_watcher(services, clock=at(late)).sweep().alerted == [health]
+    [holding] = holding_messages(services, health)
+    assert ROUTINE_TEXT in holding  # not an emergency: the office's own number is the right one
+    [alert] = [body for (channel, _ts), body in slack_api.messages.items() if channel == "C-SUPERVISORS"]
+    assert "健康" in alert["text"] and "緊急の電話番号" not in alert["text"]
