@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM := false
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
 
-.PHONY: run test install ingest eval bench chromium rasa-action-venv clean
+.PHONY: run test install ingest eval bench chromium rasa-action-venv axe-core clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-ipafont-gothic >/dev/null) \
 	  || echo "chromium could not be installed: browser tests will be skipped"; }
 
+# axe-core (the accessibility rules the browser tests run on every page) from the npm registry, pinned; the tests
+# inject this file into headless Chromium and need no network themselves.
+AXE_VERSION := 4.10.3
+AXE_CORE := var/axe/node_modules/axe-core/axe.min.js
+$(AXE_CORE):
+	@{ command -v npm >/dev/null 2>&1 && npm install --silent --no-save --no-audit --no-fund --prefix var/axe \
+	  axe-core@$(AXE_VERSION) >/dev/null; } || echo "axe-core could not be installed: accessibility tests will be skipped"
+
+axe-core: $(AXE_CORE)
+
 run: install
 	$(BIN)/madoguchi serve
 
@@ -44,7 +54,7 @@ ingest: install
 	$(BIN)/madoguchi ingest --tenant amagasaki
 	$(BIN)/madoguchi ingest --tenant tokyo
 
-test: install chromium rasa-action-venv
+test: install chromium rasa-action-venv axe-core
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 eval: install

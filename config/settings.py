@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     # BLAS threads in a process that answers (the dense scores are small matrix-vector products): more only spin
     # against the embedder and the other turns (bench/retrieval.py: search 35 → 2.2 ms p50 on 2 busy cores).
     blas_threads: int | None = 1
+    # Where an instance's indexes come from: "directory" (data_dir/index/<tenant>, one instance) or "published"
+    # (the version published in the database, read from index_dir on a path every instance shares; an ingest
+    # publishes): knowledge/publication.py.
+    index_source: str = "directory"
+    index_poll_s: float = 2.0  # how often a "published" instance asks the database for a new version
+    # Repeated questions: their embeddings and retrievals, remembered per process (0 turns a cache off).
+    query_cache_entries: int = 4096
+    retrieval_cache_entries: int = 1024
     log_level: str = "INFO"
     log_format: str = "json"  # `serve` and `channels worker` log one JSON object per line; "text" for reading by eye
 

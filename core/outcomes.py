@@ -64,6 +64,7 @@ class TurnResult:
     template: str | None = None
     query: str | None = None  # what was searched (the question, completed for a follow-up)
     notes: dict[str, Any] = field(default_factory=dict)  # step notes: draft for the operator, follow-up, guard
+    index_version: str | None = None  # the index the turn read (None: the tenant had none yet)
 
     @property
     def escalated(self) -> bool:

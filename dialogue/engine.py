@@ -18,6 +18,7 @@ from dialogue.intents import IntentClassifier
 from dialogue.steps import CHECK_STEPS, SWITCHED_OFF_STEPS, TURN_STEPS
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
+from knowledge.index import TenantIndex
 from knowledge.knowledge_base import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,13 @@ class DialogueEngine:
 
     def run_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
                  channel: str = "web") -> TurnResult:
+        # Every step reads the index the turn started with, even if a new version is swapped in meanwhile.
+        with self.kb.pinned(tenant.id) as index:
+            result = self._run_steps(tenant, text, memory, channel)
+        result.index_version = index.version if index is not None else None
+        return result
+
+    def _run_steps(self, tenant: Tenant, text: str, memory: ConversationMemory | None, channel: str) -> TurnResult:
         ctx = TurnContext(tenant=tenant, channel=channel, raw_text=text, memory=memory or ConversationMemory())
         started = time.perf_counter()
         for step in self.steps:
@@ -70,19 +78,21 @@ class DialogueEngine:
                        channel: str = "web") -> TurnResult:
         """Answering is switched off (conversations/switches.py): the question goes to a person, unanswered.
         Emergencies still get the public numbers first (the risk step decides those)."""
-        ctx = self._switched_off(tenant, text, memory, channel)
-        if not ctx.stopped:
-            escalate(ctx, self.deps, EscalationReason.ANSWERING_OFF)
-        return self._finish(ctx, "answering_off")
+        with self.kb.pinned(tenant.id) as index:
+            ctx = self._switched_off(tenant, text, memory, channel)
+            if not ctx.stopped:
+                escalate(ctx, self.deps, EscalationReason.ANSWERING_OFF)
+        return self._finish(ctx, "answering_off", index)
 
     def maintenance_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
                          channel: str = "web") -> TurnResult:
         """The channel is switched off: a maintenance reply with the tenant's phone number (an emergency still gets
         the public numbers and a person)."""
-        ctx = self._switched_off(tenant, text, memory, channel)
-        if not ctx.stopped:
-            reply(ctx, self.deps, Outcome.DECLINED, "channel_off", intent="channel_off")
-        return self._finish(ctx, "channel_off")
+        with self.kb.pinned(tenant.id) as index:
+            ctx = self._switched_off(tenant, text, memory, channel)
+            if not ctx.stopped:
+                reply(ctx, self.deps, Outcome.DECLINED, "channel_off", intent="channel_off")
+        return self._finish(ctx, "channel_off", index)
 
     def _switched_off(self, tenant: Tenant, text: str, memory: ConversationMemory | None,
                       channel: str) -> TurnContext:
@@ -93,11 +103,12 @@ class DialogueEngine:
                 break
         return ctx
 
-    def _finish(self, ctx: TurnContext, switch: str) -> TurnResult:
+    def _finish(self, ctx: TurnContext, switch: str, index: TenantIndex | None) -> TurnResult:
         result = ctx.result
         assert result is not None
         ctx.notes["switch"] = switch
         result.timings_ms, result.notes, result.query = ctx.timings_ms, ctx.notes, ctx.query
+        result.index_version = index.version if index is not None else None
         return result
 
     def greet(self, tenant: Tenant, language: str = "ja") -> TurnResult:

@@ -15,6 +15,7 @@ from knowledge.embedder import get_embedder
 from knowledge.freshness import stale_sources
 from knowledge.index import BuildReport, build_index
 from knowledge.ingest import load_source
+from knowledge.publication import publish_if_configured
 from knowledge.search_config import load_search_config
 from knowledge.text import get_tokenizer
 
@@ -101,4 +102,5 @@ def ingest_tenant(
     finally:
         cache.close()
     index.save(tenant_index_dir(settings, tenant.id))
+    publish_if_configured(settings, index, published_by="ingest")
     return report

@@ -1,9 +1,22 @@
-"""The knowledge base the rest of the system calls: one retrieval pipeline, one index per tenant (loaded lazily,
-reloaded when a re-ingest changes it on disk)."""
+"""The knowledge base the rest of the system calls: one retrieval pipeline, one index per tenant (loaded lazily).
+
+Where an index comes from (settings.index_source):
+- "directory" (one instance): the tenant's index directory, reloaded when a re-ingest changes it on disk;
+- "published" (many instances): the version published in the shared database (knowledge/publication.py), checked
+  every index_poll_s; a new version is loaded in the background while the old one keeps answering, then swapped
+  in, so no turn fails or waits during a swap.
+A turn pins the index it started with (`pinned`): every step of it reads the same version, and the turn records it.
+Repeated questions skip the embedding and the search (knowledge/query_cache.py).
+"""
 from __future__ import annotations
 
+import contextvars
+import dataclasses
+import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +26,18 @@ from knowledge.confidence import ConfidenceModel
 from knowledge.embedder import get_embedder, limit_blas_threads
 from knowledge.index import Hit, IndexFormatError, TenantIndex
 from knowledge.ingestion import tenant_index_dir
+from knowledge.lru import BoundedCache
+from knowledge.publication import PublishedIndex, PublishedVersions
+from knowledge.query_cache import CachingEmbedder, cache_text
 from knowledge.rerank import Reranker
 from knowledge.search_config import load_search_config
 from knowledge.text import get_tokenizer
+
+log = logging.getLogger(__name__)
+
+# The indexes the running turn pinned, by (knowledge base, tenant): a context variable, so each thread's turn has
+# its own and a swap in another thread never changes an index under a running turn.
+_PINNED: contextvars.ContextVar[dict[tuple[int, str], TenantIndex]] = contextvars.ContextVar("pinned_indexes")
 
 
 class IndexMissing(LookupError):
@@ -37,17 +59,31 @@ class Retrieval:
     vector: Any = None  # the query's dense vector (reused, e.g. to match curated answers without re-embedding)
 
 
+@dataclass
+class _Served:
+    """A published version in memory, and when to ask the database again whether it is still current."""
+
+    index: TenantIndex
+    check_after: float
+
+
 class KnowledgeBase:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, published: PublishedVersions | None = None) -> None:
         self.settings = settings or get_settings()
         limit_blas_threads(self.settings.blas_threads)
         search = load_search_config()
         self.tokenizer = get_tokenizer()
-        self.embedder = get_embedder(self.settings.embedder, self.settings.embed_threads)
+        self.embedder = CachingEmbedder(get_embedder(self.settings.embedder, self.settings.embed_threads),
+                                        self.settings.query_cache_entries)
+        self.retrievals: BoundedCache[Retrieval] = BoundedCache(self.settings.retrieval_cache_entries)
         self.reranker = Reranker.load()
         self.confidence_model = ConfidenceModel.load()
         self._indexes: dict[str, tuple[float, TenantIndex]] = {}
         self._lock = threading.Lock()
+        self.published = published
+        self._served: dict[str, _Served] = {}
+        self._loading: set[tuple[str, str]] = set()
+        self._first_load = threading.Lock()
         self.pipeline = build_retrieval_pipeline(
             self.tokenizer, self.embedder, self.index, search.fusion, self.reranker, self.confidence_model,
             search.candidates_per_run,
@@ -59,8 +95,99 @@ class KnowledgeBase:
         self.reranker, self.confidence_model = reranker, confidence_model
         self.pipeline.get_component("rerank").reranker = reranker
         self.pipeline.get_component("confidence").model = confidence_model
+        self.retrievals.clear()  # the cached retrievals were scored by the old models
 
     def index(self, tenant: str) -> TenantIndex:
+        """The turn's pinned index, else the published version, else the tenant directory's index."""
+        pinned = _PINNED.get({}).get((id(self), tenant))
+        if pinned is not None:
+            return pinned
+        if self.published is not None:
+            served = self._published_index(tenant)
+            if served is not None:
+                return served
+        return self._directory_index(tenant)
+
+    @contextmanager
+    def pinned(self, tenant: str) -> Iterator[TenantIndex | None]:
+        """Every read of the tenant's index inside the block gets the same index (None: there is none yet)."""
+        try:
+            index = self.index(tenant)
+        except IndexMissing:
+            index = None
+        if index is None:
+            yield None
+            return
+        token = _PINNED.set({**_PINNED.get({}), (id(self), tenant): index})
+        try:
+            yield index
+        finally:
+            _PINNED.reset(token)
+
+    def refresh(self, tenant: str) -> TenantIndex | None:
+        """Ask the database now and load a new published version before returning (tests, the publishing CLI)."""
+        if self.published is None:
+            return None
+        return self._published_index(tenant, wait=True)
+
+    # --- published versions -----------------------------------------------------------------------------------
+    def _published_index(self, tenant: str, wait: bool = False) -> TenantIndex | None:
+        served = self._served.get(tenant)
+        now = time.monotonic()
+        if served is not None and now < served.check_after and not wait:
+            return served.index
+        if served is not None:
+            served.check_after = now + self.settings.index_poll_s  # the other threads keep answering meanwhile
+        current = self._current_version(tenant)
+        if current is None:
+            return served.index if served is not None else None
+        if served is None or wait:
+            with self._first_load:  # concurrent first turns load the index once, not once each
+                served = self._served.get(tenant)
+                if served is None or served.index.version != current.version:
+                    self._load_published(current)
+        elif served.index.version != current.version:
+            self._load_in_background(current)
+        served = self._served.get(tenant, served)
+        return served.index if served is not None else None
+
+    def _current_version(self, tenant: str) -> PublishedIndex | None:
+        try:
+            return self.published.current(tenant) if self.published is not None else None
+        except Exception:  # noqa: BLE001 - the database away for a moment: keep answering with what is loaded
+            log.warning("could not read the published index version of %s", tenant, exc_info=True)
+            return None
+
+    def _load_published(self, published: PublishedIndex) -> None:
+        try:
+            index = TenantIndex.load(published.directory)
+        except (OSError, ValueError, IndexFormatError):
+            # Published but not readable here (index_dir not shared, or a snapshot deleted): keep what is served.
+            log.error("index %s of %s is published but cannot be read from %s", published.version,
+                      published.tenant, published.directory, exc_info=True)
+            return
+        with self._lock:
+            self._served[published.tenant] = _Served(index, time.monotonic() + self.settings.index_poll_s)
+        log.info("serving index %s of %s (%d documents)", index.version, published.tenant, len(index))
+
+    def _load_in_background(self, published: PublishedIndex) -> None:
+        key = (published.tenant, published.version)
+        with self._lock:
+            if key in self._loading:
+                return
+            self._loading.add(key)
+
+        def load() -> None:
+            try:
+                self._load_published(published)
+            finally:
+                with self._lock:
+                    self._loading.discard(key)
+
+        threading.Thread(target=load, name=f"index-load-{published.tenant}", daemon=True).start()
+
+    # --- the tenant directory ---------------------------------------------------------------------------------
+    def _directory_index(self, tenant: str) -> TenantIndex:
         directory = tenant_index_dir(self.settings, tenant)
         manifest = directory / "manifest.json"
         if not manifest.exists():
@@ -77,12 +204,27 @@ class KnowledgeBase:
             return cached[1]
 
     def has_index(self, tenant: str) -> bool:
+        if self.published is not None and self._published_index(tenant) is not None:
+            return True
         return (tenant_index_dir(self.settings, tenant) / "manifest.json").exists()
 
     def retrieve(self, tenant: str, query: str, top_k: int = 10, vector: Any = None) -> Retrieval:
-        """`vector`: the query's embedding when the caller already has it (the turn embeds once)."""
+        """`vector`: the query's embedding when the caller already has it (the turn embeds once). A question asked
+        before of the same index version is answered from the cache (a copy: a step may filter its hits)."""
         started = time.perf_counter()
-        self.index(tenant)  # raise IndexMissing before the pipeline wraps it
+        with self.pinned(tenant) as index:
+            if index is None:
+                self.index(tenant)  # raise IndexMissing before the pipeline wraps it
+            assert index is not None
+            key = (tenant, index.version, cache_text(query), top_k)
+            cached = self.retrievals.get(key)
+            if cached is not None:
+                return _copy_of(cached, started)
+            retrieval = self._run_pipeline(tenant, query, top_k, vector, started)
+        self.retrievals.put(key, retrieval)
+        return _copy_of(retrieval, started, cached=False)
+
+    def _run_pipeline(self, tenant: str, query: str, top_k: int, vector: Any, started: float) -> Retrieval:
         out = self.pipeline.run(
             {"analyze": {"query": query, "vector": vector}, "retrieve": {"tenant": tenant, "depth": max(self.rerank_depth, top_k)},
              "rerank": {"top_k": top_k}, "confidence": {"tenant": tenant}},
@@ -97,3 +239,10 @@ class KnowledgeBase:
             terms=out["analyze"]["terms"], timings_ms=timings, documents=out["documents"]["documents"],
             vector=out["analyze"]["vector"],
         )
+
+
+def _copy_of(retrieval: Retrieval, started: float, cached: bool = True) -> Retrieval:
+    """A copy whose lists a step may replace or filter without touching the cached entry."""
+    timings = ({"cached": (time.perf_counter() - started) * 1e3} if cached else dict(retrieval.timings_ms))
+    return dataclasses.replace(retrieval, hits=list(retrieval.hits), documents=list(retrieval.documents),
+                               features=dict(retrieval.features), terms=list(retrieval.terms), timings_ms=timings)

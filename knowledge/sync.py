@@ -35,6 +35,7 @@ from knowledge.index import IndexFormatError, TenantIndex, build_index, index_is
 from knowledge.ingest.base import REMOTE_LOADERS, _import_loaders, source_state_dir
 from knowledge.ingest.website import crawl_site
 from knowledge.ingestion import IngestReport, embedding_cache, load_documents, tenant_index_dir
+from knowledge.publication import publish_if_configured
 from knowledge.search_config import load_search_config
 from knowledge.text import get_tokenizer
 
@@ -136,6 +137,7 @@ def _rebuild(tenant: Tenant, settings: Settings, crawls: dict[str, CrawlResult],
     finally:
         cache.close()
     index.save(tenant_index_dir(settings, tenant.id))
+    publish_if_configured(settings, index, published_by="sync")
     report.rebuilt, report.embedded_new = True, build.embedded_new
     report.documents, report.index_version = build.documents, build.index_version
     report.seconds_index = time.perf_counter() - started

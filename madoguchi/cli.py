@@ -21,6 +21,7 @@ from config.tenancy import Tenant, UnknownTenant, get_tenant, load_tenants
 from governance.logging import configure_logging, install_redacting_logging
 from madoguchi.commands import channels as channel_commands
 from madoguchi.commands import governance as governance_commands
+from madoguchi.commands import index as index_commands
 from madoguchi.commands import users as user_commands
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -348,8 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Each area's subcommands (users, explain, retention, export, channels), added by its `register(subparsers)`.
-AREA_COMMANDS = (user_commands, governance_commands, channel_commands)
+# Each area's subcommands (users, explain, retention, export, channels, index), added by its `register(subparsers)`.
+AREA_COMMANDS = (user_commands, governance_commands, channel_commands, index_commands)
 
 
 def _register_area_commands(sub: Any) -> None:

@@ -28,6 +28,7 @@ from escalation.queue import EscalationQueue
 from governance.review import StaffCorrections
 from knowledge.embedder import Embedder
 from knowledge.knowledge_base import KnowledgeBase
+from knowledge.publication import PUBLISHED, PublishedVersions
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def build_services(settings: Settings | None = None, *, db: Database | None = No
     if db is None:
         db = Database(settings.effective_database_url)
         db.migrate()
-    knowledge = knowledge or KnowledgeBase(settings)
+    knowledge = knowledge or KnowledgeBase(settings, published=published_versions(db, settings))
     corrections = StaffCorrections(db, knowledge.embedder, settings)
     if channels is None:
         channels = build_channels(list(tenants.values()), settings=settings)
@@ -88,6 +89,11 @@ def build_services(settings: Settings | None = None, *, db: Database | None = No
         engine=engine or build_engine(settings, knowledge, corrections), channels=channels,
         runtime=runtime or ChannelRuntime(),
     )
+
+
+def published_versions(db: Database, settings: Settings) -> PublishedVersions | None:
+    """Many instances serve the version published in the shared database; one instance its own directory."""
+    return PublishedVersions(db, settings) if settings.index_source == PUBLISHED else None
 
 
 def get_services(request: Request) -> Services:

@@ -24,6 +24,7 @@ from .inbound import (
     inbox_notify_channel, inbound_status, lease_inbound_event, leased_inbound_event, mark_inbound_done,
     mark_inbound_failed, notify_inbox, record_inbound, release_inbound,
 )
+from .index_versions import current_index_version, index_version_history, publish_index_version
 from .operators import (
     add_note, create_operator, get_operator, get_operator_by_id, get_operator_by_slack_user, list_notes,
     list_operators, operator_tenant_ids, set_operator_tenants, update_operator,
@@ -59,4 +60,5 @@ __all__ = [
     "create_staff_session", "staff_session_is_live", "revoke_staff_session", "revoke_operator_sessions",
     "live_session_count", "forget_expired_sessions", "sign_in_blocked_until", "sign_in_failure_count",
     "record_sign_in_failure", "clear_sign_in_failures", "forget_old_sign_in_failures",
+    "publish_index_version", "current_index_version", "index_version_history",
 ]

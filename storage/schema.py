@@ -364,3 +364,18 @@ rate_limit_counts = Table(
     Column("hits", Integer, nullable=False),
     Index("ix_rate_limit_counts_window_start", "window_start"),
 )
+
+# Index versions published for every instance (migration 0008). An ingest job writes the snapshot into the shared
+# index directory (index_dir/<tenant>/versions/<version>/) and then adds a row here; the newest row of a tenant is
+# the version every instance serves. Publishing an older version again rolls back.
+index_versions = Table(
+    "index_versions", metadata,
+    Column("id", SerialId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("documents", Integer, nullable=False),
+    Column("built_at", String(32), nullable=True),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("published_by", String(128), nullable=True),
+    Index("ix_index_versions_tenant_id", "tenant", "id"),
+)

@@ -14,7 +14,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "ja": {
         "page_title": "{tenant} お問い合わせチャット",
         "heading": "{tenant} お問い合わせ窓口",
-        "intro": "市の公式情報をもとに自動でお答えします。確かでないときや、ご希望のときは担当者におつなぎします。",
+        "intro": "公式情報をもとに自動でお答えします。確かでないときや、ご希望のときは担当者におつなぎします。",
         "log_label": "会話",
         "input_label": "ご質問",
         "input_hint": "Enter で送信、Shift+Enter で改行（{max_chars}文字まで）",
@@ -52,11 +52,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "ページが見つかりません",
         "not_found": "お探しの窓口（{tenant}）は見つかりませんでした。アドレスをご確認ください。",
         "back_home": "トップへ戻る",
+        "char_count": "{count} / {max_chars}文字",
+        "too_long_by": "{over}文字多すぎます。{max_chars}文字以内に短くしてください（まだ送っていません）。",
+        "with_operator_ack": "担当者にお伝えしました。返信をお待ちください。",
+        "status_queued": "担当者におつなぎしています。返信はこの画面に表示されます。",
+        "status_claimed": "担当者が対応しています。返信はこの画面に表示されます。",
+        "status_waiting": "担当者があなたの返信を待っています。",
+        "status_resolved": "担当者の対応が終わりました。ほかにご質問があればどうぞ。",
+        "satisfied": "解決した",
+        "not_satisfied": "解決しない",
+        "skip_to_input": "入力欄へ移動",
     },
     "en": {
         "page_title": "{tenant} enquiry chat",
         "heading": "{tenant} enquiries",
-        "intro": "Answers come from the city's official information. When unsure, or if you ask, "
+        "intro": "Answers come from official information. When unsure, or if you ask, "
                  "we connect you to staff.",
         "log_label": "Conversation",
         "input_label": "Your question",
@@ -95,11 +105,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "Page not found",
         "not_found": "No enquiry desk called {tenant} was found. Please check the address.",
         "back_home": "Back to the start",
+        "char_count": "{count} / {max_chars} characters",
+        "too_long_by": "{over} characters too long. Please shorten it to {max_chars} characters (not sent yet).",
+        "with_operator_ack": "We passed this on to the staff member. Please wait for their reply.",
+        "status_queued": "Connecting you to a staff member. Their reply will appear here.",
+        "status_claimed": "A staff member is handling your enquiry. Their reply will appear here.",
+        "status_waiting": "The staff member is waiting for your reply.",
+        "status_resolved": "The staff member has finished. Ask again any time.",
+        "satisfied": "Solved",
+        "not_satisfied": "Not solved",
+        "skip_to_input": "Skip to the message box",
     },
     "zh": {
         "page_title": "{tenant} 咨询聊天",
         "heading": "{tenant} 咨询窗口",
-        "intro": "根据市政府的官方信息自动回答。不确定时或您希望时，将为您转接工作人员。",
+        "intro": "根据政府的官方信息自动回答。不确定时或您希望时，将为您转接工作人员。",
         "log_label": "对话",
         "input_label": "您的问题",
         "input_hint": "按 Enter 发送，Shift+Enter 换行（最多 {max_chars} 个字符）",
@@ -137,11 +157,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "找不到页面",
         "not_found": "找不到名为 {tenant} 的咨询窗口。请确认网址。",
         "back_home": "返回首页",
+        "char_count": "{count} / {max_chars} 个字符",
+        "too_long_by": "超出 {over} 个字符。请缩短到 {max_chars} 个字符以内（尚未发送）。",
+        "with_operator_ack": "已转告工作人员。请等待回复。",
+        "status_queued": "正在为您转接工作人员。回复将显示在此页面。",
+        "status_claimed": "工作人员正在处理您的咨询。回复将显示在此页面。",
+        "status_waiting": "工作人员正在等待您的回复。",
+        "status_resolved": "工作人员已处理完毕。如有其他问题，请随时提问。",
+        "satisfied": "已解决",
+        "not_satisfied": "未解决",
+        "skip_to_input": "跳到输入框",
     },
     "ko": {
         "page_title": "{tenant} 문의 채팅",
         "heading": "{tenant} 문의 창구",
-        "intro": "시의 공식 정보를 바탕으로 자동으로 답변합니다. 확실하지 않거나 원하시면 담당자에게 연결해 드립니다.",
+        "intro": "공식 정보를 바탕으로 자동으로 답변합니다. 확실하지 않거나 원하시면 담당자에게 연결해 드립니다.",
         "log_label": "대화",
         "input_label": "질문",
         "input_hint": "Enter로 전송, Shift+Enter로 줄바꿈 (최대 {max_chars}자)",
@@ -179,6 +209,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_found_title": "페이지를 찾을 수 없습니다",
         "not_found": "{tenant}(이)라는 문의 창구를 찾을 수 없습니다. 주소를 확인해 주세요.",
         "back_home": "처음으로",
+        "char_count": "{count} / {max_chars}자",
+        "too_long_by": "{over}자 초과했습니다. {max_chars}자 이내로 줄여 주세요(아직 보내지 않았습니다).",
+        "with_operator_ack": "담당자에게 전달했습니다. 답변을 기다려 주세요.",
+        "status_queued": "담당자에게 연결하고 있습니다. 답변은 이 화면에 표시됩니다.",
+        "status_claimed": "담당자가 문의를 처리하고 있습니다. 답변은 이 화면에 표시됩니다.",
+        "status_waiting": "담당자가 회원님의 답변을 기다리고 있습니다.",
+        "status_resolved": "담당자의 대응이 끝났습니다. 다른 질문이 있으면 언제든지 물어보세요.",
+        "satisfied": "해결됨",
+        "not_satisfied": "해결 안 됨",
+        "skip_to_input": "입력란으로 이동",
     },
 }
 
@@ -186,8 +226,13 @@ STRINGS: dict[str, dict[str, str]] = {
 REPLY_KEYS = (
     "you", "assistant", "operator", "system", "sources", "as_of", "choices", "choice_sent", "helpful",
     "not_helpful", "about_answer", "feedback_question", "feedback_thanks", "waiting_operator", "talk_to_person",
-    "talk_to_person_text",
+    "talk_to_person_text", "with_operator_ack", "status_queued", "status_claimed", "status_waiting", "status_resolved",
+    "satisfied", "not_satisfied",
 )
+# The page's own controls, swapped into the resident's language once they write in it.
+CHROME_KEYS = ("input_label", "input_hint", "send", "talk_to_person", "new_conversation", "erase_conversation",
+               "skip_to_input", "log_label", "char_count", "too_long_by", "sending", "error_send", "error_empty",
+               "error_server", "operator_joined", "erase_confirm", "erased")
 
 
 def interface_language(language: str | None) -> str:
@@ -204,6 +249,10 @@ def strings(language: str | None = DEFAULT_LANGUAGE) -> dict[str, str]:
 def reply_strings(language: str | None) -> dict[str, str]:
     table = strings(language)
     return {key: table[key] for key in REPLY_KEYS}
+
+
+def chrome_strings() -> dict[str, dict[str, str]]:
+    return {language: {key: table[key] for key in CHROME_KEYS} for language, table in STRINGS.items()}
 
 
 def text(key: str, language: str | None = DEFAULT_LANGUAGE, **values: Any) -> str:

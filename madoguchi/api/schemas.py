@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 # The dialogue's normaliser keeps 1,000 characters; longer input is refused rather than silently cut.
 MAX_TEXT_CHARS = 1000
@@ -34,9 +34,17 @@ class AskIn(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    turn_id: str = Field(min_length=1, max_length=36, description="the turn the rating is about")
+    turn_id: str | None = Field(default=None, min_length=1, max_length=36, description="the turn the rating is about")
+    escalation_id: str | None = Field(default=None, min_length=1, max_length=36,
+                                      description="or: the hand-over an operator resolved (was it solved?)")
     rating: Literal["helpful", "unhelpful"]
     comment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS)
+
+    @model_validator(mode="after")
+    def one_subject(self) -> "FeedbackIn":
+        if (self.turn_id is None) == (self.escalation_id is None):
+            raise ValueError("give either turn_id or escalation_id")
+        return self
 
 
 class SourceOut(BaseModel):
@@ -92,11 +100,15 @@ class MessageOut(BaseModel):
     language: str | None = None
     sources: list[SourceOut] = Field(default_factory=list)
     choices: list[ChoiceOut] = Field(default_factory=list)
+    kind: str | None = Field(default=None, description="satisfaction: the question after an operator resolved")
+    escalation_id: str | None = Field(default=None, description="the hand-over a satisfaction question is about")
 
 
 class TranscriptOut(BaseModel):
     conversation_id: str
     state: str
+    handover: str | None = Field(default=None, description="the latest hand-over's state: queued | claimed | "
+                                 "waiting_resident | resolved | returned")
     messages: list[MessageOut]
     last_id: int = Field(description="poll again with ?after=last_id")
     ui: dict[str, dict[str, str]] = Field(default_factory=dict, description="interface strings per language used")

@@ -50,13 +50,19 @@ def message_out(row: Row, default_language: str) -> MessageOut:
         id=row.id, role=row.role, text=row.text, created_at=row.created_at, turn_id=row.turn_id,
         outcome=meta.get("outcome"), language=meta.get("language") or default_language,
         sources=meta.get("sources") or [], choices=meta.get("choices") or [],
+        kind=meta.get("kind") if meta.get("kind") == "satisfaction" else None,
+        escalation_id=_escalation_of_ref(meta.get("feedback_ref")),
     )
 
 
-def transcript(conversation: Row, rows: Iterable[Row], after: int) -> TranscriptOut:
+def _escalation_of_ref(ref: object) -> str | None:
+    return ref.removeprefix("escalation:") if isinstance(ref, str) and ref.startswith("escalation:") else None
+
+
+def transcript(conversation: Row, rows: Iterable[Row], after: int, handover: str | None = None) -> TranscriptOut:
     shown = [message_out(row, conversation.language) for row in rows]
     languages = {interface_language(m.language) for m in shown} | {interface_language(conversation.language)}
     return TranscriptOut(
-        conversation_id=conversation.id, state=conversation.state, messages=shown,
+        conversation_id=conversation.id, state=conversation.state, handover=handover, messages=shown,
         last_id=shown[-1].id if shown else after, ui={lang: reply_strings(lang) for lang in sorted(languages)},
     )

@@ -59,6 +59,7 @@ from storage import (
     turn_of_conversation,
     utcnow,
 )
+from storage.escalations import escalations_of_conversation
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 ResidentToken = Annotated[str | None, Header(alias=TOKEN_HEADER, description="the token from starting a conversation")]
@@ -200,19 +201,23 @@ def get_messages(tenant_id: str, conversation_id: str, services: ServicesDep,
     with services.db.read() as conn:
         conversation = owned_conversation(conn, tenant, conversation_id, sender)
         rows = list_messages(conn, conversation_id, after_id=after)
-    return transcripts.transcript(conversation, rows, after)
+        handovers = escalations_of_conversation(conn, conversation_id)
+    return transcripts.transcript(conversation, rows, after, handovers[-1].state if handovers else None)
 
 
 @router.post("/t/{tenant_id}/conversations/{conversation_id}/feedback", status_code=201,
              response_model=FeedbackOut)
 def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn, services: ServicesDep,
                   token: ResidentToken = None) -> FeedbackOut:
-    """Helpful / not helpful for one answer of this conversation."""
+    """Helpful / not helpful for one answer of this conversation, or solved / not solved for a hand-over."""
     tenant = tenant_or_404(services, tenant_id)
     sender = resident_sender(services, token)
     with services.db.transaction() as conn:
         owned_conversation(conn, tenant, conversation_id, sender)
-        _turn_of_conversation(conn, body.turn_id, conversation_id)
+        if body.turn_id is not None:
+            _turn_of_conversation(conn, body.turn_id, conversation_id)
+        elif body.escalation_id not in {e.id for e in escalations_of_conversation(conn, conversation_id)}:
+            raise HTTPException(404, "no such hand-over in this conversation")
         feedback_id = record_feedback(conn, tenant=tenant.id, conversation_id=conversation_id, rating=body.rating,
                                       turn_id=body.turn_id, comment=screen_text(body.comment, tenant))
     return FeedbackOut(feedback_id=feedback_id)

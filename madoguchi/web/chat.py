@@ -17,7 +17,7 @@ from madoguchi.api.errors import PoliteErrorRoute
 from madoguchi.api.residents import TOKEN_HEADER
 from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.composition import Services, get_services
-from madoguchi.api.i18n import reply_strings, strings
+from madoguchi.api.i18n import chrome_strings, reply_strings, strings
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -52,9 +52,7 @@ def page_config(tenant: Tenant) -> dict[str, Any]:
     return {
         "tenant": tenant.id, "api": f"/api/v1/t/{tenant.id}", "token_header": TOKEN_HEADER,
         "max_chars": MAX_TEXT_CHARS, "poll_ms": POLL_SECONDS * 1000,
-        "ui": reply_strings("ja"), "page": {key: strings("ja")[key] for key in (
-            "sending", "error_send", "error_empty", "error_too_long", "error_server", "operator_joined",
-            "erase_confirm", "erased")},
+        "ui": reply_strings("ja"), "chrome": chrome_strings(), "page": chrome_strings()["ja"],
     }
 
 

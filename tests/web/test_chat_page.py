@@ -57,7 +57,9 @@ def test_the_chat_page_is_japanese_labelled_and_announces_new_messages(client):
     assert page.find("html")[0]["lang"] == "ja"
     assert page.find("meta", name="viewport")
     assert page.find("label", **{"for": "message-input"})
-    assert page.find("textarea", id="message-input")[0]["aria-describedby"] == "input-hint"
+    box = page.find("textarea", id="message-input")[0]
+    assert box["aria-describedby"] == "input-hint char-count" and page.find("span", id="char-count")
+    assert "maxlength" not in box  # a longer text is told to the resident (live count), never cut silently
     log = page.find("div", id="log")[0]
     assert log["role"] == "log" and log["aria-live"] == "polite"
     assert page.find("p", id="status")[0]["role"] == "status"

@@ -20,7 +20,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from channels.web import WebChannel
 from config.tenancy import Tenant
+from conversations.switches import switches_in_force
 from governance import review
 from governance.explain import REASON_WORDS
 from governance.insight import Insight, InsightCache, build_insight, insight_csv
@@ -28,6 +30,7 @@ from governance.transparency import transparency_context
 from madoguchi.api.responses import html_pages
 from madoguchi.composition import Services, get_services
 from madoguchi.web.governance.charts import horizontal_bars, stacked_columns
+from madoguchi.web.governance.examples import example_replies
 from madoguchi.web.hardening import bidi_safe
 from madoguchi.web.staff_auth import Operator, checked_operator, page_operator
 from madoguchi.web.staff_time import local_time, tenant_zone, zone_label
@@ -76,7 +79,12 @@ def _reviewer_tenant(services: Services, operator: Operator, tenant_id: str) -> 
 def transparency_page(request: Request, tenant_id: str, turn: str | None = Query(None, max_length=64),
                       services: Services = Depends(get_services)) -> HTMLResponse:
     tenant = _tenant(services, tenant_id)
-    return templates.TemplateResponse(request, "transparency.html", transparency_context(services, tenant, turn))
+    context = transparency_context(services, tenant, turn)
+    # The templates as a resident would read them, rendered with this tenant's running configuration.
+    context["templates"] = example_replies(tenant, services.settings.tenants_dir)
+    with services.db.read() as conn:
+        context["switches"] = switches_in_force(conn, tenant, WebChannel.name)
+    return templates.TemplateResponse(request, "transparency.html", context)
 
 
 # --- insight ---------------------------------------------------------------------------------------------------

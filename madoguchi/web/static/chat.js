@@ -15,6 +15,7 @@
     person: document.getElementById("person-button"),
     reset: document.getElementById("reset-button"),
     erase: document.getElementById("erase-button"),
+    count: document.getElementById("char-count"),
   };
 
   var state = {
@@ -28,6 +29,8 @@
     pollFailures: 0,
     restoring: false,
     lastChoices: [], // of the latest assistant message rendered from the transcript
+    handover: null, // the latest hand-over's state, as last told
+    chromeLanguage: "ja",
   };
 
   // ---- session (a random token, never personal data) ----
@@ -127,6 +130,51 @@
     return fragment;
   }
 
+  // ---- the page's own controls follow the resident's language (ja, en, zh, ko; another language reads English) ----
+
+  function chromeLanguage(language) {
+    if (!language) return null;
+    return config.chrome[language] ? language : "en";
+  }
+
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
+  }
+
+  function applyChrome(language) {
+    var lang = chromeLanguage(language);
+    if (!lang || lang === state.chromeLanguage) return;
+    state.chromeLanguage = lang;
+    config.page = config.chrome[lang];
+    document.documentElement.lang = lang;
+    document.querySelectorAll("[data-chrome]").forEach(function (node) {
+      node.textContent = fill(config.page[node.getAttribute("data-chrome")], {max_chars: config.max_chars});
+    });
+    els.log.setAttribute("aria-label", config.page.log_label);
+    updateCount();
+  }
+
+  // ---- the length limit: a live count, and a message instead of a silent cut ----
+
+  function length(text) {
+    return Array.from(text || "").length; // code points, as the server counts them
+  }
+
+  function tooLongText(count) {
+    return fill(config.page.too_long_by, {over: count - config.max_chars, max_chars: config.max_chars});
+  }
+
+  function updateCount() {
+    var count = length(els.input.value);
+    var over = count > config.max_chars;
+    els.count.textContent = fill(config.page.char_count, {count: count, max_chars: config.max_chars});
+    els.count.classList.toggle("over", over);
+    var wasOver = els.input.getAttribute("aria-invalid") === "true";
+    els.input.setAttribute("aria-invalid", over ? "true" : "false");
+    if (over && !wasOver) setStatus(tooLongText(count), true);
+    if (!over && wasOver) setStatus("");
+  }
+
   function uiFor(language, strings) {
     return strings && strings[language] ? strings[language] : state.ui;
   }
@@ -144,7 +192,7 @@
   // A long answer is shown from its first line (read from the top); a short one just comes into view.
   function scrollTo(article, behavior) {
     var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    var room = window.innerHeight - els.form.offsetHeight;
+    var room = window.innerHeight - (els.form.classList.contains("unstuck") ? 0 : els.form.offsetHeight);
     var block = article.offsetHeight > room ? "start" : "nearest";
     article.scrollIntoView({block: block, behavior: reduce ? "auto" : behavior});
   }
@@ -291,12 +339,33 @@
     return choice ? choice.n + ". " + choice.title : text;
   }
 
+  // After an operator resolved the enquiry: solved / not solved as two buttons (not "type 解決した").
+  function satisfactionBlock(escalationId, ui) {
+    var group = el("div", "satisfaction");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", ui.feedback_question);
+    [["helpful", ui.satisfied], ["unhelpful", ui.not_satisfied]].forEach(function (pair) {
+      var button = el("button", "satisfaction-button " + pair[0], pair[1]);
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        sendRating(group, button, {escalation_id: escalationId, rating: pair[0]}, ui);
+      });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
   function renderTranscriptMessage(message, strings) {
     if (state.shown[message.id]) return;
     var ui = uiFor(message.language, strings);
     if (message.role === "assistant") {
       state.lastChoices = message.choices || [];
-      addMessage(renderAssistant(message, ui), message.id);
+      var article = renderAssistant(message, ui);
+      if (message.kind === "satisfaction" && message.escalation_id) {
+        article.appendChild(satisfactionBlock(message.escalation_id, ui));
+      }
+      addMessage(article, message.id);
     } else if (message.role === "operator") {
       addMessage(bubble("operator", ui.operator, message.text, message.language), message.id);
       setStatus(config.page.operator_joined);
@@ -357,19 +426,45 @@
       state.shown[reply.resident_message_id] = true;
     }
     state.ui = reply.ui || state.ui;
+    if (reply.language) applyChrome(reply.language);
+    if (reply.outcome === "with_operator") acknowledge(pending);
     if (reply.reply_message_id && !state.shown[reply.reply_message_id]) {
       addMessage(renderAssistant(reply, state.ui), reply.reply_message_id);
     }
     state.lastId = Math.max(state.lastId, reply.reply_message_id || 0, reply.resident_message_id || 0);
+    if (reply.outcome === "escalated") state.handover = "queued";
     var waiting = reply.outcome === "escalated" || reply.outcome === "with_operator";
-    setStatus(waiting ? state.ui.waiting_operator : "");
+    setStatus(waiting ? handoverStatus(state.handover || "queued") : "");
+  }
+
+  // A message while an operator has the conversation: the assistant stays silent, so the page says it was passed
+  // on (one short note under the latest such message, not one per message).
+  function acknowledge(pending) {
+    var old = els.log.querySelector(".message.ack");
+    if (old) old.remove();
+    var note = bubble("system ack", state.ui.system, state.ui.with_operator_ack);
+    note.setAttribute("data-ack", "true");
+    pending.after(note);
+  }
+
+  function handoverStatus(handover) {
+    var key = {queued: "status_queued", claimed: "status_claimed", waiting_resident: "status_waiting",
+               resolved: "status_resolved"}[handover];
+    return key ? state.ui[key] : "";
+  }
+
+  function followHandover(handover) {
+    if (!handover || handover === state.handover) return;
+    state.handover = handover;
+    if (!state.busy && !els.status.classList.contains("error")) setStatus(handoverStatus(handover));
   }
 
   function sendText(text, display) {
     text = (text || "").trim();
     if (!text) { setStatus(config.page.error_empty, true); els.input.focus(); return Promise.resolve(false); }
-    if (text.length > config.max_chars) {
-      setStatus(config.page.error_too_long.replace("{max_chars}", config.max_chars), true);
+    if (length(text) > config.max_chars) {
+      setStatus(tooLongText(length(text)), true); // the text stays in the box, whole, to be shortened
+      els.input.focus();
       return Promise.resolve(false);
     }
     if (state.busy) return Promise.resolve(false);
@@ -402,10 +497,13 @@
   }
 
   function sendFeedback(group, button, turnId, rating, ui) {
+    sendRating(group, button, {turn_id: turnId, rating: rating}, ui);
+  }
+
+  function sendRating(group, button, body, ui) {
     var buttons = group.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
-    request("POST", "/conversations/" + encodeURIComponent(state.conversationId) + "/feedback",
-            {turn_id: turnId, rating: rating})
+    request("POST", "/conversations/" + encodeURIComponent(state.conversationId) + "/feedback", body)
       .then(function () {
         button.setAttribute("aria-pressed", "true");
         var thanks = el("span", "feedback-thanks", ui.feedback_thanks);
@@ -427,6 +525,10 @@
       state.pollFailures = 0;
       data.messages.forEach(function (message) { renderTranscriptMessage(message, data.ui); });
       state.lastId = Math.max(state.lastId, data.last_id);
+      var latest = data.messages.filter(function (m) { return m.role !== "resident" && m.language; }).pop();
+      if (latest) applyChrome(latest.language);
+      if (data.handover === "returned") state.handover = null;
+      else followHandover(data.handover);
     }).catch(function (error) {
       state.pollFailures += 1;
       if (error instanceof ApiError && error.status === 404) forgetConversation();
@@ -445,7 +547,7 @@
     event.preventDefault();
     var text = els.input.value;
     sendText(text).then(function (sent) {
-      if (sent) els.input.value = "";
+      if (sent) { els.input.value = ""; updateCount(); }
       els.input.focus();
     });
   }
@@ -466,6 +568,7 @@
       node.remove();
     });
     state.shown = {};
+    state.handover = null;
     state.token = null; // a new token, so the server starts a new conversation too
     forgetConversation();
     setStatus("");
@@ -498,15 +601,21 @@
   // New messages scroll into view above the sticky question box, not behind it.
   function trackComposerHeight() {
     var set = function () {
-      document.documentElement.style.setProperty("--composer-height", els.form.offsetHeight + "px");
+      // With large text the box would cover most of a phone's screen: then it scrolls with the page instead.
+      els.form.classList.toggle("unstuck", els.form.offsetHeight > window.innerHeight * 0.3);
+      var covered = els.form.classList.contains("unstuck") ? 0 : els.form.offsetHeight;
+      document.documentElement.style.setProperty("--composer-height", covered + "px");
     };
     set();
     if (window.ResizeObserver) new ResizeObserver(set).observe(els.form);
+    window.addEventListener("resize", set);
   }
 
   trackComposerHeight();
+  updateCount();
   els.form.addEventListener("submit", onSubmit);
   els.input.addEventListener("keydown", onKeyDown);
+  els.input.addEventListener("input", updateCount);
   els.person.addEventListener("click", onPerson);
   els.reset.addEventListener("click", onReset);
   els.erase.addEventListener("click", onErase);

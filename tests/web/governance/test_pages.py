@@ -26,7 +26,14 @@ def test_transparency_page_is_generated_from_the_configuration(client, services)
     assert "MPL-2.0 (Code for Setagaya)" in html and "800" in html  # licence from YAML, count from the manifest
     answer = round(tokyo.threshold("answer", 0.8) * 100)
     assert f"確からしさが {answer}% 以上のときだけ" in html
-    assert "{{ source.title }}" in html  # the answer template, shown as text
+    # The reply templates as a resident reads them: rendered with the running configuration, no Jinja source.
+    assert "{{" not in html and "{%" not in html
+    escalated = html.split('data-template="escalated">')[1].split("</div>")[0]
+    minutes = tokyo.get("sla")["first_response_minutes"]
+    assert f"通常{minutes}分以内に担当者からお返事します" in escalated and tokyo.contact["phone"] in escalated
+    emergency = html.split('data-template="emergency">')[1].split("</div>")[0]
+    assert "119（消防・救急）" in emergency and "#7119" in emergency
+    assert "出典: 〔出典の名前〕" in html.split('data-template="answer">')[1].split("</div>")[0]
     assert f"<b>{tokyo.get('retention_days')} 日間</b>" in html
     assert tokyo.contact["phone"] in html and tokyo.contact["office"] in html
     assert client.get("/t/nowhere/transparency").status_code == 404
@@ -72,6 +79,24 @@ def test_an_administrator_sees_every_tenant(client, services) -> None:
     assert "全自治体" in html and '<b id="total-turns">23</b>' in html
     assert client.get("/t/tokyo/insight").status_code == 200
     assert client.get("/insight.csv").status_code == 200
+
+
+def test_transparency_says_when_answering_is_paused(client, services) -> None:
+    from storage.switches import set_switch
+
+    assert 'id="paused"' not in client.get("/t/tokyo/transparency").text
+    with services.db.transaction() as conn:
+        set_switch(conn, tenant="tokyo", switch="answering", off=True, set_by="boss", reason="点検")
+    paused = client.get("/t/tokyo/transparency").text.split('id="paused"')[1].split("</section>")[0]
+    assert "自動応答を一時停止しています" in paused
+
+
+def test_the_tokyo_pages_do_not_call_tokyo_a_city(client) -> None:
+    chat = client.get("/t/tokyo/").text
+    header = chat.split('<header class="site-header">')[1].split("</header>")[0]
+    assert "東京都" in header and "市" not in header
+    transparency = client.get("/t/tokyo/transparency").text
+    assert "東京都 問い合わせアシスタントのしくみ" in transparency and "市区町村などの公式情報" not in transparency
 
 
 def test_review_is_for_supervisors(client, services) -> None:
