@@ -722,17 +722,22 @@ def _rewrite(text: str, matches: list[Match], form: Callable[[str, str], str]) -
 
 # In the original (not normalised) text: full-width digits and kanji numerals before 丁目.
 _CHOME_IN_ORIGINAL = re.compile("[0-9０-９〇一二三四五六七八九十百]{1,4} ?丁目")
+# 下馬2-13, 西新宿２－８－１: the first group of a hyphenated house number is its 丁目 (how residents write it).
+_CHOME_GROUP_IN_ORIGINAL = re.compile("[0-9０-９]{1,2}[-－‐ー](?=[0-9０-９])")
 _FIRST_DIGIT = re.compile("[0-9０-９〇一二三四五六七八九十百]")
 
 
 def _address_area(fragment: str) -> str:
-    """The town and 丁目 of an address match (太子堂2丁目 of 太子堂2丁目3番4号), else its town name (西新宿 of
-    西新宿2-8-1); empty when the match is a bare house number."""
+    """The town and 丁目 of an address match (太子堂2丁目 of 太子堂2丁目3番4号, 下馬2- of 下馬2-13), else its town
+    name (大手町 of 大手町1番地); empty when the match is a bare house number."""
     chome = _CHOME_IN_ORIGINAL.search(fragment)
     if chome is not None:
         return fragment[:chome.end()]
     digit = _FIRST_DIGIT.search(fragment)
-    return fragment[:digit.start()] if digit is not None else ""
+    if digit is None or digit.start() == 0:
+        return ""
+    group = _CHOME_GROUP_IN_ORIGINAL.match(fragment, digit.start())
+    return fragment[:group.end()] if group is not None else fragment[:digit.start()]
 
 
 def _stored_form(kind: str, fragment: str) -> str:

@@ -23,8 +23,12 @@ class TestScreen:
         assert self.redactor.screen("住所は世田谷区太子堂2丁目3番4号です")[0] == "住所は世田谷区太子堂2丁目〔番地〕です"
         assert self.redactor.screen("世田谷区太子堂２丁目３番４号")[0] == "世田谷区太子堂２丁目〔番地〕"  # full width
 
+    def test_a_hyphenated_address_keeps_its_first_group_as_the_chome(self):
+        assert self.redactor.screen("住所は西新宿2-8-1です")[0] == "住所は西新宿2-〔番地〕です"
+        assert self.redactor.screen("世田谷区下馬2-13 資源の日")[0] == "世田谷区下馬2-〔番地〕 資源の日"
+
     def test_an_address_without_chome_keeps_its_town(self):
-        assert self.redactor.screen("住所は西新宿2-8-1です")[0] == "住所は西新宿〔番地〕です"
+        assert self.redactor.screen("東京都千代田区大手町1番地です")[0] == "東京都千代田区大手町〔番地〕です"
 
     def test_kept_kinds_stay_and_the_found_kinds_are_reported(self):
         text, found = self.redactor.screen("電話は090-1234-5678、メールは a@example.jp", keep_kinds={"phone"})
