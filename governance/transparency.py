@@ -27,7 +27,9 @@ TEMPLATE_PURPOSES = {
     "japanese_source_note": "日本語の出典しかないとき", "ask_slot": "区市町村・地域・人数など答えに必要なことを尋ねるとき",
     "ask_for_words": "言葉のないメッセージ（スタンプなど）のとき", "channel_off": "窓口を一時停止しているとき",
     "message_cut": "長すぎるメッセージのとき", "rate_limited": "短い間に送信が続いたとき",
-    "satisfaction": "担当者の対応が終わったとき",
+    "satisfaction": "担当者の対応が終わったとき", "pii_not_kept": "マイナンバーなどの番号が送られたとき",
+    "holding_emergency": "緊急の問い合わせに担当者がまだ応答できていないとき",
+    "holding_crisis": "命に関わるご相談に担当者がまだ応答できていないとき",
 }
 CAN_DO = (
     "公式情報（下の「出典」）から、該当する部分をそのままの文章でお示しします。必ず出典と時点を添えます。",
