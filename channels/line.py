@@ -113,7 +113,7 @@ class LineAdapter(Channel):
         kind, text, meta = kind_text_meta
         return InboundEvent(
             channel=self.name, external_id=str(event_id), tenant=self.tenant, sender=_sender(event),
-            kind=kind, text=text, reply_token=event.get("replyToken"), received_at=_timestamp(event),
+            kind=kind, text=text, reply_token=_reply_token(event), received_at=_timestamp(event),
             meta={**_common_meta(event), **meta},
         )
 
@@ -165,14 +165,22 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return payload
 
 
+def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """A nested object of the event ({} when absent): anything else is a malformed event, said so (400)."""
+    value = parent.get(key) or {}
+    if not isinstance(value, dict):
+        raise PayloadError(f"LINE event's {key!r} is not an object")
+    return value
+
+
 def _interpret(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
     kind = event.get("type")
     if kind == "message":
-        return _message(event.get("message") or {})
+        return _message(_object(event, "message"))
     if kind in ("follow", "unfollow"):
         return kind, "", {}
     if kind == "postback":
-        return _postback(event.get("postback") or {})
+        return _postback(_object(event, "postback"))
     return None  # join, leave, unsend, beacon …: nothing to answer
 
 
@@ -192,7 +200,7 @@ def _postback(postback: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(data, str):
         raise PayloadError("LINE postback without data")
     decoded = decode_postback(data)
-    meta: dict[str, Any] = {"postback": decoded, "postback_params": postback.get("params") or {}}
+    meta: dict[str, Any] = {"postback": decoded, "postback_params": _object(postback, "params")}
     if decoded.get("action") == "feedback":
         return "feedback", "", {**meta, "helpful": bool(decoded.get("helpful")), "ref": decoded.get("ref")}
     if decoded.get("action") == "choice":
@@ -201,7 +209,7 @@ def _postback(postback: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
 
 
 def _sender(event: dict[str, Any]) -> str:
-    source = event.get("source") or {}
+    source = _object(event, "source")
     sender = source.get("userId") or source.get("groupId") or source.get("roomId")
     if not sender:
         raise PayloadError("LINE event without a source")
@@ -209,17 +217,24 @@ def _sender(event: dict[str, Any]) -> str:
 
 
 def _common_meta(event: dict[str, Any]) -> dict[str, Any]:
-    source = event.get("source") or {}
-    delivery = event.get("deliveryContext") or {}
+    source, delivery = _object(event, "source"), _object(event, "deliveryContext")
     return {"source_type": source.get("type"), "mode": event.get("mode"),
             "redelivery": bool(delivery.get("isRedelivery"))}
+
+
+def _reply_token(event: dict[str, Any]) -> str | None:
+    token = event.get("replyToken")
+    return token if isinstance(token, str) and token else None
 
 
 def _timestamp(event: dict[str, Any]) -> datetime | None:
     millis = event.get("timestamp")
     if not isinstance(millis, (int, float)):
         return None
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # a year the calendar does not have: no time rather than a 500
+        return None
 
 
 def _epoch(value: Any) -> float | None:

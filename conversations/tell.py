@@ -8,6 +8,7 @@ The key is `<kind>:<ref>`, and this module is the only one that writes or reads 
     holding:<escalation id>        the SLA watcher's holding message
     satisfaction:<escalation id>   the question after an operator resolved
     sms:<call step>                links a caller asked for by SMS (outbox only: not a transcript message)
+    busy:<inbound event id>        the busy notice to a new resident while the inbox is past its limits
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from channels.registry import channel_class
 from core.messages import OutboundMessage
 from storage import Connection, Row, append_message, enqueue_outbox, outbox_by_key
 
-REPLY, OPERATOR, SATISFACTION, SMS = "reply", "operator", "satisfaction", "sms"
+REPLY, OPERATOR, SATISFACTION, SMS, BUSY = "reply", "operator", "satisfaction", "sms", "busy"
 
 
 def message_key(kind: str, ref: str | int) -> str:

@@ -30,7 +30,7 @@ from governance.audit import record_turn_with_audit
 from storage import (
     Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
     inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
-    record_feedback, turn_for_inbound,
+    record_feedback, resident_message_of_inbound, turn_for_inbound,
 )
 
 log = logging.getLogger(__name__)
@@ -196,9 +196,7 @@ def _store(services: ConversationServices, row: Row, event: InboundEvent, result
             _store_feedback(conn, event, conversation.id)
             return _finish(conn, row, processed)
         if event.text.strip():
-            processed.resident_message_id = append_message(
-                conn, conversation_id=conversation.id, tenant=event.tenant, role="resident", text=event.text,
-                meta=_resident_meta(row, event))
+            processed.resident_message_id = _resident_message(conn, conversation, row, event)
         if conversation.state == "with_operator" or result is None:
             # The assistant stays silent: the message, if any, is the operator's to answer.
             if processed.resident_message_id is not None:
@@ -214,8 +212,18 @@ def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTu
     return processed
 
 
-def _resident_meta(row: Row, event: InboundEvent) -> dict[str, Any]:
-    meta: dict[str, Any] = {"inbound_event_id": row.id, "kind": event.kind}
+def _resident_message(conn: Connection, conversation: Row, row: Row, event: InboundEvent) -> int:
+    """The resident's message of this event: stored now, or already stored when a busy notice was sent for it
+    (conversations/backpressure.py), so the transcript keeps the question before the notice and holds it once."""
+    stored = resident_message_of_inbound(conn, conversation.id, row.id)
+    if stored is not None:
+        return stored.id
+    return append_message(conn, conversation_id=conversation.id, tenant=event.tenant, role="resident",
+                          text=event.text, meta=resident_message_meta(row.id, event))
+
+
+def resident_message_meta(inbound_id: int, event: InboundEvent) -> dict[str, Any]:
+    meta: dict[str, Any] = {"inbound_event_id": inbound_id, "kind": event.kind}
     for key in ("subject", "attachments", "html_only", "body", "choice_index", "cut_from_chars"):
         if key in event.meta:
             meta[key] = event.meta[key]
@@ -282,10 +290,16 @@ def _escalate(conn: Connection, services: ConversationServices, event: InboundEv
 
 def _reply_meta(event: InboundEvent, result: TurnResult, turn_id: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"turn_id": turn_id, "outcome": result.outcome.value}
-    if event.received_at is not None:
-        meta["received_at"] = event.received_at.isoformat()
     if result.outcome is Outcome.ANSWERED:
         meta["feedback_ref"] = turn_id
+    return {**meta, **channel_reply_meta(event)}
+
+
+def channel_reply_meta(event: InboundEvent) -> dict[str, Any]:
+    """What the channel's sender needs of the event a message answers (LINE: when its reply token was issued)."""
+    meta: dict[str, Any] = {}
+    if event.received_at is not None:
+        meta["received_at"] = event.received_at.isoformat()
     return {**meta, **channel_class(event.channel).reply_meta(event)}
 
 

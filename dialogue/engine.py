@@ -15,10 +15,9 @@ from config.tenancy import Tenant
 from core.outcomes import EscalationReason, Outcome, TurnResult
 from dialogue.context import ConversationMemory, TurnContext
 from dialogue.intents import IntentClassifier
-from dialogue.steps import CHECK_STEPS, SWITCHED_OFF_STEPS, TURN_STEPS
+from dialogue.steps import CHECK_STEPS, NOTICE_STEPS, SWITCHED_OFF_STEPS, TURN_STEPS
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
-from knowledge.index import TenantIndex
 from knowledge.knowledge_base import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -78,21 +77,27 @@ class DialogueEngine:
                        channel: str = "web") -> TurnResult:
         """Answering is switched off (conversations/switches.py): the question goes to a person, unanswered.
         Emergencies still get the public numbers first (the risk step decides those)."""
-        with self.kb.pinned(tenant.id) as index:
-            ctx = self._switched_off(tenant, text, memory, channel)
-            if not ctx.stopped:
-                escalate(ctx, self.deps, EscalationReason.ANSWERING_OFF)
-        return self._finish(ctx, "answering_off", index)
+        ctx = self._switched_off(tenant, text, memory, channel)
+        if not ctx.stopped:
+            escalate(ctx, self.deps, EscalationReason.ANSWERING_OFF)
+        return self._finish(ctx, "answering_off")
 
     def maintenance_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
                          channel: str = "web") -> TurnResult:
         """The channel is switched off: a maintenance reply with the tenant's phone number (an emergency still gets
         the public numbers and a person)."""
-        with self.kb.pinned(tenant.id) as index:
-            ctx = self._switched_off(tenant, text, memory, channel)
-            if not ctx.stopped:
-                reply(ctx, self.deps, Outcome.DECLINED, "channel_off", intent="channel_off")
-        return self._finish(ctx, "channel_off", index)
+        ctx = self._switched_off(tenant, text, memory, channel)
+        if not ctx.stopped:
+            reply(ctx, self.deps, Outcome.DECLINED, "channel_off", intent="channel_off")
+        return self._finish(ctx, "channel_off")
+
+    def busy_notice(self, tenant: Tenant, text: str, *, wait_minutes: int | None = None) -> TurnResult:
+        """The inbox is past the tenant's limits: 混み合っています, in the resident's language, with the phone number.
+        Not a turn: the question is answered later, in its place (conversations/backpressure.py)."""
+        ctx = TurnContext(tenant=tenant, channel="", raw_text=text)
+        for step in NOTICE_STEPS:
+            self._run_step(step, ctx)
+        return reply(ctx, self.deps, Outcome.DECLINED, "busy", intent="busy", wait_minutes=wait_minutes)
 
     def _switched_off(self, tenant: Tenant, text: str, memory: ConversationMemory | None,
                       channel: str) -> TurnContext:
@@ -103,12 +108,13 @@ class DialogueEngine:
                 break
         return ctx
 
-    def _finish(self, ctx: TurnContext, switch: str, index: TenantIndex | None) -> TurnResult:
+    def _finish(self, ctx: TurnContext, switch: str) -> TurnResult:
+        # No index version: a switched-off turn never reads the knowledge base (so a broken index cannot stop
+        # the switch); conversations/turns.py records the version in force.
         result = ctx.result
         assert result is not None
         ctx.notes["switch"] = switch
         result.timings_ms, result.notes, result.query = ctx.timings_ms, ctx.notes, ctx.query
-        result.index_version = index.version if index is not None else None
         return result
 
     def greet(self, tenant: Tenant, language: str = "ja") -> TurnResult:

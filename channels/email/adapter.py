@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 ENVELOPE_FROM_HEADER = "X-Envelope-From"  # the SMTP MAIL FROM, passed to parse() by the SMTP endpoint
 QUOTE_LINES = 4
 BODY_LIMIT = 20_000  # characters of the whole body kept in meta for the operator
+SUBJECT_LIMIT = 300  # a subject is a line; more is an attack on what is kept and shown, not a question
+REFERENCES_KEPT = 20  # the thread's latest Message-IDs: enough to thread a reply (RFC 5322 lets the list grow)
 MAX_REFERENCES = 10
 # What an operator needs of a mail that was handed over (the escalation's meta "email").
 OPERATOR_KEYS = ("subject", "body", "attachments", "message_id", "html_only", "auto_reasons", "reply_to",
@@ -209,7 +211,7 @@ def parse_email(raw: bytes, tenant: str, envelope_from: str | None = None,
     if not sender:
         raise PayloadError("message without a From address")
     body, html_only = body_text(msg)
-    subject = header_text(msg, "Subject")
+    subject = header_text(msg, "Subject")[:SUBJECT_LIMIT]
     question = strip_quoted(body).strip() or subject
     reasons = auto_reply_reasons(msg, sender, envelope_from)
     authentication = authentication or SenderAuthentication()
@@ -222,7 +224,7 @@ def parse_email(raw: bytes, tenant: str, envelope_from: str | None = None,
         sender=sender, kind="message", text=question, received_at=date_of(msg),
         meta={"subject": subject, "message_id": header_text(msg, "Message-ID"),
               "in_reply_to": header_text(msg, "In-Reply-To") or None,
-              "references": header_text(msg, "References").split(),
+              "references": header_text(msg, "References").split()[-REFERENCES_KEPT:],
               "reply_to": answer_address(sender, mail_address(msg, "Reply-To"), checked.authenticated),
               "to": mail_address(msg, "To"), "body": body[:BODY_LIMIT], "html_only": html_only, "attachments": found,
               "do_not_answer": bool(reasons), "auto_reasons": reasons,

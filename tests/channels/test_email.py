@@ -66,6 +66,17 @@ def adapter():
 
 
 class TestParsing:
+    def test_what_is_kept_of_a_huge_subject_and_thread_is_bounded(self, adapter):
+        from channels.email.adapter import REFERENCES_KEPT, SUBJECT_LIMIT
+
+        references = " ".join(f"<r{i}@example.jp>" for i in range(500))
+        raw = utf8_mail("資源ごみの日は？", extra=f"References: {references}\r\n").replace(
+            b"Subject: ", b"Subject: " + ("長" * 5000).encode() + b" ", 1)
+        [event] = adapter.parse(raw, {})
+        assert len(event.meta["subject"]) == SUBJECT_LIMIT
+        assert event.meta["references"] == [f"<r{i}@example.jp>" for i in range(500 - REFERENCES_KEPT, 500)]
+        assert event.text == "資源ごみの日は？"
+
     def test_iso_2022_jp_body_and_encoded_headers(self, adapter):
         [event] = adapter.parse(iso2022jp_mail("粗大ごみの出し方を教えてください。".encode("iso2022_jp")), {})
         assert (event.channel, event.tenant, event.kind) == ("email", "tokyo", "message")

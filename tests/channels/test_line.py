@@ -126,6 +126,9 @@ class TestLineParse:
         (webhook({"type": "message", "source": {"userId": "U"}}), "webhookEventId"),
         (webhook({"type": "follow", "webhookEventId": "E"}), "source"),
         (webhook({**text_event("x"), "message": {"type": "text"}}), "without text"),
+        (webhook({**text_event("x"), "source": [{"userId": "U"}]}), "'source' is not an object"),
+        (webhook({**text_event("x"), "message": 1}), "'message' is not an object"),
+        (webhook({**text_event("x"), "type": "postback", "postback": "data"}), "'postback' is not an object"),
     ])
     def test_malformed_payloads_raise_with_a_reason(self, adapter, raw, reason):
         with pytest.raises(PayloadError, match=reason):

@@ -97,7 +97,8 @@ class TestLineBatch:
     def test_an_event_with_nul_costs_its_batch_mate_nothing(self, client, services, line_api, db):
         good = text_event("粗大ごみの出し方", user="Ugood", reply_token=line_api.issue_reply_token())
         bad = text_event("資源ごみ\x00の日\ud800", user="Ubad", reply_token=line_api.issue_reply_token())
-        body = json.dumps({"destination": "Ubot", "events": [good, bad]}).encode()  # \u0000 and \ud800, as LINE escapes them
+        # \u0000 and \ud800 escaped, as LINE sends them
+        body = json.dumps({"destination": "Ubot", "events": [good, bad]}).encode()
         response = client.post(LINE_PATH, content=body, headers=signed(body))
         assert response.status_code == 200 and response.json() == {"received": 2, "new": 2}
         assert payload_texts(db) == ["粗大ごみの出し方", "資源ごみの日\ufffd"]

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
-)
+from schemathesis import GenerationMode
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from channels.email import EmailAdapter, SmtpSettings
 from channels.line import LineAdapter
 from channels.voice import VoiceAdapter
 from madoguchi.app import ROUTERS, create_app
 from storage.testing import temporary_database
-from tests.channels.wiring import LINE_SECRET, LINE_TOKEN, PUBLIC_BASE, TWILIO_AUTH, TWILIO_SID, make_services
-from tests.channels.wiring import tenant_channels
+from tests.api.fakes import FakeEngine
+from tests.channels.wiring import (
+    LINE_SECRET, LINE_TOKEN, PUBLIC_BASE, TWILIO_AUTH, TWILIO_SID, make_services, tenant_channels,
+)
 
 EXAMPLES_PER_OPERATION = 10
 
@@ -42,8 +42,6 @@ CHECKS = [no_server_error, status_code_conformance, content_type_conformance, re
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory):
     """The whole app on SQLite with LINE, voice and e-mail on for tokyo (the fake engine answers)."""
-    from tests.api.fakes import FakeEngine
-
     tmp_path = tmp_path_factory.mktemp("openapi")
     adapters = {
         "line": LineAdapter("tokyo", LINE_SECRET, LINE_TOKEN, api_host="http://127.0.0.1:9"),
@@ -51,7 +49,8 @@ def fuzzed_app(tmp_path_factory):
         "email": EmailAdapter("tokyo", "soudan@city.example.lg.jp", SmtpSettings(host="127.0.0.1", port=9)),
     }
     with temporary_database("sqlite", tmp_path) as db:
-        services = make_services(db, tmp_path, engine=FakeEngine(), channels={"tokyo": tenant_channels("tokyo", adapters)})
+        channels = {"tokyo": tenant_channels("tokyo", adapters)}
+        services = make_services(db, tmp_path, engine=FakeEngine(), channels=channels)
         yield create_app(services, start_background=False)
 
 
@@ -77,13 +76,16 @@ def documented_operations() -> list[tuple[str, str, GenerationMode]]:
 
 @pytest.mark.parametrize("method, path, mode", documented_operations(),
                          ids=lambda value: value.value if isinstance(value, GenerationMode) else value)
-def test_every_operation_answers_as_documented(api_schema, method, path, mode):
+def test_every_operation_answers_as_documented(api_schema, method, path, mode, record_property):
     operation = api_schema[path][method]
+    tried = []
 
     @given(operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def answers_as_documented(case):
+        tried.append(case)
         case.call_and_validate(checks=CHECKS)
 
     answers_as_documented()
+    record_property("attacks", len(tried))  # bench/hostile.py counts the invalid ones as malformed payloads
