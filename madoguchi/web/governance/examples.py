@@ -18,7 +18,6 @@ from governance.transparency import TEMPLATE_PURPOSES
 log = logging.getLogger(__name__)
 EXAMPLE_SOURCE = {"title": "〔出典の名前〕", "url": "〔公式ページのURL〕", "as_of": "2024-07"}
 EXAMPLE_CHOICES = [{"n": 1, "title": "〔候補1の見出し〕"}, {"n": 2, "title": "〔候補2の見出し〕"}]
-# Templates that list a risk tier's numbers (the holding messages of an unanswered risk hand-over too).
 RISK_TEMPLATES = {"emergency": "emergency", "crisis": "crisis", "disaster": "disaster",
                   "holding_emergency": "emergency", "holding_crisis": "crisis"}
 
@@ -46,8 +45,8 @@ def example_replies(tenant: Tenant, tenants_dir: Path, language: str = "ja") -> 
     for path in sorted((DIALOGUE_TEMPLATES_DIR / language).glob("*.j2")):
         try:
             text = composer.render(path.stem, language, **example_values(path.stem, tenant, risk))
-        except Exception as error:  # noqa: BLE001 — one template that cannot be shown must not take the page down
-            log.warning("transparency: template %s of %s could not be rendered: %s", path.stem, tenant.id, error)
+        except Exception:  # noqa: BLE001 — one template that cannot be shown must not take the page down
+            log.exception("transparency: template %s of %s could not be rendered", path.stem, tenant.id)
             continue
         if not text:
             continue  # a template that says nothing in this language (a note for answers from other languages)
