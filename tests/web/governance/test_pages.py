@@ -82,6 +82,16 @@ def test_an_administrator_sees_every_tenant(client, services) -> None:
     assert client.get("/insight.csv").status_code == 200
 
 
+def test_every_reply_template_is_shown_rendered(client) -> None:
+    import re
+
+    from config.settings import DIALOGUE_TEMPLATES_DIR
+
+    html = client.get("/t/amagasaki/transparency").text
+    expected = {path.stem for path in (DIALOGUE_TEMPLATES_DIR / "ja").glob("*.j2")} - {"japanese_source_note"}
+    assert set(re.findall(r'data-template="([^"]+)"', html)) == expected  # none skipped for want of a value
+
+
 def test_transparency_says_when_answering_is_paused(client, services) -> None:
     from storage.switches import set_switch
 
