@@ -3,13 +3,19 @@ unique on (tenant, channel, the provider's own id), so a redelivery is recognise
 wakes the inbox workers: this process's at once, other processes' through PostgreSQL NOTIFY on commit. An event
 whose words say emergency is recorded with a higher priority, so workers take it before the backlog. While a
 tenant's inbox is past the limits its YAML sets, a new resident's question is told at once that it is busy
-(conversations/backpressure.py) and keeps its place."""
+(conversations/backpressure.py) and keeps its place.
+
+Nothing is recorded as sent: the event is screened first (governance/intake.py), so a My Number or card number
+never reaches a table, and other personal data only where the tenant keeps it. Every recording goes through here
+(`record_inline` for the web API, which runs its turn in the request)."""
 from __future__ import annotations
 
 from conversations.backpressure import Pressure, is_new_resident_question, measure, tell_busy
 from conversations.ports import ConversationServices
 from core.messages import InboundEvent
+from dialogue.language import detect_language
 from dialogue.triage import inbox_priority
+from governance.intake import screen_event
 from storage import Connection, inbound_by_external_id, notify_inbox, record_inbound
 
 
@@ -42,10 +48,18 @@ def record_event(services: ConversationServices, event: InboundEvent) -> tuple[i
     return inbound_id, fresh
 
 
+def record_inline(services: ConversationServices, event: InboundEvent) -> bool:
+    """Record one event whose turn the caller runs itself (the web API): screened, no worker woken."""
+    with services.db.transaction() as conn:
+        return _record(conn, services, event)
+
+
 def _record(conn: Connection, services: ConversationServices, event: InboundEvent,
             pressure: Pressure | None = None) -> bool:
     tenant = services.tenants.get(event.tenant)
     priority = inbox_priority(tenant, event.text) if tenant is not None else 0
+    language = detect_language(event.text, default=tenant.get("language", "ja") if tenant is not None else "ja")
+    event = screen_event(event, tenant, language)  # before anything is written
     busy = pressure is not None and pressure.passed is not None and is_new_resident_question(conn, event, priority)
     if not record_inbound(conn, event, priority=priority):
         return False

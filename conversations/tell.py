@@ -6,6 +6,8 @@ The key is `<kind>:<ref>`, and this module is the only one that writes or reads 
     reply:<inbound event id>       the assistant's answer to an inbound event
     operator:<message id>          an operator's reply
     holding:<escalation id>        the SLA watcher's holding message
+    pii_not_kept:<inbound id>      "do not send My Number": a message the assistant does not answer (an operator
+                                   holds the conversation); with a turn, the notice opens the reply itself
     satisfaction:<escalation id>   the question after an operator resolved
     sms:<call step>                links a caller asked for by SMS (outbox only: not a transcript message)
     busy:<inbound event id>        the busy notice to a new resident while the inbox is past its limits

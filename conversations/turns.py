@@ -9,7 +9,7 @@ nothing (`replayed`). So a message is never lost and a reply never sent twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,6 +27,7 @@ from dialogue.compose import Composer
 from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
+from governance.intake import NOT_KEPT_META
 from storage import (
     Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
     inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
@@ -41,6 +42,7 @@ NO_CONVERSATION_KINDS = {"unfollow", "hangup", "url_verification", "slack_event"
 # Events that open the conversation but ask nothing: a call starting (the call script greets), feedback.
 NO_TURN_KINDS = NO_CONVERSATION_KINDS | {"call", "feedback"}
 MEMORY_MESSAGES = 20
+PII_NOTICE = "pii_not_kept"  # the template, message kind and outbox key of the notice after a removed My Number
 
 
 class LeaseLost(RuntimeError):
@@ -197,13 +199,29 @@ def _store(services: ConversationServices, row: Row, event: InboundEvent, result
             return _finish(conn, row, processed)
         if event.text.strip():
             processed.resident_message_id = _resident_message(conn, conversation, row, event)
+        notice = _not_kept_notice(services, event)
         if conversation.state == "with_operator" or result is None:
             # The assistant stays silent: the message, if any, is the operator's to answer.
+            if notice:
+                tell_resident(conn, conversation, notice, kind=PII_NOTICE, ref=row.id,
+                              message_meta={"kind": PII_NOTICE}, recipient=event.meta.get("reply_to") or None)
             if processed.resident_message_id is not None:
                 services.queue.resident_replied(conn, conversation.id)
             return _finish(conn, row, processed)
+        if notice:  # told first, in the same reply: the turn still answers the rest of the message
+            result = replace(result, answer=f"{notice}\n\n{result.answer}")
         _store_turn(conn, services, row, event, conversation, result, processed)
         return _finish(conn, row, processed)
+
+
+def _not_kept_notice(services: ConversationServices, event: InboundEvent) -> str | None:
+    """When the inbox removed a My Number or card number: do not send those, and they were not kept (in the
+    language the resident wrote in)."""
+    not_kept = event.meta.get(NOT_KEPT_META)
+    if not not_kept:
+        return None
+    composer = Composer(services.tenant(event.tenant), tenants_dir=services.settings.tenants_dir)
+    return composer.render(PII_NOTICE, not_kept.get("language") or "ja")
 
 
 def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTurn:
@@ -279,13 +297,20 @@ def _escalate(conn: Connection, services: ConversationServices, event: InboundEv
     """The hand-over, with what the operator needs of the message (an e-mail: the whole mail), written once."""
     tenant = services.tenant(event.tenant)
     now = datetime.now(timezone.utc)
-    meta = {"channel": event.channel, **callback_meta(tenant, now),
-            **channel_class(event.channel).escalation_meta(event)}
+    sla = sla_for(tenant, now, risk=result.risk, reason=result.reason)
+    meta = {"channel": event.channel, "language": result.language, "sla_tier": sla["tier"], **_risk_numbers(result),
+            **callback_meta(tenant, now), **channel_class(event.channel).escalation_meta(event)}
     return services.queue.enqueue(
         conn, tenant=event.tenant, conversation_id=conversation_id, reason=result.reason, risk=result.risk,
-        turn_id=turn_id, sla=sla_for(tenant, now), draft_answer=result.notes.get("draft"),
+        turn_id=turn_id, sla=sla, draft_answer=result.notes.get("draft"),
         draft_confidence=result.confidence, draft_sources=sources[:5], meta=meta,
     )
+
+
+def _risk_numbers(result: TurnResult) -> dict[str, Any]:
+    """The public numbers the turn showed (an emergency's 119 …): the holding message repeats them."""
+    numbers = result.notes.get("risk_numbers")
+    return {"risk_numbers": numbers} if numbers else {}
 
 
 def _reply_meta(event: InboundEvent, result: TurnResult, turn_id: str) -> dict[str, Any]:

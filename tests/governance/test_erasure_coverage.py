@@ -39,6 +39,7 @@ TABLES = {
     "operators": NO_RESIDENT_WORDS, "operator_tenants": NO_RESIDENT_WORDS, "staff_sessions": NO_RESIDENT_WORDS,
     "sign_in_failures": NO_RESIDENT_WORDS, "outdated_documents": NO_RESIDENT_WORDS,
     "review_decisions": NO_RESIDENT_WORDS, "kill_switches": NO_RESIDENT_WORDS, "rate_limit_counts": NO_RESIDENT_WORDS,
+    "index_versions": NO_RESIDENT_WORDS,
 }
 MARKER = "ZQX合言葉"  # a word only this resident wrote: redaction keeps it, erasure must not
 EMAIL = "taro.yamada@example.jp"
