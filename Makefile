@@ -9,23 +9,40 @@ export TOKENIZERS_PARALLELISM := false
 
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
+RASA_LOCK := integrations/rasa_action/lock.txt
 
-.PHONY: run test install ingest eval bench chromium rasa-action-venv axe-core clean
+.PHONY: run test install lock ingest eval bench chromium rasa-action-venv axe-core clean
 
-$(STAMP): pyproject.toml
+# Reproducible installs: every package, pip and the build backend included, at the version and with the hashes in
+# requirements/lock.txt (the app and its dev extras, resolved for CPython 3.11 on x86_64 Linux), then madoguchi
+# itself with no dependencies of its own choosing and no build environment fetched. `make lock` re-resolves it.
+LOCK := requirements/lock.txt
+LOCK_VENV := .venv-lock
+PIP_TOOLS := pip-tools==7.6.2
+# `make lock` moves every pin to the newest release the ranges allow; `make lock UPGRADE="--upgrade-package fastapi"`
+# moves one; `make lock UPGRADE=` only adds what pyproject.toml newly asks for.
+UPGRADE ?= --upgrade
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
 
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install --quiet $(PIP_TOOLS); }
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(UPGRADE) --extra dev -o $(LOCK) pyproject.toml requirements/build.in
+	$(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(UPGRADE) -o $(RASA_LOCK) integrations/rasa_action/requirements.txt
+
 # rasa-sdk, for the test of the Rasa action (integrations/rasa_action), in a virtualenv of its own: it pins an older
 # pydantic than madoguchi's.
-$(RASA_STAMP): integrations/rasa_action/requirements.txt
+$(RASA_STAMP): $(RASA_LOCK)
 	test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(RASA_VENV)/bin/python -m pip install --quiet -r integrations/rasa_action/requirements.txt
+	$(RASA_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(RASA_LOCK)
 	touch $(RASA_STAMP)
 
 rasa-action-venv: $(RASA_STAMP)
@@ -66,4 +83,4 @@ bench: install
 	$(BIN)/python bench/content.py
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) var
+	rm -rf $(VENV) $(RASA_VENV) $(LOCK_VENV) var

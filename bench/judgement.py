@@ -6,7 +6,10 @@ over, and the no-answer questions handed over or clarified. Side by side: the sa
 was on main before issue 9 (answer 0.8403 / clarify 0.8396, three choices) applied to the same retrieval, and,
 with --baseline, a saved `ask --jsonl` output of an older build scored the same way.
 
-    .venv/bin/python bench/judgement.py [--amagasaki-split test] [--tokyo-split report]
+Each tenant is run with its reviewed question variants (knowledge/variants.py: what a city gets once its
+reviewers have marked right sources) and without them (a new city's first day), when its YAML uses them.
+
+    .venv/bin/python bench/judgement.py [--amagasaki-split test] [--tokyo-split report] [--variants both]
                                         [--baseline amagasaki=old-test.jsonl]
 
 Sets: amagasaki = LocalgovFAQ (test split: reported, never tuned on); tokyo = eval/tokyo/residents.jsonl (its
@@ -37,6 +40,7 @@ from knowledge.evaluation_served import served_figures  # noqa: E402
 FIGURES = ("served", "answered", "answered_precision", "wrong", "clarified", "clarify_holds_answer", "handed_over",
            "other", "no_answer_handed_over_or_clarified")
 PREVIOUS_CHOICES = 3
+MODES = {"both": (True, False), "with": (True,), "without": (False,)}
 
 
 def labelled_sets(args: argparse.Namespace, kb: Any) -> dict[str, tuple[Path, str | None]]:
@@ -116,15 +120,41 @@ def run_tenant(engine: Any, tenant: str, path: Path, split: str | None, baseline
     return out
 
 
+COLUMNS = ("with_variants", "without_variants", "previous_policy", "baseline")
+
+
+def run_both(engine: Any, tenant: str, path: Path, split: str | None, baseline: Path | None,
+             modes: tuple[bool, ...]) -> dict:
+    """The tenant's figures with and without its question variants; the previous policy is scored on the
+    retrieval without them (what main searched before variants existed)."""
+    out: dict[str, Any] = {}
+    engine.kb.question_variants = True
+    variants = len(engine.kb.index(tenant).variants or [])
+    if not variants:
+        modes = (False,)  # the tenant has none: both runs would be the same
+    for with_variants in modes:
+        engine.kb.question_variants = with_variants
+        report = run_tenant(engine, tenant, path, split, baseline)
+        out.update({k: v for k, v in report.items() if k not in ("now", "previous_policy", "seconds")})
+        out["with_variants" if with_variants else "without_variants"] = report["now"]
+        out[f"seconds_{'with' if with_variants else 'without'}_variants"] = report["seconds"]
+        if not with_variants or len(modes) == 1:
+            out["previous_policy"] = report["previous_policy"]
+    engine.kb.question_variants = True
+    out["variants"] = variants
+    return out
+
+
 def print_table(tenant: str, report: dict) -> None:
-    columns = [c for c in ("now", "previous_policy", "baseline") if c in report]
+    columns = [c for c in COLUMNS if c in report]
     print(f"\n{tenant} — {report['set']} {report['split'] or ''} ({report['questions']} questions, "
-          f"{report['seconds']} s)")
-    print(f"{'':38}" + "".join(f"{c:>17}" for c in columns))
+          f"{report['variants']} reviewed question variants)")
+    print(f"{'':38}" + "".join(f"{c:>18}" for c in columns))
     for key in FIGURES:
         values = [report[c][key] for c in columns]
-        print(f"{key:38}" + "".join(f"{'—' if v is None else f'{v:.3f}':>17}" for v in values))
-    print(f"{'counts (now)':38}{json.dumps(report['now']['counts'], ensure_ascii=False)}")
+        print(f"{key:38}" + "".join(f"{'—' if v is None else f'{v:.3f}':>18}" for v in values))
+    for column in columns[:2]:
+        print(f"{'counts (' + column + ')':38}{json.dumps(report[column]['counts'], ensure_ascii=False)}")
 
 
 def main() -> int:
@@ -133,6 +163,9 @@ def main() -> int:
     parser.add_argument("--tokyo-split", default="report")
     parser.add_argument("--baseline", action="append", default=[],
                         help="TENANT=FILE: a saved `madoguchi ask --jsonl` output to score side by side")
+    parser.add_argument("--variants", choices=("both", "with", "without"), default="both",
+                        help="search with the tenants' reviewed question variants, without them, or both")
+    parser.add_argument("--tenant", action="append", help="only these tenants (default: every labelled set)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     from madoguchi.composition import build_services
@@ -141,8 +174,10 @@ def main() -> int:
     baselines = dict(b.split("=", 1) for b in args.baseline)
     reports = {}
     for tenant, (path, split) in labelled_sets(args, engine.kb).items():
+        if args.tenant and tenant not in args.tenant:
+            continue
         base = Path(baselines[tenant]) if tenant in baselines else None
-        reports[tenant] = run_tenant(engine, tenant, path, split, base)
+        reports[tenant] = run_both(engine, tenant, path, split, base, MODES[args.variants])
         print_table(tenant, reports[tenant])
     if args.json:
         Path(args.json).write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")

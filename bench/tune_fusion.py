@@ -3,9 +3,15 @@
 Prints the best settings for config/search.yml, by Recall@10 + MRR@10 of the fused order (before re-ranking).
 
     .venv/bin/python bench/tune_fusion.py
+    .venv/bin/python bench/tune_fusion.py --variant-weights 0,0.5,1,2
+
+With --variant-weights the other weights stay as config/search.yml has them and only the weight of the reviewed
+question variants' run (knowledge/variants.py) is searched; each dev question is scored without its own variant
+(it is one of the reviewed questions), as a new resident's question would be.
 """
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import sys
@@ -20,6 +26,8 @@ from config.settings import get_settings  # noqa: E402
 from knowledge.evaluation import evaluate, read_queries  # noqa: E402
 from knowledge.fusion import RUNS  # noqa: E402
 from knowledge.knowledge_base import KnowledgeBase  # noqa: E402
+from knowledge.search_config import load_search_config  # noqa: E402
+from knowledge.variants import question_key  # noqa: E402
 
 GRID = (0.0, 0.5, 1.0)
 K_VALUES = (10, 30, 60)
@@ -32,7 +40,23 @@ def rank_matrix(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def tune_variant_weight(queries, per_query, ids, weights: list[float]) -> None:
+    fusion = load_search_config().fusion
+    runs = [r for r in per_query[0] if fusion.weights.get(r, 0) > 0 or r == "dense_variant"]
+    ranks = {run: rank_matrix(np.stack([s[run] for s in per_query])) for run in runs}
+    for weight in weights:
+        chosen = {**{r: fusion.weights.get(r, 0.0) for r in runs}, "dense_variant": weight}
+        fused = sum(w / (fusion.k + np.minimum(ranks[r], 10_000)) for r, w in chosen.items() if w)
+        top = np.argsort(-fused, axis=1)[:, :10]
+        metrics = evaluate({q.id: [ids[j] for j in top[i]] for i, q in enumerate(queries)}, queries)
+        print(f"dense_variant {weight:<5} recall@10 {metrics['recall@10']:.3f}  mrr@10 {metrics['mrr@10']:.3f}  "
+              f"hit@1 {metrics['hit@1_grade2']:.3f}")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--variant-weights", help="comma-separated weights of the variants' run to compare")
+    args = parser.parse_args()
     settings = get_settings()
     dev = settings.shared_dir / "data" / "localgovfaq" / "queries-dev.jsonl"
     if not dev.exists():
@@ -42,9 +66,17 @@ def main() -> int:
     index = kb.index("amagasaki")
     queries = read_queries(dev)
     vectors = kb.embedder.embed_queries([q.text for q in queries])
-    per_query = [index.run_scores(kb.tokenizer.search_terms(q.text), v) for q, v in zip(queries, vectors)]
-    ranks = {run: rank_matrix(np.stack([s[run] for s in per_query])) for run in RUNS}
+    per_query = [index.run_scores(kb.tokenizer.search_terms(q.text), v, leave_out={question_key(q.text)})
+                 for q, v in zip(queries, vectors)]
     ids = [d.doc_id for d in index.docs]
+    if args.variant_weights:
+        if index.variants is None:
+            print("amagasaki has no question variants (question_variants in its YAML, then madoguchi variants)",
+                  file=sys.stderr)
+            return 1
+        tune_variant_weight(queries, per_query, ids, [float(w) for w in args.variant_weights.split(",")])
+        return 0
+    ranks = {run: rank_matrix(np.stack([s[run] for s in per_query])) for run in RUNS}
     results = []
     for weights in itertools.product(GRID, repeat=len(RUNS)):
         if not any(weights):

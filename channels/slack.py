@@ -35,11 +35,14 @@ class SlackAdapter(Channel):
     secret_keys: ClassVar[frozenset[str]] = frozenset({"signing_secret", "bot_token"})
 
     def __init__(self, tenant: str, signing_secret: str, bot_token: str, alert_channel: str, *,
-                 base_url: str = WebClient.BASE_URL, verifier: SignatureVerifier | None = None) -> None:
+                 base_url: str = WebClient.BASE_URL, verifier: SignatureVerifier | None = None,
+                 supervisor_channel: str | None = None) -> None:
         if not signing_secret or not bot_token or not alert_channel:
             raise ValueError("Slack needs a signing secret, a bot token and an alert channel")
         self.tenant = tenant
         self.alert_channel = alert_channel
+        # Where an emergency or crisis left unclaimed past its deadline is raised (else the alert channel).
+        self.supervisor_channel = supervisor_channel or alert_channel
         self._verifier = verifier or SignatureVerifier(signing_secret)
         self._client = WebClient(token=bot_token, base_url=base_url)
         self._delivered = RecentKeys()
@@ -48,7 +51,8 @@ class SlackAdapter(Channel):
     def from_config(cls, config: ChannelConfig, settings: Settings) -> SlackAdapter:
         secret, token, channel = config.require("signing_secret", "bot_token", "alert_channel")
         return cls(config.tenant.id, secret, token, channel,
-                   base_url=config.get("api_base_url", "https://slack.com/api/"))
+                   base_url=config.get("api_base_url", "https://slack.com/api/"),
+                   supervisor_channel=config.get("supervisor_channel"))
 
     # -- inbound ---------------------------------------------------------------------------------------------
 

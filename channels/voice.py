@@ -295,6 +295,22 @@ class CallScript:
         response.hangup()
         return str(response)
 
+    def urgent(self, numbers_text: str) -> str:
+        """An emergency or crisis: the numbers are read out twice (before anything else can bury them), then the
+        call goes to a person where one is configured; without one the call ends after the numbers."""
+        spoken = for_the_ear(numbers_text, max_chars=self.max_spoken_chars).text
+        response = VoiceResponse()
+        self._say(response, spoken)
+        self._say(response, "もう一度お伝えします。" + spoken)
+        if self.operator_number or self.operator_queue:
+            self._say(response, "このまま担当者にもおつなぎします。")
+            if self.operator_number:
+                response.dial(self.operator_number, timeout=30)
+            else:
+                response.enqueue(self.operator_queue)
+        response.hangup()
+        return str(response)
+
     def hold(self, redirect_url: str, *, first: bool = True, pause_s: int = 4) -> str:
         """Keep the caller company while the answer is prepared; Twilio comes back to `redirect_url`."""
         response = VoiceResponse()

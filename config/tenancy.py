@@ -41,6 +41,33 @@ class Tenant:
         return self.raw.get(key, default)
 
 
+SLA_TIERS = ("emergency", "crisis", "high", "routine")
+ROUND_THE_CLOCK_TIERS = frozenset({"emergency", "crisis"})
+
+
+def sla_minutes(sla: Any, key: str, tier: str = "routine") -> float | None:
+    """Minutes of `sla[key]` (first_response_minutes, resolution_minutes) for a tier: one number for every tier, or
+    a mapping per tier ({emergency: 2, crisis: 2, high: 10, routine: 15}); a tier the mapping leaves out falls
+    back to high (emergency, crisis), then routine."""
+    value = (sla or {}).get(key)
+    if isinstance(value, dict):
+        for candidate in (tier, "high" if tier in ROUND_THE_CLOCK_TIERS else tier, "routine"):
+            if value.get(candidate) is not None:
+                return float(value[candidate])
+        return None
+    return None if value is None else float(value)
+
+
+def routine_sla(sla: Any) -> dict[str, Any]:
+    """The SLA as residents of a routine hand-over are told it (templates, the transparency page): numbers only."""
+    flat = dict(sla or {})
+    for key in ("first_response_minutes", "resolution_minutes"):
+        minutes = sla_minutes(sla, key)
+        if minutes is not None:
+            flat[key] = int(minutes) if minutes.is_integer() else minutes
+    return flat
+
+
 class UnknownTenant(KeyError):
     pass
 

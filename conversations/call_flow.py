@@ -13,7 +13,8 @@ waits up to `voice_wait_s` (1.5 s) for that turn. Done → the answer TwiML; not
 the words 担当者と話したい, so the escalation is recorded by the turn like any other hand-over and the TwiML
 transfers the call (<Dial> the operator number or <Enqueue>). Short replies after an answer are handled here without
 a turn: 1 (solved) says goodbye, 2 asks again, 3 sends the links of the answer by SMS (through the outbox, key
-sms:CallSid:N, so a retried webhook sends one SMS), 9 repeats the answer.
+sms:CallSid:N, so a retried webhook sends one SMS), 9 repeats the answer. An emergency or crisis hears its numbers
+(119, the 24-hour lines) twice before the call is transferred (CallScript.urgent).
 
 The spoken reply of a turn is the outbox row reply:<inbound id> (the sender marks it sent without sending: Twilio
 hears it here); it is read out through CallScript.answer, which rewrites it for the ear.
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 OPERATOR_REQUEST = "担当者と話したい"  # what a caller pressing 0 means, in words the dialogue understands
 ESCALATED = "escalated"
+URGENT_TIERS = ("emergency", "crisis")  # their reply (the public numbers) is read out before any transfer
 CLARIFY = "clarify"
 DB_RECHECK_S = 0.5  # how often a waiting request re-reads the database (a worker in another process)
 SOLVED = "お役に立てて何よりです。お電話ありがとうございました。失礼いたします。"
@@ -162,6 +164,8 @@ class VoiceFlow:
         with self.services.db.read() as conn:
             turn = turn_for_inbound(conn, inbound_id)
             reply = self._reply(conn, inbound_id, turn)
+        if turn is not None and turn.outcome == ESCALATED and turn.risk in URGENT_TIERS and reply is not None:
+            return self.script.urgent(reply[0])  # 119 / the crisis lines read out first, then a person
         if turn is None or turn.outcome == ESCALATED or reply is None:
             # Failed, held by an operator already, or handed over: a person takes the call.
             return self.script.transfer()

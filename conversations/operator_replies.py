@@ -16,6 +16,7 @@ from __future__ import annotations
 from conversations.ports import ConversationServices
 from conversations.tell import OPERATOR, SATISFACTION, tell_resident
 from dialogue.compose import Composer
+from governance.intake import screen_staff_text
 from escalation.queue import ClaimKey, StaleClaim
 from storage import get_conversation
 from storage.escalations import get_escalation
@@ -27,7 +28,7 @@ def send_operator_reply(services: ConversationServices, claim: ClaimKey, text: s
     """Append the operator's reply to the transcript and queue it for the resident's channel; returns the message
     id. Raises StaleClaim (nothing written, nothing sent) when the claim's token no longer holds its escalation for
     its operator, and ValueError for an empty or over-long text."""
-    text = text.strip()
+    text = screen_staff_text(text.strip())
     if not text or len(text) > MAX_REPLY_CHARS:
         raise ValueError(f"a reply needs 1–{MAX_REPLY_CHARS} characters")
     operator = claim.operator

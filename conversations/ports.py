@@ -29,6 +29,9 @@ class TurnEngine(Protocol):
     def maintenance_turn(self, tenant: Tenant, text: str, memory: ConversationMemory | None = None,
                          channel: str = "web") -> TurnResult: ...
 
+    # While the inbox is past the tenant's limits (conversations/backpressure.py): the busy notice to a new resident.
+    def busy_notice(self, tenant: Tenant, text: str, *, wait_minutes: int | None = None) -> TurnResult: ...
+
 class ConversationServices(Protocol):
     settings: Settings
     tenants: dict[str, Tenant]

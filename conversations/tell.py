@@ -6,8 +6,11 @@ The key is `<kind>:<ref>`, and this module is the only one that writes or reads 
     reply:<inbound event id>       the assistant's answer to an inbound event
     operator:<message id>          an operator's reply
     holding:<escalation id>        the SLA watcher's holding message
+    pii_not_kept:<inbound id>      "do not send My Number": a message the assistant does not answer (an operator
+                                   holds the conversation); with a turn, the notice opens the reply itself
     satisfaction:<escalation id>   the question after an operator resolved
     sms:<call step>                links a caller asked for by SMS (outbox only: not a transcript message)
+    busy:<inbound event id>        the busy notice to a new resident while the inbox is past its limits
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from channels.registry import channel_class
 from core.messages import OutboundMessage
 from storage import Connection, Row, append_message, enqueue_outbox, outbox_by_key
 
-REPLY, OPERATOR, SATISFACTION, SMS = "reply", "operator", "satisfaction", "sms"
+REPLY, OPERATOR, SATISFACTION, SMS, BUSY = "reply", "operator", "satisfaction", "sms", "busy"
 
 
 def message_key(kind: str, ref: str | int) -> str:

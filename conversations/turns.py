@@ -9,7 +9,7 @@ nothing (`replayed`). So a message is never lost and a reply never sent twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,10 +27,11 @@ from dialogue.compose import Composer
 from dialogue.context import ConversationMemory
 from escalation.hours import callback_meta, sla_for
 from governance.audit import record_turn_with_audit
+from governance.intake import NOT_KEPT_META
 from storage import (
     Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
     inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
-    record_feedback, turn_for_inbound,
+    record_feedback, resident_message_of_inbound, turn_for_inbound,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ NO_CONVERSATION_KINDS = {"unfollow", "hangup", "url_verification", "slack_event"
 # Events that open the conversation but ask nothing: a call starting (the call script greets), feedback.
 NO_TURN_KINDS = NO_CONVERSATION_KINDS | {"call", "feedback"}
 MEMORY_MESSAGES = 20
+PII_NOTICE = "pii_not_kept"  # the template, message kind and outbox key of the notice after a removed My Number
 
 
 class LeaseLost(RuntimeError):
@@ -196,16 +198,30 @@ def _store(services: ConversationServices, row: Row, event: InboundEvent, result
             _store_feedback(conn, event, conversation.id)
             return _finish(conn, row, processed)
         if event.text.strip():
-            processed.resident_message_id = append_message(
-                conn, conversation_id=conversation.id, tenant=event.tenant, role="resident", text=event.text,
-                meta=_resident_meta(row, event))
+            processed.resident_message_id = _resident_message(conn, conversation, row, event)
+        notice = _not_kept_notice(services, event)
         if conversation.state == "with_operator" or result is None:
             # The assistant stays silent: the message, if any, is the operator's to answer.
+            if notice:
+                tell_resident(conn, conversation, notice, kind=PII_NOTICE, ref=row.id,
+                              message_meta={"kind": PII_NOTICE}, recipient=event.meta.get("reply_to") or None)
             if processed.resident_message_id is not None:
                 services.queue.resident_replied(conn, conversation.id)
             return _finish(conn, row, processed)
+        if notice:  # told first, in the same reply: the turn still answers the rest of the message
+            result = replace(result, answer=f"{notice}\n\n{result.answer}")
         _store_turn(conn, services, row, event, conversation, result, processed)
         return _finish(conn, row, processed)
+
+
+def _not_kept_notice(services: ConversationServices, event: InboundEvent) -> str | None:
+    """When the inbox removed a My Number or card number: do not send those, and they were not kept (in the
+    language the resident wrote in)."""
+    not_kept = event.meta.get(NOT_KEPT_META)
+    if not not_kept:
+        return None
+    composer = Composer(services.tenant(event.tenant), tenants_dir=services.settings.tenants_dir)
+    return composer.render(PII_NOTICE, not_kept.get("language") or "ja")
 
 
 def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTurn:
@@ -214,8 +230,18 @@ def _finish(conn: Connection, row: Row, processed: ProcessedTurn) -> ProcessedTu
     return processed
 
 
-def _resident_meta(row: Row, event: InboundEvent) -> dict[str, Any]:
-    meta: dict[str, Any] = {"inbound_event_id": row.id, "kind": event.kind}
+def _resident_message(conn: Connection, conversation: Row, row: Row, event: InboundEvent) -> int:
+    """The resident's message of this event: stored now, or already stored when a busy notice was sent for it
+    (conversations/backpressure.py), so the transcript keeps the question before the notice and holds it once."""
+    stored = resident_message_of_inbound(conn, conversation.id, row.id)
+    if stored is not None:
+        return stored.id
+    return append_message(conn, conversation_id=conversation.id, tenant=event.tenant, role="resident",
+                          text=event.text, meta=resident_message_meta(row.id, event))
+
+
+def resident_message_meta(inbound_id: int, event: InboundEvent) -> dict[str, Any]:
+    meta: dict[str, Any] = {"inbound_event_id": inbound_id, "kind": event.kind}
     for key in ("subject", "attachments", "html_only", "body", "choice_index", "cut_from_chars"):
         if key in event.meta:
             meta[key] = event.meta[key]
@@ -271,21 +297,34 @@ def _escalate(conn: Connection, services: ConversationServices, event: InboundEv
     """The hand-over, with what the operator needs of the message (an e-mail: the whole mail), written once."""
     tenant = services.tenant(event.tenant)
     now = datetime.now(timezone.utc)
-    meta = {"channel": event.channel, **callback_meta(tenant, now),
-            **channel_class(event.channel).escalation_meta(event)}
+    sla = sla_for(tenant, now, risk=result.risk, reason=result.reason)
+    meta = {"channel": event.channel, "language": result.language, "sla_tier": sla["tier"], **_risk_numbers(result),
+            **callback_meta(tenant, now), **channel_class(event.channel).escalation_meta(event)}
     return services.queue.enqueue(
         conn, tenant=event.tenant, conversation_id=conversation_id, reason=result.reason, risk=result.risk,
-        turn_id=turn_id, sla=sla_for(tenant, now), draft_answer=result.notes.get("draft"),
+        turn_id=turn_id, sla=sla, draft_answer=result.notes.get("draft"),
         draft_confidence=result.confidence, draft_sources=sources[:5], meta=meta,
     )
 
 
+def _risk_numbers(result: TurnResult) -> dict[str, Any]:
+    """The public numbers the turn showed (an emergency's 119 …): the holding message repeats them."""
+    numbers = result.notes.get("risk_numbers")
+    return {"risk_numbers": numbers} if numbers else {}
+
+
 def _reply_meta(event: InboundEvent, result: TurnResult, turn_id: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"turn_id": turn_id, "outcome": result.outcome.value}
-    if event.received_at is not None:
-        meta["received_at"] = event.received_at.isoformat()
     if result.outcome is Outcome.ANSWERED:
         meta["feedback_ref"] = turn_id
+    return {**meta, **channel_reply_meta(event)}
+
+
+def channel_reply_meta(event: InboundEvent) -> dict[str, Any]:
+    """What the channel's sender needs of the event a message answers (LINE: when its reply token was issued)."""
+    meta: dict[str, Any] = {}
+    if event.received_at is not None:
+        meta["received_at"] = event.received_at.isoformat()
     return {**meta, **channel_class(event.channel).reply_meta(event)}
 
 

@@ -15,7 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from config.settings import DIALOGUE_TEMPLATES_DIR, get_settings
-from config.tenancy import Tenant
+from config.tenancy import Tenant, routine_sla
 
 DEFAULT_TEMPLATES_DIR = DIALOGUE_TEMPLATES_DIR
 DEFAULT_LANGUAGE = "ja"
@@ -26,13 +26,13 @@ DEFAULT_ANSWER_CHARS = 300
 TEMPLATE_NAMES = (
     "answer", "clarify", "escalated", "declined", "blocked", "greeting", "thanks", "goodbye",
     "emergency", "crisis", "disaster", "risk_disclaimer", "japanese_source_note", "satisfaction", "ask_for_words",
-    "ask_slot", "message_cut",
+    "ask_slot", "message_cut", "pii_not_kept", "holding_emergency", "holding_crisis",
 )
 # Context a template cannot do without; a missing one is a programming error, not an empty reply.
 REQUIRED_CONTEXT = {
     "answer": ("text", "source"), "clarify": ("choices",), "escalated": ("reason",),
     "emergency": ("numbers",), "crisis": ("numbers",), "disaster": ("numbers",), "risk_disclaimer": ("tier",),
-    "message_cut": ("kept",),
+    "message_cut": ("kept",), "holding_emergency": ("numbers",), "holding_crisis": ("numbers",),
 }
 
 # A sentence ends at 。！？!? (with any closing brackets after it) or at a line break.
@@ -142,7 +142,7 @@ class Composer:
         if self.tenant is None:
             return {"tenant": "", "contact": {}, "sla": {}}
         return {"tenant": self.tenant.display_name, "contact": self.tenant.contact,
-                "sla": self.tenant.get("sla") or {}}
+                "sla": routine_sla(self.tenant.get("sla"))}
 
     def template_for(self, name: str, language: str) -> jinja2.Template:
         """The tenant's template in the language, else the default one, else the Japanese one."""

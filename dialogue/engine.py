@@ -15,7 +15,7 @@ from config.tenancy import Tenant
 from core.outcomes import EscalationReason, Outcome, TurnResult
 from dialogue.context import ConversationMemory, TurnContext
 from dialogue.intents import IntentClassifier
-from dialogue.steps import CHECK_STEPS, SWITCHED_OFF_STEPS, TURN_STEPS
+from dialogue.steps import CHECK_STEPS, NOTICE_STEPS, SWITCHED_OFF_STEPS, TURN_STEPS
 from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
 from knowledge.knowledge_base import KnowledgeBase
@@ -90,6 +90,14 @@ class DialogueEngine:
         if not ctx.stopped:
             reply(ctx, self.deps, Outcome.DECLINED, "channel_off", intent="channel_off")
         return self._finish(ctx, "channel_off")
+
+    def busy_notice(self, tenant: Tenant, text: str, *, wait_minutes: int | None = None) -> TurnResult:
+        """The inbox is past the tenant's limits: 混み合っています, in the resident's language, with the phone number.
+        Not a turn: the question is answered later, in its place (conversations/backpressure.py)."""
+        ctx = TurnContext(tenant=tenant, channel="", raw_text=text)
+        for step in NOTICE_STEPS:
+            self._run_step(step, ctx)
+        return reply(ctx, self.deps, Outcome.DECLINED, "busy", intent="busy", wait_minutes=wait_minutes)
 
     def _switched_off(self, tenant: Tenant, text: str, memory: ConversationMemory | None,
                       channel: str) -> TurnContext:

@@ -10,7 +10,9 @@ A tenant without hours_spec is treated as always open (nobody is promised a call
 
     is_open(tenant, now) -> bool
     next_opening(tenant, now) -> datetime (aware, UTC)        # now itself when open
-    sla_for(tenant, now) -> {first_response_minutes, resolution_minutes}   # deadlines counted from the next opening
+    sla_for(tenant, now, risk=…, reason=…) -> {tier, first_response_minutes, resolution_minutes}
+        # per tier (sla.first_response_minutes: {emergency: 2, crisis: 2, high: 10, routine: 15}); routine and high
+        # deadlines are counted from the next opening, emergencies and crises from now
     callback_meta(tenant, now) -> {"callback_requested": True, "callback_after": iso} | {}
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
+
+from config.tenancy import ROUND_THE_CLOCK_TIERS, sla_minutes
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 SEARCH_DAYS = 31  # a month of closed days in a row would be a configuration mistake
@@ -86,14 +90,33 @@ def next_opening(tenant: Any, now: datetime) -> datetime:
     return _aware(now).astimezone(timezone.utc) if hours is None else hours.next_opening(now)
 
 
-def sla_for(tenant: Any, now: datetime) -> dict[str, float]:
-    """The tenant's SLA with the clock starting at the next opening, so a hand-over at night is not 'late'
-    (and does not trigger a holding message) before the office has even opened."""
-    sla = dict(getattr(tenant, "get", lambda *_: None)("sla") or {})
-    wait_minutes = (next_opening(tenant, now) - _aware(now)).total_seconds() / 60
+HIGH_REASONS = frozenset({"risk", "complaint"})
+
+
+def sla_tier(risk: str | None, reason: Any = None) -> str:
+    """emergency | crisis (their own deadlines), high (any other risk tier, or a risk/complaint hand-over),
+    routine (everything else)."""
+    if risk in ROUND_THE_CLOCK_TIERS:
+        return str(risk)
+    if risk or getattr(reason, "value", reason) in HIGH_REASONS:
+        return "high"
+    return "routine"
+
+
+def sla_for(tenant: Any, now: datetime, *, risk: str | None = None, reason: Any = None) -> dict[str, Any]:
+    """The tenant's deadlines (minutes) for a hand-over of this risk tier. Routine and high tiers start at the next
+    opening, so a hand-over at night is not 'late' before the office has even opened; emergencies and crises
+    start now."""
+    tier = sla_tier(risk, reason)
+    configured = dict(getattr(tenant, "get", lambda *_: None)("sla") or {})
+    wait_minutes = 0.0
+    if tier not in ROUND_THE_CLOCK_TIERS:
+        wait_minutes = (next_opening(tenant, now) - _aware(now)).total_seconds() / 60
+    sla: dict[str, Any] = {"tier": tier}
     for key in ("first_response_minutes", "resolution_minutes"):
-        if sla.get(key) is not None:
-            sla[key] = float(sla[key]) + wait_minutes
+        minutes = sla_minutes(configured, key, tier)
+        if minutes is not None:
+            sla[key] = minutes + wait_minutes
     return sla
 
 

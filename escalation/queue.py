@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from storage import Connection, Database, Row, append_audit, set_conversation_state, utcnow
@@ -243,14 +244,15 @@ class EscalationQueue:
 
     # --- SLA fail-safe ------------------------------------------------------------------------------------------
 
-    def overdue_unclaimed(self, *, limit: int = 100) -> list[Row]:
-        """Queued past their first-response deadline and not yet sent a holding message."""
+    def overdue_unclaimed(self, *, limit: int = 100, now: datetime | None = None) -> list[Row]:
+        """Queued past their first-response deadline (at `now`, the watcher's clock) and not yet sent a holding
+        message; the most urgent first."""
         with self.db.read() as conn:
-            return repo.overdue_unclaimed(conn, limit=limit)
+            return repo.overdue_unclaimed(conn, limit=limit, now=now)
 
-    def mark_holding_sent(self, conn: Connection, escalation_id: str) -> bool:
+    def mark_holding_sent(self, conn: Connection, escalation_id: str, now: datetime | None = None) -> bool:
         """True for exactly one caller: queue the holding message in the same transaction only then."""
-        return repo.mark_holding_sent(conn, escalation_id)
+        return repo.mark_holding_sent(conn, escalation_id, now)
 
     # --- reading ------------------------------------------------------------------------------------------------
 

@@ -147,6 +147,31 @@ class SlackNotifier:
             stop.wait(interval)
 
 
+# -- a risk ticket nobody claimed in time -------------------------------------------------------------------------
+
+OVERDUE_ALERT_ACTION = "escalation.sla_alert"
+TIER_LABELS = {"emergency": "緊急（命・安全）", "crisis": "危機（こころ・暴力）", "disaster": "被災", "life": "生活の危機",
+               "health": "健康", "property": "財産", "deadline": "期限"}
+
+
+def overdue_alert_text(services: Any, row: Row, waited_minutes: float) -> str:
+    tier = TIER_LABELS.get(row.risk or "", row.risk or "リスク")
+    told = "住民には緊急の電話番号をもう一度案内しました。" if row.risk in ("emergency", "crisis") else ""
+    return (f"<!here> :rotating_light: *{tier}* の問い合わせが {waited_minutes:.0f} 分間だれにも対応されていません。"
+            f"{told}至急対応してください — "
+            f"<{console_link(services, row.id)}|コンソールで開く>")
+
+
+def post_overdue_alert(services: Any, row: Row, waited_minutes: float) -> str | None:
+    """Raise an unclaimed risk ticket to the tenant's supervisors on Slack (with the claim button); returns the
+    message ts, or None when the tenant has no Slack. No personal data: tier, wait and a console link."""
+    adapter = slack_adapters(services).get(row.tenant)
+    if adapter is None:
+        return None
+    return adapter.post_alert(overdue_alert_text(services, row, waited_minutes), row.id,
+                              channel=adapter.supervisor_channel)
+
+
 # -- the 「対応する」 button ----------------------------------------------------------------------------------------------
 
 @dataclass

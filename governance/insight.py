@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -125,8 +126,16 @@ class InsightCache:
             return insight
 
 
+# A day on the dashboard is a day in Japan (where every tenant is), not a UTC day that starts at 9:00.
+DAY_ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def local_day(moment: datetime) -> Any:
+    return moment.astimezone(DAY_ZONE).date()
+
+
 def _day_range(since: datetime, until: datetime) -> list[str]:
-    first, last = since.date(), until.date()
+    first, last = local_day(since), local_day(until)
     return [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
 
 
@@ -141,7 +150,7 @@ def topic_of(row: Any) -> str:
 def _count_turns(insight: Insight, rows: list[Any]) -> None:
     by_channel, by_outcome, by_topic = defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
     for row in rows:
-        day, topic = row.created_at.date().isoformat(), topic_of(row)
+        day, topic = local_day(row.created_at).isoformat(), topic_of(row)
         by_channel[day][row.channel] += 1
         by_outcome[day][row.outcome] += 1
         by_topic[day][topic] += 1

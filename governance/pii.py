@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from typing import Iterable, NamedTuple
+from typing import Callable, Collection, Iterable, NamedTuple
 
 PLACEHOLDERS: dict[str, str] = {
     "my_number": "〔個人番号〕",
@@ -60,6 +60,10 @@ PLACEHOLDERS: dict[str, str] = {
     "address": "〔住所〕",
     "name": "〔氏名〕",
 }
+# Never stored and never kept, whatever a tenant configures: the resident is told they were not kept.
+NEVER_STORED = frozenset({"my_number", "card_number"})
+# An address stored or shown without its house number: the town and 丁目 stay (areas answer garbage days).
+ADDRESS_DETAIL = "〔番地〕"
 # When spans of two kinds overlap they are merged and the earlier kind names the placeholder.
 KIND_PRIORITY = {kind: rank for rank, kind in enumerate(PLACEHOLDERS)}
 
@@ -618,6 +622,21 @@ class Redactor:
     def contains(self, text: str) -> bool:
         return bool(self.find(text))
 
+    def screen(self, text: str, keep_kinds: Collection[str] = ()) -> tuple[str, frozenset[str]]:
+        """What may be stored of a resident's text: every item whose kind is not in `keep_kinds` replaced (an
+        address keeps its town and 丁目), and the kinds found. `keep_kinds` never keeps NEVER_STORED kinds."""
+        matches = self.find(text)
+        if not matches:
+            return text, frozenset()
+        kept = frozenset(keep_kinds) - NEVER_STORED
+        screened = _rewrite(text, [m for m in matches if m.kind not in kept], _stored_form)
+        return screened, frozenset(m.kind for m in matches)
+
+    def mask(self, text: str) -> str:
+        """The text as staff see it: a phone shows its first group and last four digits (090-****-5678), an e-mail
+        its first letter and domain, an address its town and 丁目; anything else its placeholder."""
+        return _rewrite(text, self.find(text), _masked_form)
+
     def redact_value(self, value: object, depth: int = 0) -> object:
         """Strings redacted inside (nested) dicts, lists and tuples: an audit row, an analytics record, log
         arguments. Keys are left alone; anything else passes through unchanged."""
@@ -687,6 +706,65 @@ def _merge(spans: list[Match]) -> list[Match]:
         else:
             merged.append(m)
     return merged
+
+
+def _rewrite(text: str, matches: list[Match], form: Callable[[str, str], str]) -> str:
+    """`text` with each match replaced by `form(kind, matched text)`."""
+    if not matches:
+        return text
+    pieces, cursor = [], 0
+    for m in matches:
+        pieces += [text[cursor:m.start], form(m.kind, text[m.start:m.end])]
+        cursor = m.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+# In the original (not normalised) text: full-width digits and kanji numerals before 丁目.
+_CHOME_IN_ORIGINAL = re.compile("[0-9０-９〇一二三四五六七八九十百]{1,4} ?丁目")
+# 下馬2-13, 西新宿２－８－１: the first group of a hyphenated house number is its 丁目 (how residents write it).
+_CHOME_GROUP_IN_ORIGINAL = re.compile("[0-9０-９]{1,2}[-－‐ー](?=[0-9０-９])")
+_FIRST_DIGIT = re.compile("[0-9０-９〇一二三四五六七八九十百]")
+
+
+def _address_area(fragment: str) -> str:
+    """The town and 丁目 of an address match (太子堂2丁目 of 太子堂2丁目3番4号, 下馬2- of 下馬2-13), else its town
+    name (大手町 of 大手町1番地); empty when the match is a bare house number."""
+    chome = _CHOME_IN_ORIGINAL.search(fragment)
+    if chome is not None:
+        return fragment[:chome.end()]
+    digit = _FIRST_DIGIT.search(fragment)
+    if digit is None or digit.start() == 0:
+        return ""
+    group = _CHOME_GROUP_IN_ORIGINAL.match(fragment, digit.start())
+    return fragment[:group.end()] if group is not None else fragment[:digit.start()]
+
+
+def _stored_form(kind: str, fragment: str) -> str:
+    if kind == "address":
+        return _address_area(fragment) + ADDRESS_DETAIL
+    return PLACEHOLDERS[kind]
+
+
+_DIGIT_OR_FULL_WIDTH = re.compile("[0-9０-９]")
+
+
+def _masked_phone(fragment: str) -> str:
+    """Digits starred except the first group (or first three digits) and the last four: 090-****-5678."""
+    digits = [m.start() for m in _DIGIT_OR_FULL_WIDTH.finditer(fragment)]
+    separated = re.search("[0-9０-９][^0-9０-９]+[0-9０-９]", fragment)
+    head = 3 if separated is None else sum(1 for i in digits if i < separated.start() + 1)
+    hidden = set(digits[head:-4]) if len(digits) > head + 4 else set()
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(fragment))
+
+
+def _masked_form(kind: str, fragment: str) -> str:
+    if kind == "phone":
+        return _masked_phone(fragment)
+    if kind == "email" and "@" in fragment:
+        local, _, domain = fragment.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return _stored_form(kind, fragment)
 
 
 _DEFAULT = Redactor()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import DIALOGUE_TEMPLATES_DIR
-from config.tenancy import Tenant
+from config.tenancy import Tenant, routine_sla
 from governance.audit import config_version, current_index_version, index_manifest, thresholds_for
 from governance.explain import OUTCOME_WORDS, REASON_WORDS
 from governance.retention import retention_days
@@ -28,6 +28,9 @@ TEMPLATE_PURPOSES = {
     "ask_for_words": "言葉のないメッセージ（スタンプなど）のとき", "channel_off": "窓口を一時停止しているとき",
     "message_cut": "長すぎるメッセージのとき", "rate_limited": "短い間に送信が続いたとき",
     "satisfaction": "担当者の対応が終わったとき",
+    "pii_not_kept": "マイナンバーやカード番号が送られたとき（番号は保存せず消去します）",
+    "holding_emergency": "緊急の引き継ぎに担当者がまだ応じられないとき",
+    "holding_crisis": "命に関わるご相談に担当者がまだ応じられないとき",
 }
 CAN_DO = (
     "公式情報（下の「出典」）から、該当する部分をそのままの文章でお示しします。必ず出典と時点を添えます。",
@@ -38,7 +41,8 @@ CAN_DO = (
 CANNOT_DO = (
     "出典にないことを推測して答えることはしません（文章を作り出す生成AIは使っていません）。",
     "個別の手続きの審査・決定や、法律・医療の判断はできません。",
-    "マイナンバーなどの個人情報をお聞きすることはありません。入力された個人情報は記録や統計から伏せ字にします。",
+    "マイナンバーなどの個人情報をお聞きすることはありません。送られたマイナンバーやカード番号は保存せずに消去し、"
+    "ほかの個人情報も保存の前に伏せ字にします（折り返しの電話番号など、窓口が残すと決めたものを除きます）。",
     "出典の情報が古い場合があります。各出典の時点をご確認のうえ、正式な内容は窓口でお確かめください。",
 )
 
@@ -114,7 +118,7 @@ def turn_summary(db: Any, tenant: Tenant, turn_id: str | None) -> dict[str, Any]
 def transparency_context(services: Any, tenant: Tenant, turn_id: str | None = None) -> dict[str, Any]:
     manifest = index_manifest(tenant.id, services.settings)
     return {
-        "tenant": tenant, "contact": tenant.contact or {}, "sla": tenant.get("sla") or {},
+        "tenant": tenant, "contact": tenant.contact or {}, "sla": routine_sla(tenant.get("sla")),
         "can_do": CAN_DO, "cannot_do": CANNOT_DO, "threshold_words": threshold_words(tenant),
         "thresholds": thresholds_for(tenant), "sources": sources_for(tenant, manifest),
         "freshness_sensitive": sensitive_policy(tenant),

@@ -15,6 +15,7 @@ from knowledge.evaluation import EvalQuery
 from knowledge.index import Hit
 from knowledge.rerank import Reranker, feature_matrix
 from knowledge.knowledge_base import KnowledgeBase
+from knowledge.variants import question_key
 
 FOLDS = 5
 
@@ -40,7 +41,9 @@ def collect_candidates(kb: KnowledgeBase, tenant: str, queries: Sequence[EvalQue
         vectors = kb.embedder.embed_queries([q.text for q in chunk])
         for query, vector in zip(chunk, vectors):
             terms = kb.tokenizer.search_terms(query.text)
-            runs = index.run_scores(terms, vector)
+            # A labelled question that is also a reviewed variant is measured without itself (as a resident's
+            # new question would be), so a calibration never learns from an answer it was given.
+            runs = index.run_scores(terms, vector, leave_out={question_key(query.text)})
             hits = index.fuse(runs, search.fusion, search.candidates_per_run, depth)
             best, weights = index.best_scores(runs), index.term_weights(terms)
             labels = np.array([query.relevant.get(h.doc.doc_id, 0) for h in hits])

@@ -3,7 +3,9 @@
 A labelled Tokyo question names its evidence as the source file and the row in it, the way a person reading the
 open data would: `{"file": "tokyo-setagaya-5374-garbage/target.csv", "row_name": "コルク栓"}`, `{"file": …
 "area_days.csv", "area": "三宿1"}`, `{"file": …, "service_id": "…"}`, `{"file": …, "id": 58}`, `{"file": …,
-"municipality": "江東区"}`, or a line number (`"line"` / `"row"`). Every document carries its source file and row
+"municipality": "江東区"}`, a site of an evacuation list (`{"file": "gsi-evacuation-sites-tokyo/evacuation/131121.json",
+"name": "三宿小学校"}`: the municipality's record, which merges its emergency and evacuation files), or a line number
+(`"line"` / `"row"`). Every document carries its source file and row
 (its citation and `meta`), so the evidence is resolved against the index itself and the labels never carry the
 index's own ids (which a loader may change).
 """
@@ -33,12 +35,27 @@ def _source_path(doc: SourceDocument) -> str:
     return cited if "/" in cited or not meta_file else meta_file
 
 
+def _source_paths(doc: SourceDocument) -> list[str]:
+    """Every source file of the document: a record merged from several files (a municipality's evacuation sites:
+    its emergency and its evacuation list) lists them all in meta["files"]; the citation names only the first."""
+    return [_source_path(doc)] + [str(f) for f in doc.meta.get("files") or [] if isinstance(f, str)]
+
+
 def file_matches(doc: SourceDocument, file: str) -> bool:
     """The document comes from `file` (folder/file relative to the data folder, or just the file's name)."""
-    path = _source_path(doc)
+    return any(_path_matches(path, file) for path in _source_paths(doc))
+
+
+def _path_matches(path: str, file: str) -> bool:
     if "/" in file and "/" in path:
         return path == file or path.endswith("/" + file) or file.endswith("/" + path)
     return path.rsplit("/", 1)[-1] == file.rsplit("/", 1)[-1]
+
+
+def _site_names(doc: SourceDocument) -> set[str]:
+    """The names of the sites an evacuation record lists (both its lists)."""
+    return {str(site.get("name")) for key in ("emergency", "evacuation") for site in doc.meta.get(key) or []
+            if isinstance(site, dict)}
 
 
 def _row_values(doc: SourceDocument) -> dict[str, str]:
@@ -71,6 +88,10 @@ def matches(doc: SourceDocument, evidence: Mapping[str, Any]) -> bool:
         named = True
         wanted = str(evidence[key])
         if not any(values.get(f) == wanted for f in fields):
+            return False
+    if evidence.get("name") is not None:  # a site of an evacuation list: the record that lists it
+        named = True
+        if str(evidence["name"]) not in _site_names(doc):
             return False
     if evidence.get("lines") is not None:  # a span of a text document: the passages it overlaps
         named = True

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 import bm25s
 import numpy as np
@@ -25,6 +25,7 @@ from knowledge.embedcache import EmbeddingCache
 from knowledge.embedder import Embedder
 from knowledge.fusion import FusionConfig, top_indices, weighted_rrf
 from knowledge.text import JapaneseTokenizer
+from knowledge.variants import NO_VARIANT, VariantIndex
 
 INDEX_FORMAT = 3  # 3: Sudachi normalized forms and synonym groups as lexical terms
 
@@ -101,6 +102,8 @@ class TenantIndex:
         self._bm25_title = _bm25(tokens_title)
         self._by_id = {d.doc_id: i for i, d in enumerate(docs)}
         self._document_frequency = Counter(term for terms in tokens_full for term in set(terms))
+        # Reviewed questions, when the tenant uses them (knowledge/variants.py): never documents, never cited.
+        self.variants: VariantIndex | None = None
 
     @property
     def version(self) -> str:
@@ -119,15 +122,24 @@ class TenantIndex:
         return {t: math.log1p(n / (1 + self._document_frequency.get(t, 0))) for t in set(terms)}
 
     # --- search -----------------------------------------------------------------------------------------------
-    def run_scores(self, query_terms: list[str], query_vector: np.ndarray) -> dict[str, np.ndarray]:
-        """Raw scores of every run over every document."""
-        return {
+    def run_scores(self, query_terms: list[str], query_vector: np.ndarray,
+                   leave_out: Collection[str] = ()) -> dict[str, np.ndarray]:
+        """Raw scores of every run over every document. `leave_out`: question keys of variants not to use (a
+        labelled question is measured without its own mark)."""
+        runs = {
             "bm25_full": self._lexical(self._bm25_full, query_terms),
             "bm25_title": self._lexical(self._bm25_title, query_terms),
             "dense_title": self.title_vectors @ query_vector,
             "dense_body": self.body_vectors @ query_vector,
             "dense_title_sym": self.title_query_vectors @ query_vector,
         }
+        if self.variants is not None and len(self.variants):
+            variant = self.variants.scores(self._by_id, len(self.docs), query_vector, leave_out)
+            runs["dense_variant"] = variant
+            # A reviewed question is one more way of asking the document, as its title is: the question-to-title
+            # signal takes the closer of the two.
+            runs["dense_title_sym"] = np.maximum(runs["dense_title_sym"], variant)
+        return runs
 
     def _lexical(self, model: bm25s.BM25 | None, terms: list[str]) -> np.ndarray:
         if model is None or not terms:
@@ -161,6 +173,8 @@ class TenantIndex:
         order = top_indices(scores, candidates)
         if run.startswith("bm25"):
             order = order[scores[order] > 0]  # a lexical run with no matching term has no opinion
+        elif run == "dense_variant":
+            order = order[scores[order] > NO_VARIANT]  # documents nobody asked for are not ranked by it
         return order
 
     # --- persistence ------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ Where an index comes from (settings.index_source):
   in, so no turn fails or waits during a swap.
 A turn pins the index it started with (`pinned`): every step of it reads the same version, and the turn records it.
 Repeated questions skip the embedding and the search (knowledge/query_cache.py).
+A tenant that uses reviewed question variants (knowledge/variants.py) searches with them whichever index it serves:
+they name documents by id and live in the tenant's index directory, rebuilt by `madoguchi variants`.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.settings import Settings, get_settings
+from config.tenancy import UnknownTenant, get_tenant
 from knowledge.components import build_retrieval_pipeline
 from knowledge.confidence import ConfidenceModel
 from knowledge.embedder import get_embedder, limit_blas_threads
@@ -32,6 +35,7 @@ from knowledge.query_cache import CachingEmbedder, cache_text
 from knowledge.rerank import Reranker
 from knowledge.search_config import load_search_config
 from knowledge.text import get_tokenizer
+from knowledge.variants import VARIANTS_FILE, VariantIndex, variant_options
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +72,13 @@ class _Served:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings | None = None, published: PublishedVersions | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, published: PublishedVersions | None = None,
+                 question_variants: bool = True) -> None:
+        """`question_variants`: search with the reviewed question variants of tenants that use them (off: every
+        tenant searches its official text only, as a new city does on its first day)."""
         self.settings = settings or get_settings()
+        self.question_variants = question_variants
+        self._variants: dict[str, tuple[float, VariantIndex | None]] = {}
         limit_blas_threads(self.settings.blas_threads)
         search = load_search_config()
         self.tokenizer = get_tokenizer()
@@ -102,11 +111,23 @@ class KnowledgeBase:
         pinned = _PINNED.get({}).get((id(self), tenant))
         if pinned is not None:
             return pinned
-        if self.published is not None:
-            served = self._published_index(tenant)
-            if served is not None:
-                return served
-        return self._directory_index(tenant)
+        index = self._published_index(tenant) if self.published is not None else None
+        index = index if index is not None else self._directory_index(tenant)
+        index.variants = self._variants_of(tenant) if self.question_variants else None
+        return index
+
+    def _variants_of(self, tenant: str) -> VariantIndex | None:
+        """The tenant's variants if its YAML turns them on and they were built (reloaded when rebuilt)."""
+        directory = tenant_index_dir(self.settings, tenant)
+        path = directory / VARIANTS_FILE
+        if not path.exists() or not _uses_variants(tenant, self.settings):
+            return None
+        stamp = path.stat().st_mtime
+        cached = self._variants.get(tenant)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, VariantIndex.load(directory))
+            self._variants[tenant] = cached
+        return cached[1]
 
     @contextmanager
     def pinned(self, tenant: str) -> Iterator[TenantIndex | None]:
@@ -216,7 +237,9 @@ class KnowledgeBase:
             if index is None:
                 self.index(tenant)  # raise IndexMissing before the pipeline wraps it
             assert index is not None
-            key = (tenant, index.version, cache_text(query), top_k)
+            # With or without variants, and which: the same question is searched differently.
+            variants = index.variants.version if index.variants is not None else ""
+            key = (tenant, index.version, variants, cache_text(query), top_k)
             cached = self.retrievals.get(key)
             if cached is not None:
                 return _copy_of(cached, started)
@@ -246,3 +269,10 @@ def _copy_of(retrieval: Retrieval, started: float, cached: bool = True) -> Retri
     timings = ({"cached": (time.perf_counter() - started) * 1e3} if cached else dict(retrieval.timings_ms))
     return dataclasses.replace(retrieval, hits=list(retrieval.hits), documents=list(retrieval.documents),
                                features=dict(retrieval.features), terms=list(retrieval.terms), timings_ms=timings)
+
+
+def _uses_variants(tenant: str, settings: Settings) -> bool:
+    try:
+        return variant_options(get_tenant(tenant, settings.tenants_dir).raw) is not None
+    except UnknownTenant:
+        return False

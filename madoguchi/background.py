@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from conversations.email_gateway import start_email
+from conversations.holding import HoldingMessages
 from conversations.inbox_worker import start_workers
 from conversations.outbox_sender import start_senders
 from conversations.rate_limits import run_pruner
@@ -26,8 +28,14 @@ def start_channel_loops(services: Services, stop: threading.Event) -> list[threa
     return [*start_workers(services, stop), *start_senders(services, stop), *start_email(services, stop)]
 
 
+def sla_watcher(services: Services, **options: Any) -> SlaWatcher:
+    """The SLA watcher as the app runs it: holding messages per risk tier (`options`: a test's clock …)."""
+    holding = HoldingMessages(services.settings.tenants_dir).text
+    return SlaWatcher(services, tell_resident, holding=holding, **options)
+
+
 def start_escalation_loops(services: Services, stop: threading.Event) -> list[threading.Thread]:
-    loops = [("sla-watcher", SlaWatcher(services, tell_resident).run)]
+    loops = [("sla-watcher", sla_watcher(services).run)]
     if slack_adapters(services):
         loops.append(("slack-notifier", SlackNotifier(services).run))
     threads = [threading.Thread(target=run, args=(stop,), name=name, daemon=True) for name, run in loops]

@@ -63,8 +63,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  problem: {problem}", file=sys.stderr)
     summary = report.to_dict()
     summary["problems"] = len(report.problems)
+    # Documents that left the index lose their reviewed variants; new marks since the last build come in.
+    summary["question_variants"] = _rebuild_variants(tenant)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     return 0
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    print(json.dumps(_rebuild_variants(_tenant(args.tenant)), ensure_ascii=False, indent=1))
+    return 0
+
+
+def _rebuild_variants(tenant: Tenant) -> dict:
+    """The tenant's reviewed question variants from its labelled files and the review page's marks."""
+    # when the command runs (see the module docstring)
+    from knowledge.variants import variant_options
+    from knowledge.variants_build import rebuild_variants
+    from storage import Database
+
+    if variant_options(tenant.raw) is None:
+        return rebuild_variants(tenant, _settings())  # off: removes what an earlier build left
+    db = Database(_settings().effective_database_url)
+    db.migrate()
+    return rebuild_variants(tenant, _settings(), db)
 
 
 class SyncProgress:
@@ -179,7 +200,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
-    result = run_evaluation(KnowledgeBase(_settings()), tenant, Path(args.queries), args.split)
+    kb = KnowledgeBase(_settings(), question_variants=not args.without_variants)
+    result = run_evaluation(kb, tenant, Path(args.queries), args.split)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     _print_table(result)
     return 0
@@ -212,7 +234,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from knowledge.knowledge_base import KnowledgeBase
 
     tenant = _tenant(args.tenant)
-    kb = KnowledgeBase(_settings())
+    kb = KnowledgeBase(_settings(), question_variants=not args.without_variants)
     labels = _calibration_labels(args, tenant, kb)
     result = run_calibration(tenant, labels, shared=args.shared, target_precision=args.target_precision,
                              clarify_target=args.clarify_target, write=not args.dry_run, kb=kb)
@@ -243,11 +265,33 @@ def _calibration_labels(args: argparse.Namespace, tenant: Any, kb: Any) -> Any:
         db = Database(_settings().effective_database_url)
         db.migrate()
         labels.marks = known_documents(review_marks(db, tenant.id), index.docs)
+    if args.decided_only:
+        labels.labelled = _decided_by_policy(tenant, labels.labelled, kb)
     generated = args.generated if args.generated is not None else (0 if labels.all else 400)
     if generated:
         labels.generated = generate_questions(index, kb.tokenizer, generated)
     print(f"calibrating {tenant.id} on {labels.counts()}", file=sys.stderr)
     return labels
+
+
+def _decided_by_policy(tenant: Tenant, queries: list, kb: Any) -> list:
+    """The labelled questions whose turn the answer policy decides (a greeting, a risk, a request for a person,
+    a structured or curated answer is decided before it), each as the turn searched it: the thresholds are
+    calibrated on the questions they will decide."""
+    # when the command runs (see the module docstring)
+    import dataclasses
+
+    from dialogue.context import ConversationMemory
+    from madoguchi.composition import build_services
+
+    engine = build_services(channels={}, knowledge=kb).engine
+    decided = []
+    for query in queries:
+        result = engine.run_turn(tenant, query.text, ConversationMemory())
+        if "policy" in result.notes:
+            decided.append(dataclasses.replace(query, text=result.query or query.text))
+    print(f"the policy decides {len(decided)} of {len(queries)} labelled questions", file=sys.stderr)
+    return decided
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -296,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
 
+    variants = sub.add_parser(
+        "variants", help="index the questions reviewers marked with their right source as more ways of asking "
+                         "those documents (tenant YAML question_variants; also done by ingest)")
+    variants.add_argument("--tenant", required=True)
+    variants.set_defaults(func=cmd_variants)
+
     sync = sub.add_parser("sync", help="re-crawl the tenant's websites and update its index with what changed")
     sync.add_argument("--tenant", required=True)
     sync.add_argument("--quiet", action="store_true")
@@ -322,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tenant", required=True)
     evaluate.add_argument("--queries", required=True)
     evaluate.add_argument("--split", help="use only the lines of this split (e.g. report) of --queries")
+    evaluate.add_argument("--without-variants", action="store_true",
+                          help="search without the tenant's question variants (as a city without reviews would)")
     evaluate.set_defaults(func=cmd_eval)
 
     calibrate = sub.add_parser(
@@ -337,10 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--shared", action="store_true",
                            help="also learn the re-ranker and the shared confidence model from these labels "
                                 "(the LocalgovFAQ dev split); other tenants must then be re-calibrated")
-    calibrate.add_argument("--target-precision", type=float, default=0.9,
-                           help="answered precision the answer threshold keeps (cross-validated)")
+    calibrate.add_argument("--target-precision", type=float, default=0.92,
+                           help="answered precision the answer threshold keeps (cross-validated; every answered "
+                                "question's calibrated probability clears it too)")
     calibrate.add_argument("--clarify-target", type=float, default=0.7,
                            help="share of clarifications whose choices hold an answer (cross-validated)")
+    calibrate.add_argument("--decided-only", action="store_true",
+                           help="calibrate the thresholds only on the labelled questions the answer policy decides "
+                                "in a turn (the dialogue runs each one first)")
+    calibrate.add_argument("--without-variants", action="store_true",
+                           help="search without the tenant's question variants (as a city without reviews would)")
     calibrate.add_argument("--dry-run", action="store_true", help="learn and report, write nothing")
     calibrate.add_argument("--score-on", help="also score the learned thresholds on this labelled file")
     calibrate.add_argument("--score-split", help="the split of --score-on to use")

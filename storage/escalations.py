@@ -142,20 +142,21 @@ def requeue_stale_claims(conn: Connection, stale_after_seconds: float) -> list[R
 
 # -- SLA fail-safe ----------------------------------------------------------------------------------------------
 
-def overdue_unclaimed(conn: Connection, *, limit: int = 100) -> list[Row]:
-    """Queued past their first-response deadline and not yet sent a holding message."""
+def overdue_unclaimed(conn: Connection, *, limit: int = 100, now: datetime | None = None) -> list[Row]:
+    """Queued past their first-response deadline and not yet sent a holding message; the most urgent first
+    (emergencies and crises before a backlog of routine ones)."""
     query = select(escalations).where(
-        escalations.c.state == "queued", escalations.c.first_response_due < utcnow(),
+        escalations.c.state == "queued", escalations.c.first_response_due < (now or utcnow()),
         escalations.c.holding_sent_at.is_(None),
-    ).order_by(escalations.c.first_response_due).limit(limit)
+    ).order_by(escalations.c.priority.desc(), escalations.c.first_response_due).limit(limit)
     return list(conn.execute(query))
 
 
-def mark_holding_sent(conn: Connection, escalation_id: str) -> bool:
+def mark_holding_sent(conn: Connection, escalation_id: str, now: datetime | None = None) -> bool:
     """True for exactly one caller: queue the holding message in the same transaction only then."""
     statement = update(escalations).where(
         escalations.c.id == escalation_id, escalations.c.holding_sent_at.is_(None),
-    ).values(holding_sent_at=utcnow())
+    ).values(holding_sent_at=now or utcnow())
     return conn.execute(statement).rowcount == 1
 
 

@@ -80,3 +80,17 @@ def sla_breaches(conn: Connection) -> list[tuple[str, str, int]]:
         query = select(escalations.c.tenant, func.count()).where(open_, condition).group_by(escalations.c.tenant)
         rows += [(tenant, deadline, n) for tenant, n in conn.execute(query)]
     return rows
+
+
+def tenant_inbox_pressure(conn: Connection, tenant: str, *, count_up_to: int) -> tuple[int, datetime | None]:
+    """(events of the tenant waiting or running, counted up to `count_up_to` + 1, when the longest-waiting one
+    that could be taken now came in). Deferred events (a rate-limited resident's, a retry's) wait by design and do
+    not make the wait longer. Asked on every recorded webhook batch, so the count stops early."""
+    now = utcnow()
+    pending = and_(inbound_events.c.tenant == tenant, inbound_events.c.status.in_(("received", "processing")))
+    capped = select(inbound_events.c.id).where(pending).limit(max(count_up_to, 0) + 1).subquery()
+    backlog = conn.execute(select(func.count()).select_from(capped)).scalar_one()
+    takeable = and_(inbound_events.c.tenant == tenant, inbound_events.c.status == "received",
+                    or_(inbound_events.c.locked_until.is_(None), inbound_events.c.locked_until <= now))
+    oldest = conn.execute(select(func.min(inbound_events.c.received_at)).where(takeable)).scalar_one_or_none()
+    return backlog, oldest

@@ -15,5 +15,7 @@ TURN_STEPS = (
 CHECK_STEPS = (guard_output,)
 # While a kill switch is off (no answering, or the channel in maintenance): only what finds an emergency.
 SWITCHED_OFF_STEPS = (normalise, detect_language, assess_risk)
+# A notice that is not a turn (the busy notice): only the resident's language.
+NOTICE_STEPS = (normalise, detect_language)
 
-__all__ = ["TURN_STEPS", "CHECK_STEPS", "SWITCHED_OFF_STEPS"]
+__all__ = ["TURN_STEPS", "CHECK_STEPS", "SWITCHED_OFF_STEPS", "NOTICE_STEPS"]

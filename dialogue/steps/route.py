@@ -27,6 +27,9 @@ def route(ctx: TurnContext, deps: StepDeps) -> None:
         escalate(ctx, deps, EscalationReason.NO_CONTENT)
         return
     decision = decide(retrieval.confidence, retrieval.confidence_top3, Thresholds.for_tenant(ctx.tenant))
+    # The questions the policy itself decides are the ones its thresholds are calibrated on (`madoguchi
+    # calibrate --decided-only`): not greetings, risks, structured or curated answers, or a picked choice.
+    ctx.notes["policy"] = decision
     if decision == "answer":
         _answer(ctx, deps, hits[0], retrieval.confidence, sources)
     elif decision == "clarify":

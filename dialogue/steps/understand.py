@@ -106,6 +106,8 @@ def assess_risk(ctx: TurnContext, deps: StepDeps) -> None:
     template = {"emergency": "emergency", "crisis": "crisis", "disaster": "disaster"}.get(ctx.risk.tier, "emergency")
     numbers_text = deps.composer(ctx.tenant).render(template, ctx.language, numbers=ctx.risk.numbers)
     result = escalate(ctx, deps, EscalationReason.RISK)
+    # The hand-over keeps them: the holding message after the deadline repeats exactly these numbers.
+    ctx.notes["risk_numbers"] = [list(pair) for pair in ctx.risk.numbers]
     if ctx.risk.numbers_first:
         result.answer = numbers_text  # the numbers come first and alone: nothing may bury them
     else:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from channels.rest import RasaRestChannel
 from config.tenancy import Tenant
+from conversations.inbox import record_inline
 from conversations.turns import ProcessedTurn, process_event
 from core.messages import InboundEvent
 from knowledge.knowledge_base import IndexMissing
@@ -34,7 +35,7 @@ from madoguchi.api.schemas import MAX_TEXT_CHARS
 from madoguchi.composition import Services, get_services
 from storage import (
     Connection, first_message_after, inbound_by_external_id, leased_inbound_event, list_messages, mark_inbound_failed,
-    previous_resident_message_id, record_inbound, resident_message_of_inbound, turn_for_inbound, utcnow,
+    previous_resident_message_id, resident_message_of_inbound, turn_for_inbound, utcnow,
 )
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,7 @@ def _handle(services: Services, tenant: Tenant, body: RasaMessageIn, request: Re
             return [{"recipient_id": body.sender, "text": limited.reply}]
     event = InboundEvent(channel=REST_CHANNEL, external_id=external_id, tenant=tenant.id, sender=address,
                          kind="message", text=body.message, received_at=utcnow(), meta={"rasa_rest": True})
-    with services.db.transaction() as conn:
-        record_inbound(conn, event)
+    record_inline(services, event)
     processed = _process(services, tenant.id, external_id)
     with services.db.read() as conn:
         out = _response_messages(conn, processed, body.sender)

@@ -16,9 +16,11 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 
 from channels.web import WebChannel
 from config.tenancy import Tenant
+from conversations.inbox import record_inline
 from conversations.switches import switches_in_force
 from conversations.turns import ProcessedTurn, process_event, run_dialogue
 from core.messages import InboundEvent
+from governance.intake import screen_text
 from governance.retention import erase_on_request
 from knowledge.knowledge_base import IndexMissing
 from madoguchi.api import transcripts
@@ -54,7 +56,6 @@ from storage import (
     mark_inbound_failed,
     open_conversation,
     record_feedback,
-    record_inbound,
     turn_of_conversation,
     utcnow,
 )
@@ -144,8 +145,7 @@ def _record_message(services: Services, tenant: Tenant, sender: str, external_id
     event = InboundEvent(channel=WEB_CHANNEL, external_id=external_id, tenant=tenant.id, sender=sender,
                          kind="message", text=body.text, received_at=utcnow(),
                          meta={"client_message_id": body.client_message_id})
-    with services.db.transaction() as conn:
-        return record_inbound(conn, event)
+    return record_inline(services, event)
 
 
 def _process(services: Services, tenant_id: str, external_id: str) -> ProcessedTurn:
@@ -219,7 +219,7 @@ def post_feedback(tenant_id: str, conversation_id: str, body: FeedbackIn, servic
         elif body.escalation_id not in {e.id for e in escalations_of_conversation(conn, conversation_id)}:
             raise HTTPException(404, "no such hand-over in this conversation")
         feedback_id = record_feedback(conn, tenant=tenant.id, conversation_id=conversation_id, rating=body.rating,
-                                      turn_id=body.turn_id, comment=body.comment)
+                                      turn_id=body.turn_id, comment=screen_text(body.comment, tenant))
     return FeedbackOut(feedback_id=feedback_id)
 
 

@@ -2,7 +2,9 @@
 
 `ScriptedEngine` implements `run_turn(tenant, text, memory=None, channel="web") -> TurnResult` with canned
 outcomes chosen by words in the question and an optional delay (a slow engine for the hold and load tests); the
-real engine on a real index is exercised in tests/acceptance/test_channel_real_engine.py.
+real engine on a real index is exercised in tests/acceptance/test_channel_real_engine.py. An emergency or crisis
+(the real risk policy of config/risk.yml) is handed over with the real numbers-first template, as the real risk
+step does, so the SLA tiers can be tested without loading the engine.
 """
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ import threading
 import time
 from typing import Any
 
+from config.tenancy import Tenant
 from core.outcomes import EscalationReason, Outcome, Source, TurnResult
+from dialogue.compose import Composer
+from dialogue.language import detect_language
+from dialogue.risk import assess_risk
 
 ANSWER_URL = "https://www.city.example.jp/kurashi/gomi/sodai.html"
 
@@ -36,12 +42,25 @@ class ScriptedEngine:
             self.calls.append(text)
         if self.delay_s:
             time.sleep(self.delay_s)
-        return scripted_result(text)
+        return risk_result(tenant, text) or scripted_result(text)
 
 
 class _NoIndex:
     def has_index(self, tenant: str) -> bool:
         return False
+
+
+def risk_result(tenant: Any, text: str) -> TurnResult | None:
+    """What the real risk step gives an emergency or crisis: the numbers first, handed over at top priority."""
+    if not isinstance(tenant, Tenant):
+        return None
+    language = detect_language(text)
+    risk = assess_risk(text, tenant=tenant, language=language)
+    if not risk.numbers_first:
+        return None
+    answer = Composer(tenant).render(risk.tier or "emergency", language, numbers=risk.numbers)
+    return TurnResult(Outcome.ESCALATED, answer, reason=EscalationReason.RISK, risk=risk.tier, language=language,
+                      template=risk.tier or "emergency", notes={"risk_numbers": [list(n) for n in risk.numbers]})
 
 
 def scripted_result(text: str) -> TurnResult:

@@ -69,6 +69,18 @@ def test_a_faq_question_asked_verbatim_is_answered_with_its_official_text(dialog
     assert 0.0 <= result.confidence <= 1.0
 
 
+def test_only_turns_the_answer_policy_decides_say_so(dialogue_engine, knowledge_base):
+    """`madoguchi calibrate --decided-only` calibrates the thresholds on these turns and no others."""
+    decided = ask(dialogue_engine, knowledge_base.index("amagasaki").document("150").title)
+    assert decided.notes["policy"] == "answer"
+    unsure = ask(dialogue_engine, "犬を飼い始めました")
+    assert unsure.notes["policy"] in ("clarify", "escalate") and unsure.outcome is not Outcome.ANSWERED
+    for text in ("こんにちは", "担当者と話したいです"):
+        assert "policy" not in ask(dialogue_engine, text).notes
+    structured = ask(dialogue_engine, "世田谷区でガラスびん（飲み物、食品、調味料）は何ごみですか", tenant="tokyo")
+    assert structured.outcome is Outcome.ANSWERED and "policy" not in structured.notes
+
+
 def test_picking_a_clarification_choice_answers_with_that_document(dialogue_engine, knowledge_base):
     hits = knowledge_base.retrieve("amagasaki", "犬を飼い始めました", top_k=3).hits
     choices = [{"n": i + 1, "doc_id": h.doc.doc_id, "title": h.doc.title} for i, h in enumerate(hits)]

@@ -141,3 +141,14 @@ def test_the_cache_builds_once_per_key_and_interval_even_when_asked_at_once() ->
     now[0] = 61
     cache.get(("tokyo", 30), build)  # expired
     assert len(builds) == 3
+
+
+def test_a_dashboard_day_is_a_day_in_japan() -> None:
+    from datetime import UTC, date, datetime
+
+    from governance.insight import _day_range, local_day
+
+    assert local_day(datetime(2026, 3, 1, 14, 59, tzinfo=UTC)) == date(2026, 3, 1)
+    assert local_day(datetime(2026, 3, 1, 15, 0, tzinfo=UTC)) == date(2026, 3, 2)  # 00:00 in Tokyo
+    assert _day_range(datetime(2026, 3, 1, 16, 0, tzinfo=UTC), datetime(2026, 3, 3, 1, 0, tzinfo=UTC)) == [
+        "2026-03-02", "2026-03-03"]

@@ -15,6 +15,19 @@ def test_answer_threshold_keeps_the_target_precision():
     assert correct[answered].mean() >= 0.8 and answered.sum() == 6  # 5 of 6 right; a 7th would drop to 0.71
 
 
+def test_every_answered_question_must_itself_be_likely_enough_right():
+    """The set's average reaches the target down to 0.8 (5 of 6 right), but an answer given at a calibrated 0.8
+    is wrong one time in five: the last question answered has to clear the target as well."""
+    from knowledge.calibration_run import choose_thresholds
+
+    p1 = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4])
+    correct = np.array([1, 1, 1, 1, 0, 1, 0, 0], dtype=float)
+    p3 = np.clip(p1 + 0.05, 0, 1)
+    thresholds = choose_thresholds(p1, p3, correct, correct, target_precision=0.8, clarify_target=0.5)
+    assert choose_answer_threshold(p1, correct, target_precision=0.8) == 0.6
+    assert thresholds.answer == 0.8 and thresholds.clarify <= thresholds.answer
+
+
 def test_no_threshold_reaches_the_target_so_nothing_is_answered():
     p1 = np.linspace(0.9, 0.1, 10)
     assert choose_answer_threshold(p1, np.zeros(10), target_precision=0.9) == 1.0

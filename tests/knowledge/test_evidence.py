@@ -61,3 +61,29 @@ def test_a_span_of_lines_names_the_passages_it_overlaps():
     passages = [doc(f"ai:{a}", "AI戦略", "…", citation=f"tokyo-ai.txt lines {a}–{b}",
                     meta={"file": "tokyo-ai.txt", "line_start": a, "line_end": b}) for a, b in ((1, 10), (11, 20), (21, 30))]
     assert resolve({"file": "seed/tokyo-ai.txt", "lines": [15, 24]}, passages) == ["ai:11", "ai:21"]
+
+
+def _evacuation(doc_id, code, municipality, emergency, evacuation):
+    folder = "gsi-evacuation-sites-tokyo"
+    files = [f"{folder}/emergency/{code}.json", f"{folder}/evacuation/{code}.json"]
+    sites = lambda names: [{"name": n, "address": f"東京都{municipality}", "hazards": []} for n in names]  # noqa: E731
+    return doc(doc_id, f"{municipality}の避難場所・避難所", "…", kind="evacuation_sites", citation=" ".join(files),
+               meta={"municipality": municipality, "code": code, "files": files, "line": 1,
+                     "emergency": sites(emergency), "evacuation": sites(evacuation)})
+
+
+SITES = [_evacuation("gsi:131121", "131121", "世田谷区", ["九品仏小学校"], ["三宿小学校", "中里小学校"]),
+         _evacuation("gsi:131105", "131105", "目黒区", ["駒場小学校"], ["駒場小学校"])]
+
+
+def test_a_site_names_the_evacuation_record_that_lists_it_from_either_of_its_files():
+    # The record merges two files and its citation names the emergency one first: the evacuation file counts too.
+    assert resolve({"file": "gsi-evacuation-sites-tokyo/evacuation/131121.json", "name": "三宿小学校"}, SITES) \
+        == ["gsi:131121"]
+    assert resolve({"file": "gsi-evacuation-sites-tokyo/emergency/131105.json", "name": "駒場小学校",
+                    "field": "洪水"}, SITES) == ["gsi:131105"]
+
+
+def test_a_site_the_record_does_not_list_or_another_municipalitys_file_names_nothing():
+    assert resolve({"file": "gsi-evacuation-sites-tokyo/evacuation/131121.json", "name": "駒場小学校"}, SITES) == []
+    assert resolve({"file": "gsi-evacuation-sites-tokyo/evacuation/131105.json", "name": "三宿小学校"}, SITES) == []

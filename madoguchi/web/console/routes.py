@@ -29,6 +29,7 @@ from conversations.operator_replies import ask_for_satisfaction, send_operator_r
 from escalation.accounts import burn_password_check, verify_password
 from escalation.queue import HELD_STATES, HeldClaim, StaleClaim
 from governance.audit import thresholds_for
+from governance.intake import mask_for_staff, screen_staff_text
 from madoguchi.composition import Services, get_services
 from madoguchi.web.console.switches import NOTICES as SWITCH_NOTICES, switch_rows
 from madoguchi.web.console.triage import (
@@ -190,8 +191,10 @@ def queue_entries(services: Services, operator: Operator,
 
 def queue_entry(services: Services, row: Any, operator: Operator, failed: Collection[str] = (),
                 questions: dict[str, str] | None = None) -> dict[str, Any]:
-    zone = tenant_zone(services.tenants.get(row.tenant))
+    tenant = services.tenants.get(row.tenant)
+    zone = tenant_zone(tenant)
     question = (questions or {}).get(row.conversation_id)
+    question = mask_for_staff(question, tenant) if question else question  # kept personal data masked
     return {"id": row.id, "tenant": row.tenant, "reason": row.reason, "reason_words": reason_words(row.reason),
             "risk": row.risk, "risk_label": risk_label(row.risk), "urgent": row.risk in URGENT_RISKS,
             "preview": neutralise_bidi(preview(question)) if question else "", "priority": row.priority,
@@ -255,10 +258,12 @@ def held_by(row: Any, operator: Operator) -> bool:
     return row.claimed_by == operator.username and row.state in HELD_STATES
 
 
-def message_view(row: Any, zone: Any = None) -> dict[str, Any]:
+def message_view(row: Any, zone: Any = None, tenant: Any = None) -> dict[str, Any]:
     meta = row.meta or {}
+    # A resident's words are shown with kept personal data masked (090-****-5678); staff and assistant text as is.
+    text = mask_for_staff(row.text, tenant) if row.role == "resident" else row.text
     return {"id": row.id, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role),
-            "text": neutralise_bidi(row.text),  # the page's script sets it as text: bidi controls shown, not obeyed
+            "text": neutralise_bidi(text),  # the page's script sets it as text: bidi controls shown, not obeyed
             "at": local_time(row.created_at, zone), "operator": meta.get("operator"), "kind": meta.get("kind")}
 
 
@@ -297,15 +302,23 @@ def conversation_page(request: Request, escalation_id: str, notice: str | None =
     zone = tenant_zone(tenant)
     return render(request, "conversation.html", {
         "operator": operator, "e": escalation, "conversation": conversation, "mine": mine,
-        "messages": [message_view(m, zone) for m in messages], "notes": notes, "colleagues": colleagues,
+        "messages": [message_view(m, zone, tenant) for m in messages], "notes": notes, "colleagues": colleagues,
         "sources": _sources(escalation, messages), "canned": _canned_replies(services, escalation.tenant),
         "draft": draft_view(escalation, tenant), "urgent_numbers": urgent_numbers(tenant, escalation.risk),
         "urgent": escalation.risk in URGENT_RISKS, "zone": zone,
         "tenant_name": tenant.display_name if tenant else escalation.tenant,
         "last_message_id": messages[-1].id if messages else 0, "notice": NOTICES.get(notice or ""),
-        "callback": (escalation.meta or {}).get("callback_requested"), "meta": escalation.meta or {},
+        "callback": (escalation.meta or {}).get("callback_requested"), "meta": _meta_view(escalation.meta, tenant),
         "undelivered": undelivered,
     })
+
+
+def _meta_view(meta: dict[str, Any] | None, tenant: Any) -> dict[str, Any]:
+    """The escalation's meta as the page shows it: the resident's whole e-mail masked like their messages."""
+    meta = dict(meta or {})
+    if isinstance(meta.get("email_body"), str):
+        meta["email_body"] = mask_for_staff(meta["email_body"], tenant)
+    return meta
 
 
 def draft_view(escalation: Any, tenant: Any) -> dict[str, Any] | None:
@@ -333,8 +346,9 @@ def new_messages(escalation_id: str, after: int = 0, services: Services = Depend
     escalation = visible_escalation(services, operator, escalation_id)
     with services.db.read() as conn:
         messages = list_messages(conn, escalation.conversation_id, after_id=after)
-    zone = tenant_zone(services.tenants.get(escalation.tenant))
-    return private_json({"messages": [message_view(m, zone) for m in messages], "state": escalation.state,
+    tenant = services.tenants.get(escalation.tenant)
+    zone = tenant_zone(tenant)
+    return private_json({"messages": [message_view(m, zone, tenant) for m in messages], "state": escalation.state,
                          "state_label": STATE_LABELS.get(escalation.state, escalation.state),
                          "claimed_by": escalation.claimed_by, "mine": held_by(escalation, operator)})
 
@@ -395,7 +409,7 @@ def _send_reply(services: Services, claim: HeldClaim, text: str) -> tuple[str, i
 
 
 def _resolve(services: Services, claim: HeldClaim, reason: str) -> str:
-    if not services.queue.resolve(claim, reason[:500]):
+    if not services.queue.resolve(claim, screen_staff_text(reason[:500])):
         return "stale"
     ask_for_satisfaction(services, claim.escalation_id)
     return "resolved"
@@ -410,7 +424,7 @@ async def note(escalation_id: str, request: Request, services: Services = Depend
         return _back(escalation_id, "invalid")
     with services.db.transaction() as conn:
         note_id = add_note(conn, tenant=escalation.tenant, escalation_id=escalation.id, operator=operator.username,
-                           text=text)
+                           text=screen_staff_text(text))
         append_audit(conn, actor=operator.username, action="console.note", tenant=escalation.tenant,
                      target=escalation.id, detail={"note_id": note_id})
     return _back(escalation_id, "noted")

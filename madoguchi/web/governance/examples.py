@@ -18,7 +18,8 @@ from governance.transparency import TEMPLATE_PURPOSES
 log = logging.getLogger(__name__)
 EXAMPLE_SOURCE = {"title": "〔出典の名前〕", "url": "〔公式ページのURL〕", "as_of": "2024-07"}
 EXAMPLE_CHOICES = [{"n": 1, "title": "〔候補1の見出し〕"}, {"n": 2, "title": "〔候補2の見出し〕"}]
-RISK_TEMPLATES = {"emergency": "emergency", "crisis": "crisis", "disaster": "disaster"}
+RISK_TEMPLATES = {"emergency": "emergency", "crisis": "crisis", "disaster": "disaster",
+                  "holding_emergency": "emergency", "holding_crisis": "crisis"}
 
 
 def example_values(name: str, tenant: Tenant, risk: RiskPolicy) -> dict[str, Any]:

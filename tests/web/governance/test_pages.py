@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from config.tenancy import sla_minutes
 from tests.governance.seeding import GARBAGE, seed_run
 from tests.governance.web_support import app_client, sign_in
 
@@ -29,7 +30,7 @@ def test_transparency_page_is_generated_from_the_configuration(client, services)
     # The reply templates as a resident reads them: rendered with the running configuration, no Jinja source.
     assert "{{" not in html and "{%" not in html
     escalated = html.split('data-template="escalated">')[1].split("</div>")[0]
-    minutes = tokyo.get("sla")["first_response_minutes"]
+    minutes = round(sla_minutes(tokyo.get("sla"), "first_response_minutes"))  # the routine tier's
     assert f"通常{minutes}分以内に担当者からお返事します" in escalated and tokyo.contact["phone"] in escalated
     emergency = html.split('data-template="emergency">')[1].split("</div>")[0]
     assert "119（消防・救急）" in emergency and "#7119" in emergency
@@ -79,6 +80,16 @@ def test_an_administrator_sees_every_tenant(client, services) -> None:
     assert "全自治体" in html and '<b id="total-turns">23</b>' in html
     assert client.get("/t/tokyo/insight").status_code == 200
     assert client.get("/insight.csv").status_code == 200
+
+
+def test_every_reply_template_is_shown_rendered(client) -> None:
+    import re
+
+    from config.settings import DIALOGUE_TEMPLATES_DIR
+
+    html = client.get("/t/amagasaki/transparency").text
+    expected = {path.stem for path in (DIALOGUE_TEMPLATES_DIR / "ja").glob("*.j2")} - {"japanese_source_note"}
+    assert set(re.findall(r'data-template="([^"]+)"', html)) == expected  # none skipped for want of a value
 
 
 def test_transparency_says_when_answering_is_paused(client, services) -> None:
