@@ -7,13 +7,12 @@ address) in inbound_events.payload after DELETE … returned 204, and retention 
 """
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from channels.email import EmailAdapter
 from channels.email.adapter import SmtpSettings
@@ -26,6 +25,7 @@ from storage import add_note, utcnow
 from storage.schema import conversations, inbound_events, metadata
 from tests.channels.wiring import tenant_channels
 from tests.escalation.console_support import make_services
+from tests.storage.every_column import where_found
 
 # What erasure does with each table. Every table of the schema must be here.
 ERASED = "erased: the conversation's rows lose every text the resident gave"
@@ -92,26 +92,12 @@ def seeded(db, tmp_path):
     return services, claim.conversation_id
 
 
-def _text_of(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (dict, list)) else str(value)
-
-
-def _where_found(db: Any, needles: tuple[str, ...]) -> dict[str, set[str]]:
-    """table → the columns in which any needle occurs, over every row of every table of the schema."""
-    found: dict[str, set[str]] = {}
-    with db.read() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for column, value in row._mapping.items():
-                    if value is not None and any(needle in _text_of(value) for needle in needles):
-                        found.setdefault(table.name, set()).add(column)
-    return found
 
 
 def test_the_seeded_conversation_really_spreads_the_residents_words(seeded):
     """The scenario is worth something only if every erased table held the words before."""
     services, _ = seeded
-    before = _where_found(services.db, (MARKER, *RAW))
+    before = where_found(services.db, (MARKER, *RAW))
     for table in ("messages", "inbound_events", "outbox", "escalations", "feedback", "operator_notes",
                   "conversations"):
         assert table in before, f"the scenario put nothing into {table}"
@@ -134,9 +120,9 @@ def test_retention_erases_the_same_everywhere(seeded):
 
 
 def _assert_erased(services: Any) -> None:
-    raw_left = _where_found(services.db, RAW)
+    raw_left = where_found(services.db, RAW)
     assert raw_left == {}, f"raw personal data left after erasure: {raw_left}"
-    words_left = _where_found(services.db, (MARKER,))
+    words_left = where_found(services.db, (MARKER,))
     kept = {table for table, decision in TABLES.items() if decision != ERASED}
     assert set(words_left) <= kept, f"the resident's words left in {set(words_left) - kept}"
 
@@ -152,4 +138,4 @@ def test_retention_empties_events_that_never_joined_a_conversation(db, tmp_path)
     with services.db.transaction() as conn:
         conn.execute(update(inbound_events).values(received_at=utcnow() - timedelta(days=400)))
     retention.run(services)
-    assert _where_found(services.db, (MARKER,)) == {}
+    assert where_found(services.db, (MARKER,)) == {}

@@ -31,7 +31,7 @@ from channels.line import LineAdapter
 from channels.voice import CallScript, VoiceAdapter
 from governance.logging import configure_logging
 from madoguchi.app import create_app
-from storage.schema import escalations, messages, metadata
+from storage.schema import escalations, messages
 from tests.channels.fakes import FakeLineApi, FakeTwilioApi, line_signature
 from tests.channels.test_email import SmtpSink
 from tests.channels.wiring import (
@@ -39,6 +39,7 @@ from tests.channels.wiring import (
     wait_until,
 )
 from tests.escalation.console_support import make_operator, sign_in
+from tests.storage.every_column import where_found
 
 MY_NUMBER = "1234 5678 9018"  # valid check digit
 MY_NUMBER_BARE = "987654321093"  # valid check digit, written without any cue
@@ -55,20 +56,6 @@ CITY_MAIL = "soudan@city.example.lg.jp"
 CALL = "CA" + "5" * 32
 
 
-def _text_of(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (dict, list)) else str(value)
-
-
-def where_found(db: Any, needles: tuple[str, ...]) -> dict[str, set[str]]:
-    """table → the columns in which any needle occurs, over every row of every table of the schema."""
-    found: dict[str, set[str]] = {}
-    with db.read() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for column, value in row._mapping.items():
-                    if value is not None and any(needle in _text_of(value) for needle in needles):
-                        found.setdefault(table.name, set()).add(column)
-    return found
 
 
 @pytest.fixture
