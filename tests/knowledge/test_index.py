@@ -12,23 +12,6 @@ FUSION = FusionConfig(k=10, weights={"bm25_full": 1, "bm25_title": 0.5, "dense_t
                                          "dense_title_sym": 0})
 
 
-@pytest.fixture
-def embedder():
-    return CharGramEmbedder()
-
-
-@pytest.fixture
-def cache(tmp_path, embedder):
-    cache = EmbeddingCache(tmp_path / "cache.sqlite", embedder.dim)
-    yield cache
-    cache.close()
-
-
-@pytest.fixture
-def index(embedder, cache):
-    built, _ = build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
-    return built
-
 
 def search(index, embedder, query, top_k=5):
     terms = get_tokenizer().search_terms(query)

@@ -8,39 +8,21 @@ import pytest
 from config.settings import Settings
 from config.tenancy import load_tenant_file
 from knowledge import ingestion, variants_build
-from knowledge.embedcache import EmbeddingCache
 from knowledge.evaluation import EvalQuery
 from knowledge.fusion import FusionConfig
-from knowledge.index import TenantIndex, build_index
+from knowledge.index import TenantIndex
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.text import get_tokenizer
 from knowledge.variants import (
     NO_VARIANT, VARIANTS_FILE, QuestionVariant, VariantIndex, embed_variants, question_key, variant_options,
     variants_from_labels,
 )
-from tests.knowledge.helpers import CITY_DOCS, CharGramEmbedder
+from tests.knowledge.helpers import CITY_DOCS
 
 FUSION = FusionConfig(k=10, weights={"bm25_full": 1, "dense_body": 1, "dense_variant": 3})
 # How residents asked for the 粗大ごみ entry (doc 5), in words its official text does not use.
 SOFA_QUESTION = "要らなくなったソファーを引き取ってほしい"
 
-
-@pytest.fixture
-def embedder():
-    return CharGramEmbedder()
-
-
-@pytest.fixture
-def cache(tmp_path, embedder):
-    cache = EmbeddingCache(tmp_path / "cache.sqlite", embedder.dim)
-    yield cache
-    cache.close()
-
-
-@pytest.fixture
-def index(embedder, cache):
-    built, _ = build_index("t1", CITY_DOCS, get_tokenizer(), embedder, cache)
-    return built
 
 
 def search(index, embedder, query, leave_out=()):
