@@ -3,6 +3,8 @@ and a signed-in TestClient."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,17 @@ def browser_unavailable() -> str | None:
     except ImportError:
         return "playwright is not installed"
     return None
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Headless Chromium through playwright (imported here: only browser tests need it), closed after."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 class LiveServer:

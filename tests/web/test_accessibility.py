@@ -12,7 +12,7 @@ import pytest
 from madoguchi.app import create_app
 from storage.testing import temporary_database
 from tests.escalation.console_support import (
-    CHROMIUM, CHROMIUM_ARGS, PASSWORD, LiveServer, browser_unavailable, make_escalation, make_operator, make_services,
+    PASSWORD, LiveServer, browser_unavailable, launched_chromium, make_escalation, make_operator, make_services,
 )
 from tests.web.axe import axe_unavailable, axe_violations, describe
 
@@ -34,12 +34,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from madoguchi.api.schemas import MAX_TEXT_CHARS
 from storage.schema import feedback
 from storage.testing import temporary_database
 from tests.api.fakes import FakeEngine
-from tests.escalation.console_support import CHROMIUM, CHROMIUM_ARGS, LiveServer, browser_unavailable
+from tests.escalation.console_support import LiveServer, browser_unavailable, launched_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unavailable() or "")]
 TENANT = "amagasaki"
@@ -39,12 +39,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def new_page(browser: Any, **options: Any) -> Any:

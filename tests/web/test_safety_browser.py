@@ -14,7 +14,7 @@ from madoguchi.background import sla_watcher
 from storage.schema import escalations
 from storage.testing import temporary_database
 from tests.escalation.console_support import (
-    CHROMIUM, CHROMIUM_ARGS, PASSWORD, LiveServer, browser_unavailable, make_operator, make_services,
+    PASSWORD, LiveServer, browser_unavailable, launched_chromium, make_operator, make_services,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unavailable() or "")]
@@ -31,12 +31,8 @@ def services(tmp_path):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def ask(page, text: str) -> None:
