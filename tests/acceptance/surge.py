@@ -332,6 +332,16 @@ def stored_events(db: Any) -> dict[str, dict[str, Any]]:
         return {row.external_id: dict(row._mapping) for row in conn.execute(query)}
 
 
+def busy_notices(db: Any) -> int:
+    """Residents told the service is busy (backpressure: conversations/backpressure.py)."""
+    from sqlalchemy import func, select
+
+    from storage.schema import outbox
+
+    with db.read() as conn:
+        return conn.execute(select(func.count()).where(outbox.c.idempotency_key.like("busy:%"))).scalar_one()
+
+
 def summarise(surge: Surge, db: Any, drained: bool, actions: dict[str, Action]) -> dict[str, Any]:
     sent, stored = surge.sent, stored_events(db)
     delivered = replies_by_token(surge.line_api)
@@ -355,7 +365,7 @@ def summarise(surge: Surge, db: Any, drained: bool, actions: dict[str, Action]) 
         "lost": sum(1 for r in sent if stored.get(r.event_id, {}).get("status") != "done")
         + sum(1 for r in with_turn if not delivered.get(r.reply_token)),
         "duplicated": sum(len(times) - 1 for times in delivered.values()),
-        "order_violations": order_violations(sent, delivered),
+        "order_violations": order_violations(sent, delivered), "busy_notices": busy_notices(db),
         "ack_ms": {"p50": round(percentile(acks, 0.5), 1), "p99": round(percentile(acks, 0.99), 1)},
         "turn_to_reply_ms": {"p50": round(percentile(to_reply, 0.5)), "p99": round(percentile(to_reply, 0.99))},
         "drained": drained, "turns_by_index_version": dict(versions),
