@@ -136,7 +136,9 @@ class Question:
         while start >= 0:
             before = self.folded[start - 1] if start else ""
             inside = _is_kanji(before) and before not in _LARGER_UNITS
-            begins = start in self.bounds and (not before or not _is_kanji(before) or self._starts_a_name(start))
+            after_ward = before == "□"  # the tagger may join a ward's suffix to the place (「市裏」 | 高尾町)
+            begins = after_ward or (start in self.bounds and (not before or not _is_kanji(before)
+                                                               or self._starts_a_name(start)))
             if begins and not inside and self._ends_a_word(start + len(key)):
                 yield start
             start = self.folded.find(key, start + 1)
@@ -235,8 +237,9 @@ class StructuredCatalogue:
             self.categories.setdefault(municipality, set()).update((meta.get("days_text") or meta.get("days") or {}))
         elif doc.kind == "stockpile" and meta.get("item"):
             keys = self._keys(meta["item"]) + tuple(english_keys(meta.get("item_en")))
-            if meta.get("pet"):  # 「ペット用 首輪 リード」 is asked as 首輪 or リード
+            if meta.get("pet"):  # 「ペット用 首輪 リード」 is asked as 首輪 or リード, "Water (…) for pets" as water
                 keys += tuple(k for word in _PET_PREFIX.sub("", meta["item"]).split() for k in self._keys(word))
+                keys += tuple(english_keys(_FOR_PETS.sub("", meta.get("item_en") or "")))
             (self.pet_stockpile if meta.get("pet") else self.stockpile).append(
                 Entry(doc.doc_id, meta["item"], None, tuple(dict.fromkeys(keys))))
 
@@ -458,6 +461,7 @@ class StructuredCatalogue:
 PET_WORDS = re.compile(r"ペット|犬|猫|いぬ|ねこ|イヌ|ネコ|わんちゃん|ワンちゃん|\bpets?\b|\bdogs?\b|\bcats?\b|宠物|狗|"
                        r"반려|강아지|고양이|애완", re.I)
 _PET_PREFIX = re.compile(r"^ペット用の?\s*")
+_FOR_PETS = re.compile(r"\s*for pets?\s*$", re.I)
 SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map", "evacuation_sites")
 EVACUATION_WORDS = re.compile(r"避難所|避難場所|避難先|避難でき|避難して|避難する|ひなんじょ|逃げ|evacuat|shelter|refuge|"
                               r"避难|疏散|庇护所|대피|피난", re.I)

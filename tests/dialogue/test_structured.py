@@ -346,3 +346,18 @@ def test_a_household_size_after_a_stockpile_answer_multiplies_that_item(dialogue
     result = ask(dialogue_engine, "４人家族だと？", after(first))
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "bichiku-navi:stockpile:1"
     assert "4人分では、1日12L、3日分で36L" in result.answer
+
+
+@pytest.mark.parametrize("text, ward", [
+    ("練馬区で電池は何ごみ？", "練馬区"), ("杉並区の燃えるごみの日はいつですか", "杉並区"),
+    ("What day is burnable trash collected in Nerima?", "練馬区"),
+])
+def test_garbage_of_a_municipality_without_data_is_handed_over_saying_what_is_covered(dialogue_engine, text, ward):
+    result = ask(dialogue_engine, text)
+    assert result.outcome is Outcome.ESCALATED and not result.sources
+    assert ward in result.answer and all(m in result.answer for m in ("世田谷区", "目黒区", "八王子市"))
+
+
+def test_another_question_about_such_a_municipality_is_not_taken_for_garbage(dialogue_engine):
+    result = ask(dialogue_engine, "練馬区のハザードマップを見たい")
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id.endswith("hazard-map:練馬区")
