@@ -43,6 +43,10 @@ def _is_kana(char: str) -> bool:
     return "ぁ" <= char <= "ゖ" or char == "ー"
 
 
+# The voiced kana (rendaku) of the first kana of a compound's later word: ふくろ → ぶくろ, はし → ばし.
+_VOICED = dict(zip("かきくけこさしすせそたちつてとはひふへほ", "がぎぐげござじずぜぞだぢづでどばびぶべぼ"))
+
+
 def _is_kanji(char: str) -> bool:
     return bool(char) and ("\u4e00" <= char <= "\u9fff" or char == "々")
 
@@ -265,16 +269,23 @@ class StructuredCatalogue:
         # 「蛍光管・蛍光灯」 is either name; 「プラスチック類」 is asked as プラスチック.
         keys.update(fold(part) for part in re.split(r"[・/／]", base) if len(part) >= 2)
         keys.update(fold(k[:-1]) for k in list(keys) if k.endswith(("類", "等")) and len(k) >= 3)
-        reading = self._reading(base)
-        if reading and len(reading) >= 2:
-            keys.add(reading)
+        keys.update(r for r in self._readings(base) if len(r) >= 2)
         return tuple(k for k in keys if k)
 
     def _reading(self, text: str) -> str:
+        readings = self._readings(text)
+        return readings[0] if readings else ""
+
+    def _readings(self, text: str) -> list[str]:
+        """The name's reading in kana, and the same with the voiced start a compound's later word takes when it is
+        said (rendaku: レジ袋 is read れじふくろ word by word but said れじぶくろ; 紙袋 かみぶくろ)."""
         with _TAGGER_LOCK:
             words = list(self._tagger(unicodedata.normalize("NFKC", text)))
-        kana = [w.feature.kana for w in words]
-        return fold("".join(kana)) if all(kana) else ""
+        kana = [fold(w.feature.kana or "") for w in words]
+        if not kana or not all(kana):
+            return []
+        voiced = kana[:1] + [_VOICED.get(k[0], k[0]) + k[1:] for k in kana[1:]]
+        return list(dict.fromkeys(["".join(kana), "".join(voiced)]))
 
     # --- reading a question ----------------------------------------------------------------------------------
     def question(self, text: str) -> Question:
@@ -337,9 +348,11 @@ class StructuredCatalogue:
         head of a compound (「ガス缶」 is no drink can) names none."""
         found = list(mention.entries)
         modifier = question.modifier_before(mention.start)
-        if modifier is None or "□" in modifier[0] or len(modifier[0]) < 2:
+        if modifier is None or "□" in modifier[0] or (len(modifier[0]) < 2 and modifier[1]):
             return found
         word, joined = modifier
+        if len(word) < 2:  # 「木のくし」: one character says which only when a record's name says it too (木製)
+            return [e for e in found if word in fold(e.name)] or found
         key = question.folded[mention.start:mention.end]
         head = [c for c in key if not _is_kana(c)]
         specific = [e for e in found if word in fold(e.name)] or [

@@ -84,3 +84,13 @@ def test_categories_in_the_questions_order_as_each_municipality_names_them(catal
 ])
 def test_a_pet_question_reads_the_pets_list(catalogue, text, doc_id):
     assert [e.doc_id for e in catalogue.stockpile_in(catalogue.question(text))] == [doc_id]
+
+
+def test_an_item_is_found_by_the_reading_its_compound_is_said_with(catalogue):
+    # fugashi reads レジ袋 word by word (れじ | ふくろ); residents write the voiced compound (rendaku).
+    assert named_items(catalogue, "はちおうじで れじぶくろ は何ごみ？") == [["レジ袋"]]
+
+
+def test_one_character_before_の_says_which_when_a_record_says_it_too(catalogue):
+    # 「木のくし」: the 木製 comb or skewer (both read くし), not the metal ones.
+    assert named_items(catalogue, "八王子市で木のくしは？") == [["櫛(木製・竹製・プラスチック製)", "串 (木製・竹製・プラスチック製)"]]
