@@ -77,11 +77,11 @@ def official_text(doc: SourceDocument, composer: Composer, slots: Slots | None =
 
 
 def _record_text(doc: SourceDocument, composer: Composer, slots: Slots, today: date) -> str | None:
+    composer.env.filters.setdefault("area_label", area_label)  # before loading: jinja checks filters as it compiles
     try:
         template = composer.template_for(f"records/{doc.kind}", "ja")
     except UnknownTemplate:
         return None
-    composer.env.filters.setdefault("area_label", area_label)
     meta = doc.meta
     context: dict[str, Any] = {"meta": meta, "title": doc.title}
     if doc.kind == "garbage_days":

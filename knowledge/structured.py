@@ -43,6 +43,10 @@ def _is_kana(char: str) -> bool:
     return "ぁ" <= char <= "ゖ" or char == "ー"
 
 
+# The voiced kana (rendaku) of the first kana of a compound's later word: ふくろ → ぶくろ, はし → ばし.
+_VOICED = dict(zip("かきくけこさしすせそたちつてとはひふへほ", "がぎぐげござじずぜぞだぢづでどばびぶべぼ"))
+
+
 def _is_kanji(char: str) -> bool:
     return bool(char) and ("\u4e00" <= char <= "\u9fff" or char == "々")
 
@@ -136,7 +140,9 @@ class Question:
         while start >= 0:
             before = self.folded[start - 1] if start else ""
             inside = _is_kanji(before) and before not in _LARGER_UNITS
-            begins = start in self.bounds and (not before or not _is_kanji(before) or self._starts_a_name(start))
+            after_ward = before == "□"  # the tagger may join a ward's suffix to the place (「市裏」 | 高尾町)
+            begins = after_ward or (start in self.bounds and (not before or not _is_kanji(before)
+                                                               or self._starts_a_name(start)))
             if begins and not inside and self._ends_a_word(start + len(key)):
                 yield start
             start = self.folded.find(key, start + 1)
@@ -213,6 +219,7 @@ class StructuredCatalogue:
         for doc in docs:
             self._add(doc)
         self._item_by_doc = {e.doc_id: e for e in self.items}
+        self._area_by_doc = {e.doc_id: e for e in self.areas}
         # 「せたがや区」, 「はちおうじ」: a municipality is also written in kana.
         self.municipality_keys = {m: self._municipality_keys(m) for m in self.municipalities}
 
@@ -235,8 +242,9 @@ class StructuredCatalogue:
             self.categories.setdefault(municipality, set()).update((meta.get("days_text") or meta.get("days") or {}))
         elif doc.kind == "stockpile" and meta.get("item"):
             keys = self._keys(meta["item"]) + tuple(english_keys(meta.get("item_en")))
-            if meta.get("pet"):  # 「ペット用 首輪 リード」 is asked as 首輪 or リード
+            if meta.get("pet"):  # 「ペット用 首輪 リード」 is asked as 首輪 or リード, "Water (…) for pets" as water
                 keys += tuple(k for word in _PET_PREFIX.sub("", meta["item"]).split() for k in self._keys(word))
+                keys += tuple(english_keys(_FOR_PETS.sub("", meta.get("item_en") or "")))
             (self.pet_stockpile if meta.get("pet") else self.stockpile).append(
                 Entry(doc.doc_id, meta["item"], None, tuple(dict.fromkeys(keys))))
 
@@ -262,16 +270,23 @@ class StructuredCatalogue:
         # 「蛍光管・蛍光灯」 is either name; 「プラスチック類」 is asked as プラスチック.
         keys.update(fold(part) for part in re.split(r"[・/／]", base) if len(part) >= 2)
         keys.update(fold(k[:-1]) for k in list(keys) if k.endswith(("類", "等")) and len(k) >= 3)
-        reading = self._reading(base)
-        if reading and len(reading) >= 2:
-            keys.add(reading)
+        keys.update(r for r in self._readings(base) if len(r) >= 2)
         return tuple(k for k in keys if k)
 
     def _reading(self, text: str) -> str:
+        readings = self._readings(text)
+        return readings[0] if readings else ""
+
+    def _readings(self, text: str) -> list[str]:
+        """The name's reading in kana, and the same with the voiced start a compound's later word takes when it is
+        said (rendaku: レジ袋 is read れじふくろ word by word but said れじぶくろ; 紙袋 かみぶくろ)."""
         with _TAGGER_LOCK:
             words = list(self._tagger(unicodedata.normalize("NFKC", text)))
-        kana = [w.feature.kana for w in words]
-        return fold("".join(kana)) if all(kana) else ""
+        kana = [fold(w.feature.kana or "") for w in words]
+        if not kana or not all(kana):
+            return []
+        voiced = kana[:1] + [_VOICED.get(k[0], k[0]) + k[1:] for k in kana[1:]]
+        return list(dict.fromkeys(["".join(kana), "".join(voiced)]))
 
     # --- reading a question ----------------------------------------------------------------------------------
     def question(self, text: str) -> Question:
@@ -334,9 +349,11 @@ class StructuredCatalogue:
         head of a compound (「ガス缶」 is no drink can) names none."""
         found = list(mention.entries)
         modifier = question.modifier_before(mention.start)
-        if modifier is None or "□" in modifier[0] or len(modifier[0]) < 2:
+        if modifier is None or "□" in modifier[0] or (len(modifier[0]) < 2 and modifier[1]):
             return found
         word, joined = modifier
+        if len(word) < 2:  # 「木のくし」: one character says which only when a record's name says it too (木製)
+            return [e for e in found if word in fold(e.name)] or found
         key = question.folded[mention.start:mention.end]
         head = [c for c in key if not _is_kana(c)]
         specific = [e for e in found if word in fold(e.name)] or [
@@ -379,11 +396,19 @@ class StructuredCatalogue:
         key = areas[0].keys[0]
         start = next(iter(question.place_spans(key)))
         match = re.match(_CHOME_AFTER, question.folded[start + len(key):] + " ")
-        chome = number(match.group("n")) if match else None
+        chome = number(match.group("n")) if match else chome_in(question.folded)
         if chome is not None:
             covering = [a for a in areas if chome in a.chome]
             areas = covering or areas
         return areas, chome
+
+    def same_area(self, doc_id: str, chome: int) -> list[Entry]:
+        """The records of the same place as an area record, for another 丁目 (「2丁目は？」 after 三軒茶屋1丁目)."""
+        entry = self._area_by_doc.get(doc_id)
+        if entry is None:
+            return []
+        return [a for a in self.areas
+                if a.keys[0] == entry.keys[0] and a.municipality == entry.municipality and chome in a.chome]
 
     def category_in(self, question: Question, municipality: str | None) -> str | None:
         """The collection category asked about (the first, when several are), as the municipality's data names it."""
@@ -458,6 +483,7 @@ class StructuredCatalogue:
 PET_WORDS = re.compile(r"ペット|犬|猫|いぬ|ねこ|イヌ|ネコ|わんちゃん|ワンちゃん|\bpets?\b|\bdogs?\b|\bcats?\b|宠物|狗|"
                        r"반려|강아지|고양이|애완", re.I)
 _PET_PREFIX = re.compile(r"^ペット用の?\s*")
+_FOR_PETS = re.compile(r"\s*for pets?\s*$", re.I)
 SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map", "evacuation_sites")
 EVACUATION_WORDS = re.compile(r"避難所|避難場所|避難先|避難でき|避難して|避難する|ひなんじょ|逃げ|evacuat|shelter|refuge|"
                               r"避难|疏散|庇护所|대피|피난", re.I)
@@ -513,6 +539,17 @@ def _coordinated(question: Question, mentions: list[Mention]) -> bool:
         return False
     gaps = [question.folded[a.end:b.start] for a, b in zip(mentions, mentions[1:])]
     return all(_JOINED_BY.fullmatch(gap) for gap in gaps)
+
+
+# A 丁目 given apart from the place's name: 「鷹番は2丁目」, "Takaban 2-chome" (the glossed name comes at the end),
+# 「다카반 2초메」.
+_CHOME_ANYWHERE = re.compile(r"(\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ)|(\d+)\s*-?\s*ch[oō]u?me|(\d+)\s*초메", re.I)
+
+
+def chome_in(text: str) -> int | None:
+    """The one 丁目 a question gives anywhere in it (None when it gives none, or several)."""
+    found = {number(next(g for g in m.groups() if g)) for m in _CHOME_ANYWHERE.finditer(text)}
+    return found.pop() if len(found) == 1 else None
 
 
 def area_base(area: str, chome: list[str]) -> tuple[str, tuple[int, ...]]:

@@ -19,8 +19,8 @@ from knowledge.documents import SourceDocument
 from knowledge.glossary import glossary_for
 from knowledge.knowledge_base import IndexMissing
 from knowledge.structured import (
-    EVACUATION_WORDS, HAZARD_MAP_WORDS, PET_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold,
-    household_of,
+    EVACUATION_WORDS, HAZARD_MAP_WORDS, PET_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for,
+    chome_in, fold, household_of,
 )
 
 MAX_CHOICES = 6
@@ -32,6 +32,11 @@ _STOCKPILE_WORDS = re.compile(
 _DISPOSAL_WORDS = re.compile(
     r"ごみ|ゴミ|捨て|すて|出す|出し|出せ|だす|だし|処分|分別|回収|リサイクル|資源|粗大|どうやって|どうすれば|どこに|どう出|"
     r"trash|garbage|rubbish|dispos|throw|recycl|burnable|\bbin\b|垃圾|扔|丢|处理|回收|쓰레기|버려|버리|버릴|분리|배출", re.I)
+# A follow-up that only gives another 丁目: 「2丁目は？」, 「じゃあ３丁目だと？」.
+_ONLY_CHOME = re.compile(r"(?:じゃあ|では|なら)?\s*(?:\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ)\s*(?:は|だと|なら|の場合は|では)?\s*[?？。]?\s*")
+# Words only a garbage question uses (「出す」 alone is also 「住民票を出す」).
+_GARBAGE_WORDS = re.compile(r"ごみ|ゴミ|粗大|分別|資源|リサイクル|捨て|すて方|trash|garbage|rubbish|recycl|垃圾|쓰레기|분리수거",
+                            re.I)
 # A follow-up that asks how to sort, not when: 「何ごみ」, 「分別は」, 「捨て方」.
 _SORTING_WORDS = re.compile(r"何ごみ|なにごみ|何ゴミ|分別|捨て方|出し方|which (?:bin|trash)|what (?:kind|type)|哪种|什么垃圾|무슨 쓰레기")
 _FILLER = re.compile(r"[\s、。,.?？!！・]|では|で|は|って|を|が|も|の|とか|です|ですか|について|区|市")
@@ -96,7 +101,8 @@ def answer_structured(ctx: TurnContext, deps: StepDeps) -> None:
     catalogue = catalogue_for(index)
     question = catalogue.question(_with_pending_slot(ctx, catalogue))
     last = index.document(ctx.memory.last_doc_id) if ctx.memory.last_doc_id else None
-    for resolve in (_evacuation_sites, _hazard_map, _collection_days, _stockpile, _garbage_item, _field_follow_up):
+    for resolve in (_evacuation_sites, _hazard_map, _garbage_elsewhere, _collection_days, _stockpile, _garbage_item,
+                    _field_follow_up):
         if resolve(ctx, deps, index, catalogue, question, last):
             ctx.notes["structured"] = resolve.__name__.lstrip("_")
             return
@@ -184,6 +190,22 @@ def _hazard_map(ctx, deps, index, catalogue: StructuredCatalogue, question: Ques
     return _answer(ctx, deps, doc, Slots(hazard=hazard))
 
 
+def _garbage_elsewhere(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
+    """「練馬区で電池は何ごみ？」, 「杉並区の燃えるごみの日」: a municipality whose garbage data the tenant does not hold
+    is handed over, saying which ones it does hold; never another ward's rule, never an area asked for there."""
+    named = catalogue.municipality_in(question)
+    if not catalogue.categories or named is None or named in catalogue.categories:
+        return False
+    asks_days = bool(catalogue.categories_in(question, None)) and bool(_DAYS_WORDS.search(question.text))
+    if not (_GARBAGE_WORDS.search(question.text) or asks_days):
+        return False
+    said = deps.composer(ctx.tenant).render("no_garbage_data", ctx.language, municipality=named,
+                                            known=sorted(catalogue.categories))
+    escalate(ctx, deps, EscalationReason.NO_CONTENT, prefix=said)
+    ctx.notes["outside_coverage"] = named
+    return True
+
+
 def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
     named = catalogue.municipality_in(question)
     areas, _ = catalogue.areas_in(question, named)
@@ -192,6 +214,12 @@ def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question:
     if not areas:
         if last is not None and last.kind == "garbage_days" and _asks_days_again(catalogue, question):
             return _answer(ctx, deps, last, _days_slots(catalogue, question, last))
+        if last is not None and last.kind == "garbage_days" and _ONLY_CHOME.fullmatch(question.folded):
+            # 「2丁目は？」 after 三軒茶屋1丁目's days: the same place, that 丁目 (and the categories asked before)
+            same = catalogue.same_area(last.doc_id, chome_in(question.folded) or 0)
+            previous = catalogue.question(ctx.memory.last_question or "")
+            if len(same) == 1:
+                return _answer(ctx, deps, index.document(same[0].doc_id), _days_slots(catalogue, previous, last))
         if categories and _DAYS_WORDS.search(question.text) and not catalogue.items_in(question):
             return _ask_for_area(ctx, deps, catalogue, named)
         return False

@@ -346,3 +346,29 @@ def test_a_household_size_after_a_stockpile_answer_multiplies_that_item(dialogue
     result = ask(dialogue_engine, "４人家族だと？", after(first))
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "bichiku-navi:stockpile:1"
     assert "4人分では、1日12L、3日分で36L" in result.answer
+
+
+@pytest.mark.parametrize("text, ward", [
+    ("練馬区で電池は何ごみ？", "練馬区"), ("杉並区の燃えるごみの日はいつですか", "杉並区"),
+    ("What day is burnable trash collected in Nerima?", "練馬区"),
+])
+def test_garbage_of_a_municipality_without_data_is_handed_over_saying_what_is_covered(dialogue_engine, text, ward):
+    result = ask(dialogue_engine, text)
+    assert result.outcome is Outcome.ESCALATED and not result.sources
+    assert ward in result.answer and all(m in result.answer for m in ("世田谷区", "目黒区", "八王子市"))
+
+
+def test_another_question_about_such_a_municipality_is_not_taken_for_garbage(dialogue_engine):
+    result = ask(dialogue_engine, "練馬区のハザードマップを見たい")
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id.endswith("hazard-map:練馬区")
+
+
+@pytest.mark.parametrize("first, follow_up, doc_id, starts", [
+    ("世田谷区三軒茶屋1丁目の燃えるごみの日", "2丁目は？", "setagaya-garbage:area:三軒茶屋2", "世田谷区三軒茶屋2丁目の可燃ごみの収集日は"),
+    ("目黒区鷹番一丁目の資源の日", "3丁目は？", "meguro-garbage:area:鷹番三丁目", "目黒区鷹番三丁目の資源の収集日は"),
+])
+def test_another_chome_after_a_collection_day_answer_is_the_same_place(dialogue_engine, first, follow_up, doc_id,
+                                                                       starts):
+    result = ask(dialogue_engine, follow_up, after(ask(dialogue_engine, first)))
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id
+    assert result.answer.startswith(starts)  # the category asked before is kept

@@ -56,6 +56,7 @@ def test_things_named_together_are_each_found(catalogue, text, count):
     ("八王子市散田町のごみの日", "散田町１〜５丁目"), ("八王子市椚田町の燃えるごみ", "椚田町"), ("八王子市楢原町の可燃ごみ", "楢原町"),
     ("元本郷町のごみの日", "元本郷町１〜４丁目"), ("世田谷区桜新町1丁目の燃えるごみの日", "桜新町1・2"),
     ("上用賀3丁目のごみの日", "上用賀1～4"), ("八王子市田町のごみの日", "田町"),
+    ("八王子市裏高尾町のペットボトル", "裏高尾町"),  # the tagger reads 「市裏」 as one word
 ])
 def test_an_area_is_the_longest_place_name_standing_on_its_own(catalogue, text, area):
     question = catalogue.question(text)
@@ -79,6 +80,26 @@ def test_categories_in_the_questions_order_as_each_municipality_names_them(catal
 @pytest.mark.parametrize("text, doc_id", [
     ("猫の水の備蓄はどれくらい", "bichiku-navi:stockpile:64"), ("ペットの首輪も用意したほうがいい？", "bichiku-navi:stockpile:65"),
     ("犬のトイレ用品は何を備蓄", "bichiku-navi:stockpile:66"), ("水は何リットル備蓄すればいい", "bichiku-navi:stockpile:1"),
+    ("How much water should I stock for my dog?", "bichiku-navi:stockpile:64"),
 ])
 def test_a_pet_question_reads_the_pets_list(catalogue, text, doc_id):
     assert [e.doc_id for e in catalogue.stockpile_in(catalogue.question(text))] == [doc_id]
+
+
+def test_an_item_is_found_by_the_reading_its_compound_is_said_with(catalogue):
+    # fugashi reads レジ袋 word by word (れじ | ふくろ); residents write the voiced compound (rendaku).
+    assert named_items(catalogue, "はちおうじで れじぶくろ は何ごみ？") == [["レジ袋"]]
+
+
+def test_one_character_before_の_says_which_when_a_record_says_it_too(catalogue):
+    # 「木のくし」: the 木製 comb or skewer (both read くし), not the metal ones.
+    assert named_items(catalogue, "八王子市で木のくしは？") == [["櫛(木製・竹製・プラスチック製)", "串 (木製・竹製・プラスチック製)"]]
+
+
+@pytest.mark.parametrize("text, area", [
+    ("Meguro-ku, burnable garbage in Takaban 2-chome 鷹番", "鷹番二丁目"),  # a glossed name comes at the end
+    ("鷹番は2丁目です。燃えるごみの日は？", "鷹番二丁目"),
+])
+def test_a_chome_given_apart_from_the_place_name_counts(catalogue, text, area):
+    areas, chome = catalogue.areas_in(catalogue.question(text))
+    assert chome == 2 and [a.name for a in areas] == [area]
