@@ -37,7 +37,8 @@ from conversations.tell import BUSY, tell_resident
 from conversations.turns import channel_reply_meta, resident_message_meta
 from core.messages import InboundEvent
 from storage import (
-    Connection, append_message, attach_inbound_to_conversation, find_open_conversation, open_conversation, utcnow,
+    Connection, append_message, attach_inbound_to_conversation, find_open_conversation, open_conversation,
+    resident_is_waiting, utcnow,
 )
 from storage.operations import tenant_inbox_pressure
 
@@ -100,6 +101,10 @@ def is_new_resident_question(conn: Connection, event: InboundEvent, priority: in
     if priority > 0 or event.kind != "message" or not event.text.strip() or event.meta.get("do_not_answer"):
         return False
     if not event.sender or not channel_class(event.channel).replies_through_outbox:
+        return False
+    # A resident whose earlier message still waits is not new, though no conversation is open until its turn runs:
+    # telling them busy now would answer their second message ahead of their first.
+    if resident_is_waiting(conn, event):
         return False
     return find_open_conversation(conn, tenant=event.tenant, channel=event.channel,
                                   resident_address=event.sender) is None

@@ -41,7 +41,7 @@ _COUNTER = re.compile(r"[^\d\s/]{1,4}")
 class Slots:
     """What the question added to the record: the category asked about, the household size, the fields wanted."""
 
-    category: str | None = None
+    categories: list[str] = field(default_factory=list)  # collection categories asked about (none: every one)
     household: int | None = None
     fields: list[str] = field(default_factory=list)
     municipality: str | None = None  # the resident's municipality, to fill 「{お住まいの市区町村}」
@@ -58,7 +58,9 @@ class Slots:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "Slots":
-        data = data or {}
+        data = dict(data or {})
+        if data.get("category") and "categories" not in data:  # a choice stored before several could be asked
+            data["categories"] = [data["category"]]
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -75,15 +77,17 @@ def official_text(doc: SourceDocument, composer: Composer, slots: Slots | None =
 
 
 def _record_text(doc: SourceDocument, composer: Composer, slots: Slots, today: date) -> str | None:
+    composer.env.filters.setdefault("area_label", area_label)  # before loading: jinja checks filters as it compiles
     try:
         template = composer.template_for(f"records/{doc.kind}", "ja")
     except UnknownTemplate:
         return None
-    composer.env.filters.setdefault("area_label", area_label)
     meta = doc.meta
-    context: dict[str, Any] = {"meta": meta, "title": doc.title, "category": slots.category}
+    context: dict[str, Any] = {"meta": meta, "title": doc.title}
     if doc.kind == "garbage_days":
-        context.update(days=meta.get("days_text") or {}, closure=_current_closure(meta.get("closure"), today))
+        days = meta.get("days_text") or {}
+        context.update(days=days, categories=[c for c in slots.categories if days.get(c)],
+                       closure=_current_closure(meta.get("closure"), today))
     elif doc.kind == "stockpile":
         context.update(_stockpile_context(meta, slots))
     elif doc.kind == "evacuation_sites":

@@ -41,12 +41,27 @@ def split_of(questions: Iterable[dict], split: str) -> list[dict]:
 
 # --- the split: deterministic and stratified ---------------------------------------------------------------------
 def assign_splits(questions: Sequence[dict]) -> dict[str, str]:
-    """id → split, a pure function of the file. Questions sharing a "group" (a clarification and its continuation)
-    form one unit. Units are stratified by (kind, language); inside a stratum they are taken largest first, then by
-    their styles from the rarest in the file to the commonest, then expect, then id. Each unit goes to the half that
-    has fewer questions of its stratum so far; ties go to the half with fewer of its language, then of its kind,
-    then with fewer of its styles (summed), then fewer of its expected behaviour, then fewer overall, then
-    "calibrate". So both halves get the same mix of kinds, languages, styles and expected behaviours."""
+    """id → split, a pure function of the file. A question with a "pinned_split" keeps it and takes no part in the
+    balancing below: it was written after the assistant's failures were seen (so it is always "calibrate"), and
+    leaving it out keeps every other question's half exactly as it was before it was added.
+
+    The others: questions sharing a "group" (a clarification and its continuation) form one unit. Units are
+    stratified by (kind, language); inside a stratum they are taken largest first, then by their styles from the
+    rarest in the file to the commonest, then expect, then id. Each unit goes to the half that has fewer questions
+    of its stratum so far; ties go to the half with fewer of its language, then of its kind, then with fewer of its
+    styles (summed), then fewer of its expected behaviour, then fewer overall, then "calibrate". So both halves get
+    the same mix of kinds, languages, styles and expected behaviours."""
+    assigned = {q["id"]: q["pinned_split"] for q in questions if q.get("pinned_split")}
+    assigned.update(_balanced_splits([q for q in questions if not q.get("pinned_split")]))
+    return assigned
+
+
+def pinned(questions: Iterable[dict]) -> list[dict]:
+    """The questions written after failures were seen, pinned to the half they may be tuned on."""
+    return [q for q in questions if q.get("pinned_split")]
+
+
+def _balanced_splits(questions: Sequence[dict]) -> dict[str, str]:
     frequency = Counter(style for question in questions for style in question["style"])
     counts: Counter = Counter()
     assigned: dict[str, str] = {}

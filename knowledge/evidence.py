@@ -18,7 +18,7 @@ from knowledge.documents import SourceDocument
 
 # Evidence keys that name the row, and the document fields that may hold the same value.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "row_name": ("item", "program", "area"),
+    "row_name": ("item", "program", "area", "source_name"),  # source_name: the row's name as written, when repaired
     "item": ("item", "program"),
     "area": ("area",),
     "service_id": ("doc_id",),

@@ -43,6 +43,18 @@ def _is_kana(char: str) -> bool:
     return "ぁ" <= char <= "ゖ" or char == "ー"
 
 
+# The voiced kana (rendaku) of the first kana of a compound's later word: ふくろ → ぶくろ, はし → ばし.
+_VOICED = dict(zip("かきくけこさしすせそたちつてとはひふへほ", "がぎぐげござじずぜぞだぢづでどばびぶべぼ"))
+
+
+def _is_kanji(char: str) -> bool:
+    return bool(char) and ("\u4e00" <= char <= "\u9fff" or char == "々")
+
+
+# Suffixes of a larger unit that may stand right before a place name (「東京都中町」).
+_LARGER_UNITS = set("都道府県郡区市")
+
+
 def fold(text: str) -> str:
     """NFKC, lower case, katakana as hiragana: 「ペットボトル」 and 「ぺっとぼとる」 meet."""
     text = unicodedata.normalize("NFKC", text).lower()
@@ -52,6 +64,10 @@ def fold(text: str) -> str:
 # Words nearly every garbage question or item name holds: sharing one of them says nothing.
 _GENERIC_WORDS = {fold(w) for w in ("ごみ", "ゴミ", "資源", "もの", "以外", "ほか", "その他", "など", "場合", "方法", "出し方",
                                     "捨て方", "処分", "回収", "収集", "分別", "家庭", "区内", "市内")}
+# What a disposal question says about an item after 「〇〇の」: the item is still the thing asked about.
+_ASKED_ABOUT = _GENERIC_WORDS | {fold(w) for w in (
+    "日", "曜日", "収集日", "回収日", "日程", "予定", "時間", "分け方", "仕方", "区分", "分類", "種類", "扱い", "こと", "件",
+    "方", "ほう", "ルール", "場所", "料金", "費用", "値段", "手数料", "出す日", "対応", "正解", "答え", "件について")}
 
 
 def number(text: str) -> int | None:
@@ -111,11 +127,50 @@ class Question:
         a verb's ending or a counter: 「何本」 holds no 本, 「していた」 no 板) and ends where a word ends."""
         start = self.folded.find(key)
         while start >= 0:
-            end = start + len(key)
-            ends = end in self.bounds or (_is_kana(self.folded[end - 1]) and _KANA_TAIL.match(self.folded, end))
-            if start in self.bounds and ends and self._starts_a_name(start):
+            if start in self.bounds and self._ends_a_word(start + len(key)) and self._starts_a_name(start):
                 yield start
             start = self.folded.find(key, start + 1)
+
+    def place_spans(self, key: str) -> Iterable[int]:
+        """Start offsets where the place name `key` stands on its own. A kanji right before it makes it the tail of
+        a longer name (「散田町」 holds no 田町, 「東中町」 no 中町), unless it ends a larger unit (「東京都」); after
+        a blanked municipality, a particle or the start, the name may begin where the tagger cut it wrongly
+        (「八王子市散田町」 → 散 | 田町)."""
+        start = self.folded.find(key)
+        while start >= 0:
+            before = self.folded[start - 1] if start else ""
+            inside = _is_kanji(before) and before not in _LARGER_UNITS
+            after_ward = before == "□"  # the tagger may join a ward's suffix to the place (「市裏」 | 高尾町)
+            begins = after_ward or (start in self.bounds and (not before or not _is_kanji(before)
+                                                               or self._starts_a_name(start)))
+            if begins and not inside and self._ends_a_word(start + len(key)):
+                yield start
+            start = self.folded.find(key, start + 1)
+
+    def head_spans(self, key: str) -> Iterable[int]:
+        """Spans of an item name that name the thing asked about. Japanese puts the head last: in
+        「ペットボトルのキャップ」 or 「ガラスびん」 the resident asks about a cap or a bottle, and ペットボトル or ガラス only
+        says which; 「ペットボトルの出し方」 and 「ペットボトルの日」 still ask about the bottle."""
+        return (start for start in self.spans(key) if not self._followed_by_a_head(start + len(key)))
+
+    def _ends_a_word(self, end: int) -> bool:
+        return end in self.bounds or (_is_kana(self.folded[end - 1]) and bool(_KANA_TAIL.match(self.folded, end)))
+
+    def _followed_by_a_head(self, end: int) -> bool:
+        after = [t for t in self.tokens if t.start >= end]
+        if not after or after[0].start != end:
+            return False
+        first = after[0]
+        if self.folded[first.start:first.end] == "の" and len(after) >= 2 and after[1].start == first.end:
+            return self._is_head_noun(after[1], joined=False)
+        return self._is_head_noun(first, joined=True)
+
+    def _is_head_noun(self, token: Token, joined: bool) -> bool:
+        """A noun that is a thing of its own, not what a disposal question says about the item (出し方, 日, 料金)."""
+        word = self.folded[token.start:token.end]
+        if token.pos != "名詞" or token.pos2 == "数詞" or word in _ASKED_ABOUT or "□" in word:
+            return False
+        return len(word) >= 2 or not joined  # 「傘立て」's 立て is no thing, 「びんの蓋」's 蓋 is
 
     def _starts_a_name(self, start: int) -> bool:
         token = self.token_at(start)
@@ -155,6 +210,7 @@ class StructuredCatalogue:
         self.items: list[Entry] = []
         self.areas: list[Entry] = []
         self.stockpile: list[Entry] = []
+        self.pet_stockpile: list[Entry] = []  # 東京備蓄ナビ's list for pets: never answered with people's amounts
         self.categories: dict[str, set[str]] = {}  # municipality → its collection categories
         self.municipalities: set[str] = set()
         self.hazard_maps: dict[str, str] = {}  # municipality → its hazard-map record
@@ -162,6 +218,8 @@ class StructuredCatalogue:
         self.sites: list[Entry] = []  # evacuation sites by name (both lists of a municipality: one entry per name)
         for doc in docs:
             self._add(doc)
+        self._item_by_doc = {e.doc_id: e for e in self.items}
+        self._area_by_doc = {e.doc_id: e for e in self.areas}
         # 「せたがや区」, 「はちおうじ」: a municipality is also written in kana.
         self.municipality_keys = {m: self._municipality_keys(m) for m in self.municipalities}
 
@@ -182,9 +240,13 @@ class StructuredCatalogue:
             base, chome = area_base(meta["area"], meta.get("chome") or [])
             self.areas.append(Entry(doc.doc_id, meta["area"], municipality, (fold(base),), chome))
             self.categories.setdefault(municipality, set()).update((meta.get("days_text") or meta.get("days") or {}))
-        elif doc.kind == "stockpile" and meta.get("item") and not meta.get("pet"):
+        elif doc.kind == "stockpile" and meta.get("item"):
             keys = self._keys(meta["item"]) + tuple(english_keys(meta.get("item_en")))
-            self.stockpile.append(Entry(doc.doc_id, meta["item"], None, keys))
+            if meta.get("pet"):  # 「ペット用 首輪 リード」 is asked as 首輪 or リード, "Water (…) for pets" as water
+                keys += tuple(k for word in _PET_PREFIX.sub("", meta["item"]).split() for k in self._keys(word))
+                keys += tuple(english_keys(_FOR_PETS.sub("", meta.get("item_en") or "")))
+            (self.pet_stockpile if meta.get("pet") else self.stockpile).append(
+                Entry(doc.doc_id, meta["item"], None, tuple(dict.fromkeys(keys))))
 
     def _content_words(self, text: str) -> set[str]:
         """Nouns of two characters or more, folded, without the words every garbage question has: what a record's
@@ -208,16 +270,23 @@ class StructuredCatalogue:
         # 「蛍光管・蛍光灯」 is either name; 「プラスチック類」 is asked as プラスチック.
         keys.update(fold(part) for part in re.split(r"[・/／]", base) if len(part) >= 2)
         keys.update(fold(k[:-1]) for k in list(keys) if k.endswith(("類", "等")) and len(k) >= 3)
-        reading = self._reading(base)
-        if reading and len(reading) >= 2:
-            keys.add(reading)
+        keys.update(r for r in self._readings(base) if len(r) >= 2)
         return tuple(k for k in keys if k)
 
     def _reading(self, text: str) -> str:
+        readings = self._readings(text)
+        return readings[0] if readings else ""
+
+    def _readings(self, text: str) -> list[str]:
+        """The name's reading in kana, and the same with the voiced start a compound's later word takes when it is
+        said (rendaku: レジ袋 is read れじふくろ word by word but said れじぶくろ; 紙袋 かみぶくろ)."""
         with _TAGGER_LOCK:
             words = list(self._tagger(unicodedata.normalize("NFKC", text)))
-        kana = [w.feature.kana for w in words]
-        return fold("".join(kana)) if all(kana) else ""
+        kana = [fold(w.feature.kana or "") for w in words]
+        if not kana or not all(kana):
+            return []
+        voiced = kana[:1] + [_VOICED.get(k[0], k[0]) + k[1:] for k in kana[1:]]
+        return list(dict.fromkeys(["".join(kana), "".join(voiced)]))
 
     # --- reading a question ----------------------------------------------------------------------------------
     def question(self, text: str) -> Question:
@@ -244,20 +313,48 @@ class StructuredCatalogue:
         return max(found, key=len) if found else None
 
     def items_in(self, question: Question, municipality: str | None = None) -> list[Entry]:
-        """The garbage items the question names (in `municipality`, when given). A name that the question makes
-        more particular (「ティッシュの空き箱」, 「アルミ缶」) gives way to the items whose names say so too
-        (ティッシュペーパーの箱, 缶（アルミ製飲料缶）); a one-character name that is only the head of a compound
-        (「ガス缶」 is no drink can) names none."""
+        """The garbage items the question names (in `municipality`, when given): those of its longest name, or of
+        every name when it names several together (「電池と蛍光灯」)."""
+        return [entry for mention in self.item_mentions(question, municipality) for entry in mention]
+
+    def item_mentions(self, question: Question, municipality: str | None = None) -> list[list[Entry]]:
+        """The items of each thing the question names, in its order. Where names overlap the longest wins
+        (「ペットボトルのキャップ」 over 「ペットボトル」), and a name only says which when the question puts a head after
+        it (Question.head_spans). Several things count only when named together (「電池と蛍光灯」, 「びん、かん」);
+        otherwise the longest name is the one asked about."""
         question = question.without(self.municipalities, self.municipality_keys)
         items = [e for e in self.items if municipality in (None, e.municipality)]
-        found = _longest(question, items)
-        if not found:
-            return []
-        key = max((k for e in found for k in e.keys if next(iter(question.spans(k)), None) is not None), key=len)
-        modifier = question.modifier_before(next(iter(question.spans(key))))
-        if modifier is None or "□" in modifier[0] or len(modifier[0]) < 2:
+        named = [self._particular(question, m, items) for m in self.item_spans(question, municipality)]
+        return [entries for entries in named if entries]
+
+    def item_spans(self, question: Question, municipality: str | None = None) -> list["Mention"]:
+        """Where the question names garbage items (see item_mentions), before a modifier makes one more particular."""
+        question = question.without(self.municipalities, self.municipality_keys)
+        items = [e for e in self.items if municipality in (None, e.municipality)]
+        mentions = _mentions(question, items, question.head_spans)
+        if len(mentions) > 1 and not _coordinated(question, mentions):
+            mentions = [max(mentions, key=lambda m: (m.end - m.start, -m.start))]
+        return mentions
+
+    def names_only_categories(self, question: Question) -> bool:
+        """Every item the question names is also a collection category's word (「びんとかんは？」, 「資源は？」): after a
+        collection-day answer it asks for those days, not how to sort a thing."""
+        keys = {fold(w) for words in CATEGORY_WORDS.values() for w in words}
+        keys |= {fold(p) for own in self.categories.values() for c in own for p in [c, *c.split("・")]}
+        return all(question.folded[m.start:m.end] in keys for m in self.item_spans(question))
+
+    def _particular(self, question: Question, mention: "Mention", items: list[Entry]) -> list[Entry]:
+        """A name that the question makes more particular (「ティッシュの空き箱」, 「アルミ缶」) gives way to the items
+        whose names say so too (ティッシュペーパーの箱, 缶（アルミ製飲料缶）); a one-character name that is only the
+        head of a compound (「ガス缶」 is no drink can) names none."""
+        found = list(mention.entries)
+        modifier = question.modifier_before(mention.start)
+        if modifier is None or "□" in modifier[0] or (len(modifier[0]) < 2 and modifier[1]):
             return found
         word, joined = modifier
+        if len(word) < 2:  # 「木のくし」: one character says which only when a record's name says it too (木製)
+            return [e for e in found if word in fold(e.name)] or found
+        key = question.folded[mention.start:mention.end]
         head = [c for c in key if not _is_kana(c)]
         specific = [e for e in found if word in fold(e.name)] or [
             e for e in items if word in fold(e.name) and any(c in fold(e.name) for c in head)]
@@ -265,11 +362,22 @@ class StructuredCatalogue:
             return specific
         return [] if joined and len(key) < 2 else found
 
+    def names_only_as_modifier(self, question: Question, doc_id: str) -> bool:
+        """The item's name is in the question, but only to say which other thing is meant (「ペットボトルのキャップ」
+        for the ペットボトル record)."""
+        entry = self._item_by_doc.get(doc_id)
+        if entry is None:
+            return False
+        question = question.without(self.municipalities, self.municipality_keys)
+        named = any(next(iter(question.spans(k)), None) is not None for k in entry.keys)
+        return named and not any(next(iter(question.head_spans(k)), None) is not None for k in entry.keys)
+
     def sites_in(self, question: Question, municipality: str | None = None) -> list[Entry]:
         return _longest(question, [s for s in self.sites if municipality in (None, s.municipality)])
 
     def stockpile_in(self, question: Question) -> list[Entry]:
-        return _longest(question, self.stockpile)
+        """The stockpile items named; for a question about a pet (「猫の水」), only the pets' list."""
+        return _longest(question, self.pet_stockpile if PET_WORDS.search(question.text) else self.stockpile)
 
     def areas_in(self, question: Question, municipality: str | None = None) -> tuple[list[Entry], int | None]:
         """Collection areas named in the question and the 丁目 it gives (None when it gives none)."""
@@ -277,8 +385,8 @@ class StructuredCatalogue:
         blanked = question.without(self.municipalities, self.municipality_keys)
         # 「目黒本町」, 「上目黒」: an area whose name holds its ward's is found where the whole name stands.
         wards = {k for keys in self.municipality_keys.values() for k in keys}
-        whole = [a for a in _longest(question, own) if a.keys[0] not in wards]
-        areas = _longest(blanked, own)
+        whole = [a for a in _longest(question, own, question.place_spans) if a.keys[0] not in wards]
+        areas = _longest(blanked, own, blanked.place_spans)
         if whole and (not areas or len(whole[0].keys[0]) > len(areas[0].keys[0])):
             areas = whole
         else:
@@ -286,23 +394,43 @@ class StructuredCatalogue:
         if not areas:
             return [], None
         key = areas[0].keys[0]
-        start = next(iter(question.spans(key)))
+        start = next(iter(question.place_spans(key)))
         match = re.match(_CHOME_AFTER, question.folded[start + len(key):] + " ")
-        chome = number(match.group("n")) if match else None
+        chome = number(match.group("n")) if match else chome_in(question.folded)
         if chome is not None:
             covering = [a for a in areas if chome in a.chome]
             areas = covering or areas
         return areas, chome
 
-    def category_in(self, question: Question, municipality: str | None) -> str | None:
-        """The collection category asked about, named as the municipality's own data names it."""
-        own = self.categories.get(municipality) or set().union(*self.categories.values()) if self.categories else set()
-        for category, words in CATEGORY_WORDS.items():
-            if any(fold(w) in question.folded for w in words) and category in own:
-                return category
-        named = [c for c in own if any(fold(part) in question.folded for part in c.split("・"))]
-        return max(named, key=len) if named else None
+    def same_area(self, doc_id: str, chome: int) -> list[Entry]:
+        """The records of the same place as an area record, for another 丁目 (「2丁目は？」 after 三軒茶屋1丁目)."""
+        entry = self._area_by_doc.get(doc_id)
+        if entry is None:
+            return []
+        return [a for a in self.areas
+                if a.keys[0] == entry.keys[0] and a.municipality == entry.municipality and chome in a.chome]
 
+    def category_in(self, question: Question, municipality: str | None) -> str | None:
+        """The collection category asked about (the first, when several are), as the municipality's data names it."""
+        categories = self.categories_in(question, municipality)
+        return categories[0] if categories else None
+
+    def categories_in(self, question: Question, municipality: str | None) -> list[str]:
+        """The collection categories the question names, in its order, as the municipality's own data names them:
+        by the common words for them (燃えるごみ → 可燃ごみ) or by a column's own title (「雑誌・雑紙」 by 雑誌). A word
+        inside a longer one names nothing of its own ("burnable" in "non-burnable")."""
+        own = self.categories.get(municipality) or set().union(*self.categories.values()) if self.categories else set()
+        words = {category: [fold(w) for w in CATEGORY_WORDS.get(category, ())] + [fold(p) for p in category.split("・")]
+                 for category in own}
+        spans = {}
+        for category, keys in words.items():
+            found = [(m.start(), -len(key)) for key in keys for m in re.finditer(re.escape(key), question.folded)]
+            if found:
+                start, negative = min(found)
+                spans[category] = (start, start - negative)
+        inside = {c for c, (s, e) in spans.items()
+                  if any(o != c and os <= s and e <= oe and (os, oe) != (s, e) for o, (os, oe) in spans.items())}
+        return sorted((c for c in spans if c not in inside), key=lambda c: spans[c])
 
     # --- what the glossary (knowledge/glossary.py) translates into ---------------------------------------------
     def item_names(self) -> list[str]:
@@ -335,6 +463,8 @@ class StructuredCatalogue:
         if doc.kind == "garbage_item":
             if self.municipality_in(question) != meta.get("municipality"):
                 return False
+            if self.names_only_as_modifier(question, doc.doc_id):
+                return False
             return (any(e.doc_id == doc.doc_id for e in self.items_in(question, meta.get("municipality")))
                     or bool(self._content_words(meta.get("item") or "") & self._content_words(question.text)))
         if doc.kind == "garbage_days":
@@ -350,6 +480,10 @@ class StructuredCatalogue:
         return True
 
 
+PET_WORDS = re.compile(r"ペット|犬|猫|いぬ|ねこ|イヌ|ネコ|わんちゃん|ワンちゃん|\bpets?\b|\bdogs?\b|\bcats?\b|宠物|狗|"
+                       r"반려|강아지|고양이|애완", re.I)
+_PET_PREFIX = re.compile(r"^ペット用の?\s*")
+_FOR_PETS = re.compile(r"\s*for pets?\s*$", re.I)
 SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map", "evacuation_sites")
 EVACUATION_WORDS = re.compile(r"避難所|避難場所|避難先|避難でき|避難して|避難する|ひなんじょ|逃げ|evacuat|shelter|refuge|"
                               r"避难|疏散|庇护所|대피|피난", re.I)
@@ -357,15 +491,65 @@ HAZARD_MAP_WORDS = re.compile(r"ハザードマップ|はざーどまっぷ|防�
                               r"해저드\s*맵|재해\s*지도|위험\s*지도", re.I)
 
 
-def _longest(question: Question, entries: list[Entry]) -> list[Entry]:
-    """Entries whose longest matching key is the longest found in the question."""
+def _longest(question: Question, entries: list[Entry], spans=None) -> list[Entry]:
+    """Entries whose longest matching key is the longest found in the question (`spans`: where a key counts,
+    Question.spans by default)."""
+    spans = spans or question.spans
     scored = []
     for entry in entries:
-        length = max((len(k) for k in entry.keys if next(iter(question.spans(k)), None) is not None), default=0)
+        length = max((len(k) for k in entry.keys if next(iter(spans(k)), None) is not None), default=0)
         if length:
             scored.append((length, entry))
     best = max((length for length, _ in scored), default=0)
     return [entry for length, entry in scored if length == best]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One place where a question names records: its span and the entries a name of that span belongs to."""
+
+    start: int
+    end: int
+    entries: tuple[Entry, ...]
+
+
+def _mentions(question: Question, entries: list[Entry], spans) -> list[Mention]:
+    """Every span where a key of `entries` stands, the longest kept where spans overlap, in the question's order."""
+    found: dict[tuple[int, int], list[Entry]] = {}
+    for entry in entries:
+        for key in entry.keys:
+            for start in spans(key):
+                group = found.setdefault((start, start + len(key)), [])
+                if entry not in group:
+                    group.append(entry)
+    kept: list[Mention] = []
+    for (start, end), group in sorted(found.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])):
+        if all(end <= m.start or start >= m.end for m in kept):
+            kept.append(Mention(start, end, tuple(group)))
+    return sorted(kept, key=lambda m: m.start)
+
+
+# What may stand between two things named together: 「電池と蛍光灯」, 「びん、かん」, 「傘や自転車」, "cans and bottles".
+_JOINED_BY = re.compile(r"(?:\s*(?:と|や|とか|か|も|、|,|・|/|&|and|or|および|及び|または|又は|もしくは|和|或|와|과|랑|이랑|하고)\s*)+")
+
+
+def _coordinated(question: Question, mentions: list[Mention]) -> bool:
+    """Whether the things are named together as a list, not one said about another (「傘を袋に入れて」)."""
+    if len(mentions) < 2:
+        return False
+    gaps = [question.folded[a.end:b.start] for a, b in zip(mentions, mentions[1:])]
+    return all(_JOINED_BY.fullmatch(gap) for gap in gaps)
+
+
+# A 丁目 given apart from the place's name: 「鷹番は2丁目」, "Takaban 2-chome" (the glossed name comes at the end),
+# 「다카반 2초메」.
+_CHOME_ANYWHERE = re.compile(r"(\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ)|(\d+)\s*-?\s*ch[oō]u?me|(\d+)\s*초메", re.I)
+
+
+def chome_in(text: str) -> int | None:
+    """The one 丁目 a question gives anywhere in it (None when it gives none, or several)."""
+    found = {number(next(g for g in m.groups() if g)) for m in _CHOME_ANYWHERE.finditer(text)}
+    return found.pop() if len(found) == 1 else None
 
 
 def area_base(area: str, chome: list[str]) -> tuple[str, tuple[int, ...]]:

@@ -22,7 +22,7 @@ from .database import Database
 from .inbound import (
     attach_inbound_to_conversation, claim_inbound_batch, extend_inbound_lease, inbound_by_external_id, inbound_by_id, inbound_event_from_row,
     inbox_notify_channel, inbound_status, lease_inbound_event, leased_inbound_event, mark_inbound_done,
-    mark_inbound_failed, notify_inbox, record_inbound, release_inbound,
+    mark_inbound_failed, notify_inbox, record_inbound, release_inbound, resident_is_waiting,
 )
 from .index_versions import current_index_version, index_version_history, publish_index_version
 from .operators import (
@@ -45,7 +45,7 @@ __all__ = [
     "record_inbound", "attach_inbound_to_conversation", "claim_inbound_batch", "mark_inbound_done", "mark_inbound_failed", "extend_inbound_lease",
     "release_inbound", "release_outbox",
     "inbound_event_from_row", "inbound_by_external_id", "inbound_by_id", "inbound_status", "lease_inbound_event",
-    "leased_inbound_event", "notify_inbox", "inbox_notify_channel",
+    "leased_inbound_event", "notify_inbox", "inbox_notify_channel", "resident_is_waiting",
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",
     "outbox_by_key", "queue_counts", "undelivered_replies", "conversations_with_failed_replies",
     "open_conversation", "find_open_conversation", "get_conversation", "list_conversations",

@@ -56,6 +56,16 @@ def record_inbound(conn: Connection, event: InboundEvent, *, priority: int = 0) 
     return conn.execute(statement.returning(inbound_events.c.id)).first() is not None
 
 
+def resident_is_waiting(conn: Connection, event: InboundEvent) -> bool:
+    """Whether an earlier event of this event's resident is still waiting or running (asked before this one is
+    recorded): then this message is not the resident's first, even while no conversation is open yet."""
+    key = order_key(event)
+    if key is None:
+        return False
+    waiting = and_(inbound_events.c.order_key == key, inbound_events.c.status.in_(("received", "processing")))
+    return conn.execute(select(exists().where(waiting))).scalar_one()
+
+
 def _unfinished(table: Any, now: datetime, max_attempts: int) -> Any:
     """Waiting or running, and not abandoned for good (attempts spent and no live lease: it is never retried)."""
     return and_(table.c.status.in_(("received", "processing")),

@@ -2,7 +2,7 @@
 and date (and a note when the official text is Japanese and the resident wrote in another language)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from dialogue.compose import shorten
 from dialogue.records import Slots, official_text
@@ -27,16 +27,25 @@ def sources_of(hits: list[Hit]) -> list[Source]:
     return [source_of(h.doc, h.score) for h in hits]
 
 
-def official_answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, slots: Slots | None = None) -> str:
-    """The reply text for `doc`: the resident's answer, and the operator's draft when a person answers. Past the
-    source's review date it says plainly that the information may be out of date."""
+def official_answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, slots: Slots | None = None,
+                    also: Sequence[SourceDocument] = ()) -> str:
+    """The reply text for `doc` (and the records `also` answering the same question: 「電池と蛍光灯は？」, one
+    sentence each): the resident's answer, and the operator's draft when a person answers. Past the source's
+    review date it says plainly that the information may be out of date."""
     composer = deps.composer(ctx.tenant)
-    text = official_text(doc, composer, slots)
+    text = "\n".join(official_text(record, composer, slots) for record in (doc, *also))
     stale = freshness_of(ctx.tenant, doc, ctx.text).stale
-    parts = [composer.render("answer", ctx.language, text=text, source=source_of(doc), stale=stale)]
+    source = source_of(doc)
+    if also:  # one source line naming every record quoted
+        source.title = "、".join(_unique_titles((doc, *also)))
+    parts = [composer.render("answer", ctx.language, text=text, source=source, stale=stale)]
     if ctx.risk is not None and ctx.risk.tier in DISCLAIMER_TIERS:
         parts.append(composer.render("risk_disclaimer", ctx.language, tier=ctx.risk.tier))
     return "\n\n".join(p for p in parts if p)
+
+
+def _unique_titles(docs: Sequence[SourceDocument]) -> list[str]:
+    return list(dict.fromkeys(doc.title for doc in docs))
 
 
 def _names_its_slots(ctx: TurnContext, deps: StepDeps, doc: SourceDocument) -> bool:
@@ -52,9 +61,11 @@ def quoted_text(doc: SourceDocument, deps: StepDeps, tenant: Any, slots: Slots |
 
 
 def answer_with(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, confidence: float,
-                sources: list[Source], slots: Slots | None = None, *, by_slots: bool = False) -> TurnResult:
-    """Answer with `doc`. A structured record that retrieval found on its own (not by its slots, not picked by the
-    resident or a reviewer) answers only a question that names its slots; otherwise a person decides."""
+                sources: list[Source], slots: Slots | None = None, *, by_slots: bool = False,
+                also: Sequence[SourceDocument] = ()) -> TurnResult:
+    """Answer with `doc` (and `also`, records of the other things the question names). A structured record that
+    retrieval found on its own (not by its slots, not picked by the resident or a reviewer) answers only a
+    question that names its slots; otherwise a person decides."""
     slots = slots or Slots()
     if not by_slots and ctx.chosen_doc_id is None and not _names_its_slots(ctx, deps, doc):
         result = escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
@@ -78,9 +89,9 @@ def answer_with(ctx: TurnContext, deps: StepDeps, doc: SourceDocument, confidenc
         ctx.notes["draft"] = draft
         return result
     ctx.result = TurnResult(
-        outcome=Outcome.ANSWERED, answer=official_answer(ctx, deps, doc, slots), language=ctx.language,
+        outcome=Outcome.ANSWERED, answer=official_answer(ctx, deps, doc, slots, also), language=ctx.language,
         intent=ctx.intent, risk=ctx.risk.tier if ctx.risk is not None else None, template="answer",
         confidence=confidence, sources=sources,
     )
-    ctx.notes["official"] = {"doc_id": doc.doc_id, "slots": slots.to_dict()}
+    ctx.notes["official"] = {"doc_id": doc.doc_id, "slots": slots.to_dict(), "also": [d.doc_id for d in also]}
     return ctx.result

@@ -17,10 +17,12 @@ def guard_output(ctx: TurnContext, deps: StepDeps) -> None:
     index = deps.kb.index(ctx.tenant.id)  # an answer or a choice exists only if the index does
     if result.outcome is Outcome.ANSWERED:
         official = ctx.notes.get("official") or {}
-        doc = index.document(official.get("doc_id", "")) if result.sources else None
-        # The record is composed again from the indexed document: the answer must carry exactly that text.
-        grounded = doc is not None and quoted_text(doc, deps, ctx.tenant, Slots.from_dict(official.get("slots"))) \
-            in result.answer
+        ids = [official.get("doc_id", ""), *official.get("also", [])] if result.sources else []
+        docs = [index.document(doc_id) for doc_id in ids]
+        slots = Slots.from_dict(official.get("slots"))
+        # Each record is composed again from the indexed document: the answer must carry exactly that text.
+        grounded = bool(docs) and all(doc is not None and quoted_text(doc, deps, ctx.tenant, slots) in result.answer
+                                      for doc in docs)
     else:
         grounded = all(index.document(c["doc_id"]) is not None for c in result.choices)
     if not grounded:

@@ -19,7 +19,8 @@ from knowledge.documents import SourceDocument
 from knowledge.glossary import glossary_for
 from knowledge.knowledge_base import IndexMissing
 from knowledge.structured import (
-    EVACUATION_WORDS, HAZARD_MAP_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold, household_of,
+    EVACUATION_WORDS, HAZARD_MAP_WORDS, PET_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for,
+    chome_in, fold, household_of,
 )
 
 MAX_CHOICES = 6
@@ -31,6 +32,13 @@ _STOCKPILE_WORDS = re.compile(
 _DISPOSAL_WORDS = re.compile(
     r"ごみ|ゴミ|捨て|すて|出す|出し|出せ|だす|だし|処分|分別|回収|リサイクル|資源|粗大|どうやって|どうすれば|どこに|どう出|"
     r"trash|garbage|rubbish|dispos|throw|recycl|burnable|\bbin\b|垃圾|扔|丢|处理|回收|쓰레기|버려|버리|버릴|분리|배출", re.I)
+# A follow-up that only gives another 丁目: 「2丁目は？」, 「じゃあ３丁目だと？」.
+_ONLY_CHOME = re.compile(r"(?:じゃあ|では|なら)?\s*(?:\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ)\s*(?:は|だと|なら|の場合は|では)?\s*[?？。]?\s*")
+# Words only a garbage question uses (「出す」 alone is also 「住民票を出す」).
+_GARBAGE_WORDS = re.compile(r"ごみ|ゴミ|粗大|分別|資源|リサイクル|捨て|すて方|trash|garbage|rubbish|recycl|垃圾|쓰레기|분리수거",
+                            re.I)
+# A follow-up that asks how to sort, not when: 「何ごみ」, 「分別は」, 「捨て方」.
+_SORTING_WORDS = re.compile(r"何ごみ|なにごみ|何ゴミ|分別|捨て方|出し方|which (?:bin|trash)|what (?:kind|type)|哪种|什么垃圾|무슨 쓰레기")
 _FILLER = re.compile(r"[\s、。,.?？!！・]|では|で|は|って|を|が|も|の|とか|です|ですか|について|区|市")
 _BARE_MAX_CHARS = 3
 _NOUN_PHRASE_MAX_CHARS = 24
@@ -93,7 +101,8 @@ def answer_structured(ctx: TurnContext, deps: StepDeps) -> None:
     catalogue = catalogue_for(index)
     question = catalogue.question(_with_pending_slot(ctx, catalogue))
     last = index.document(ctx.memory.last_doc_id) if ctx.memory.last_doc_id else None
-    for resolve in (_evacuation_sites, _hazard_map, _collection_days, _stockpile, _garbage_item, _field_follow_up):
+    for resolve in (_evacuation_sites, _hazard_map, _garbage_elsewhere, _collection_days, _stockpile, _garbage_item,
+                    _field_follow_up):
         if resolve(ctx, deps, index, catalogue, question, last):
             ctx.notes["structured"] = resolve.__name__.lstrip("_")
             return
@@ -181,26 +190,68 @@ def _hazard_map(ctx, deps, index, catalogue: StructuredCatalogue, question: Ques
     return _answer(ctx, deps, doc, Slots(hazard=hazard))
 
 
+def _garbage_elsewhere(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
+    """「練馬区で電池は何ごみ？」, 「杉並区の燃えるごみの日」: a municipality whose garbage data the tenant does not hold
+    is handed over, saying which ones it does hold; never another ward's rule, never an area asked for there."""
+    named = catalogue.municipality_in(question)
+    if not catalogue.categories or named is None or named in catalogue.categories:
+        return False
+    asks_days = bool(catalogue.categories_in(question, None)) and bool(_DAYS_WORDS.search(question.text))
+    if not (_GARBAGE_WORDS.search(question.text) or asks_days):
+        return False
+    said = deps.composer(ctx.tenant).render("no_garbage_data", ctx.language, municipality=named,
+                                            known=sorted(catalogue.categories))
+    escalate(ctx, deps, EscalationReason.NO_CONTENT, prefix=said)
+    ctx.notes["outside_coverage"] = named
+    return True
+
+
 def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
     named = catalogue.municipality_in(question)
     areas, _ = catalogue.areas_in(question, named)
     municipality = named or _municipality_of(last)
-    category = catalogue.category_in(question, areas[0].municipality if areas else municipality)
+    categories = catalogue.categories_in(question, areas[0].municipality if areas else municipality)
     if not areas:
-        # 「燃やさないごみの日は？」 right after an area's collection days keeps that area.
-        if last is not None and last.kind == "garbage_days" and category and not catalogue.items_in(question):
-            return _answer(ctx, deps, last, Slots(category=category))
-        if category and _DAYS_WORDS.search(question.text) and not catalogue.items_in(question):
+        if last is not None and last.kind == "garbage_days" and _asks_days_again(catalogue, question):
+            return _answer(ctx, deps, last, _days_slots(catalogue, question, last))
+        if last is not None and last.kind == "garbage_days" and _ONLY_CHOME.fullmatch(question.folded):
+            # 「2丁目は？」 after 三軒茶屋1丁目's days: the same place, that 丁目 (and the categories asked before)
+            same = catalogue.same_area(last.doc_id, chome_in(question.folded) or 0)
+            previous = catalogue.question(ctx.memory.last_question or "")
+            if len(same) == 1:
+                return _answer(ctx, deps, index.document(same[0].doc_id), _days_slots(catalogue, previous, last))
+        if categories and _DAYS_WORDS.search(question.text) and not catalogue.items_in(question):
             return _ask_for_area(ctx, deps, catalogue, named)
         return False
-    if not (category or _DAYS_WORDS.search(question.text) or _is_bare(question, [a.keys[0] for a in areas])):
+    if not (categories or _DAYS_WORDS.search(question.text) or _is_bare(question, [a.keys[0] for a in areas])):
         return False  # 「三宿小学校は避難所ですか」 names an area but does not ask for its collection days
-    if catalogue.items_in(question) and not _DAYS_WORDS.search(question.text) and not category:
+    if catalogue.items_in(question) and not _DAYS_WORDS.search(question.text) and not categories:
         return False  # 「三軒茶屋でペットボトルは何ごみ」 is about sorting, not the days
+    slots = _days_slots(catalogue, question, index.document(areas[0].doc_id))
     if len(areas) == 1:
-        return _answer(ctx, deps, index.document(areas[0].doc_id), Slots(category=category))
-    choices = [_choice(index, a, f"{a.municipality} {area_label(a.name)}", Slots(category=category)) for a in areas]
+        return _answer(ctx, deps, index.document(areas[0].doc_id), slots)
+    choices = [_choice(index, a, f"{a.municipality} {area_label(a.name)}", slots) for a in areas]
     return _ask(ctx, deps, "area", choices)
+
+
+def _asks_days_again(catalogue: StructuredCatalogue, question: Question) -> bool:
+    """After a collection-day answer, 「びんとかんは？」 or 「燃やさないごみの日は？」 asks the same area's days for
+    those categories (a thing that is not a category, 「スプレー缶は？」, asks how to sort it)."""
+    if len(question.text) > _FOLLOW_UP_MAX_CHARS or _SORTING_WORDS.search(question.text):
+        return False
+    return bool(catalogue.categories_in(question, None)) and catalogue.names_only_categories(question)
+
+
+def _days_slots(catalogue: StructuredCatalogue, question: Question, area: SourceDocument | None) -> Slots:
+    """The categories asked about, each as the area's municipality names it. When one asked about is no column of
+    its own there (世田谷区 collects びん and かん as 資源), every column is given rather than a guess."""
+    municipality = _municipality_of(area)
+    asked = catalogue.categories_in(question, None)
+    own = catalogue.categories_in(question, municipality)
+    columns = catalogue.categories.get(municipality) or set()
+    if any(category not in columns for category in asked):
+        return Slots()
+    return Slots(categories=own)
 
 
 def _ask_for_area(ctx, deps, catalogue: StructuredCatalogue, municipality: str | None) -> bool:
@@ -211,12 +262,16 @@ def _ask_for_area(ctx, deps, catalogue: StructuredCatalogue, municipality: str |
 
 
 def _stockpile(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
-    entries = catalogue.stockpile_in(question)
-    if not entries:
-        return False
     household = household_of(question.text)
     asks_stock = bool(_STOCKPILE_WORDS.search(question.text))
     following = last is not None and last.kind == "stockpile"
+    entries = catalogue.stockpile_in(question)
+    if not entries and following and household.size and len(question.text) <= _FOLLOW_UP_MAX_CHARS:
+        entries = [e for e in catalogue.stockpile if e.doc_id == last.doc_id]  # 「４人家族だと？」: the same item
+    if not entries and PET_WORDS.search(question.text) and catalogue.stockpile_in(_without_pets(catalogue, question)):
+        return _no_pet_record(ctx, deps)
+    if not entries:
+        return False
     if not (household.size or asks_stock or following):
         return False
     if _DISPOSAL_WORDS.search(question.text) and not asks_stock:
@@ -233,9 +288,21 @@ def _stockpile(ctx, deps, index, catalogue: StructuredCatalogue, question: Quest
     return _answer(ctx, deps, index.document(entries[0].doc_id), slots)
 
 
+def _without_pets(catalogue: StructuredCatalogue, question: Question) -> Question:
+    return catalogue.question(PET_WORDS.sub(" ", question.text))
+
+
+def _no_pet_record(ctx, deps) -> bool:
+    """「犬のマスクは何枚？」: the pets' list has no such item, and people's amounts are no answer for a pet."""
+    escalate(ctx, deps, EscalationReason.NO_CONTENT)
+    ctx.notes["missing_pet_record"] = True
+    return True
+
+
 def _garbage_item(ctx, deps, index, catalogue: StructuredCatalogue, question: Question, last) -> bool:
     named = catalogue.municipality_in(question)
-    items = catalogue.items_in(question, named if named in catalogue.categories else None)
+    mentions = catalogue.item_mentions(question, named if named in catalogue.categories else None)
+    items = [entry for mention in mentions for entry in mention]
     if not items:
         return False
     about_garbage = _DISPOSAL_WORDS.search(question.text) or _is_noun_phrase(question) or (
@@ -249,14 +316,29 @@ def _garbage_item(ctx, deps, index, catalogue: StructuredCatalogue, question: Qu
     if named is None and previous is not None and previous not in covered:
         return False  # the resident's municipality (from the last answer) does not list the item
     municipality = named or (previous if previous in covered else None)
+    if municipality is None and len(mentions) > 1:  # the ward's reply completes the question (every item in it)
+        return _ask(ctx, deps, "municipality", [], open_slot=True, known=covered)
     if municipality is None:
         choices = [_choice(index, _best(items, m, question), m) for m in covered]
         return _ask(ctx, deps, "municipality", choices)
-    own = [e for e in items if e.municipality == municipality]
-    exact = [e for e in own if _is_exact(e, question)]
-    if len(own) == 1 or len(exact) == 1:
-        return _answer(ctx, deps, index.document((exact or own)[0].doc_id), Slots(municipality=municipality))
-    return _ask(ctx, deps, None, [_choice(index, e, e.name) for e in own])
+    own = [[e for e in mention if e.municipality == municipality] for mention in mentions]
+    own = [entries for entries in own if entries]
+    picked = [_one_record(entries, question) for entries in own]
+    # 「電池と蛍光灯」 where the ward lists only 電池 is not answered as if 電池 were all that was asked.
+    every_thing_listed = len(own) == len(catalogue.item_spans(question))
+    if all(picked) and every_thing_listed:
+        docs = [index.document(entry.doc_id) for entry in picked]
+        return _answer(ctx, deps, docs[0], Slots(municipality=municipality), also=docs[1:])
+    # Which record of a name is meant (or a name this municipality does not list): ask, never answer only one.
+    return _ask(ctx, deps, None, [_choice(index, e, e.name) for entries in own for e in entries])
+
+
+def _one_record(entries: list[Entry], question: Question) -> Entry | None:
+    """The record a name stands for: the only one, or the only one whose whole written name the question gives."""
+    exact = [e for e in entries if _is_exact(e, question)]
+    if len(entries) == 1 or len(exact) == 1:
+        return (exact or entries)[0]
+    return None
 
 
 def _field_follow_up(ctx, deps, index, catalogue, question: Question, last) -> bool:
@@ -274,10 +356,13 @@ def _field_follow_up(ctx, deps, index, catalogue, question: Question, last) -> b
 
 # --- helpers -----------------------------------------------------------------------------------------------
 
-def _answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument | None, slots: Slots) -> bool:
-    if doc is None:
+def _answer(ctx: TurnContext, deps: StepDeps, doc: SourceDocument | None, slots: Slots,
+            also: list[SourceDocument | None] | None = None) -> bool:
+    records = [doc, *(also or [])]
+    if any(record is None for record in records):
         return False
-    answer_with(ctx, deps, doc, 1.0, [source_of(doc, 1.0)], slots, by_slots=True)
+    answer_with(ctx, deps, doc, 1.0, [source_of(record, 1.0) for record in records], slots, by_slots=True,
+                also=records[1:])
     return True
 
 

@@ -71,7 +71,8 @@ def _stockpile_item(entry: Any, pet: bool, days: dict[str, Any], file: Path, tex
         citation=f"{file.parent.name}/{file.name} id={item_id}",
         meta={"item": name, "item_en": _en(entry.get("item")), "pet": pet, "required": entry.get("required"),
               "unit": _ja(entry.get("unit")), "description": description,
-              "category": category or None, "days": {"low": days["low"], "high": days["high"]},
+              # The 3- and 7-day rates are people's: the pets' list gives no period of its own in Japanese.
+              "category": category or None, "days": {} if pet else {"low": days["low"], "high": days["high"]},
               "file": file.name, "line": line},
         **shared,
     )

@@ -54,16 +54,21 @@ class _Source:
     def items(self) -> Iterator[Item]:
         target = self.path / "target.csv"
         notes = self._category_notes()
-        for row in iter_csv(target, self.encoding, required=("name",)):
+        rows = list(iter_csv(target, self.encoding, required=("name",)))
+        known = {self.aliases.get(c, c) for row in rows if isinstance(row, CsvRow)
+                 for c in [_first(row.values, CATEGORY_COLUMNS)] if c}
+        for row in rows:
             if isinstance(row, IngestProblem):
                 yield row
                 continue
-            yield self._item(target, row, notes)
+            yield self._item(target, row, notes, known)
 
-    def _item(self, target: Path, row: CsvRow, notes: dict[str, str]) -> Item:
-        name = _first(row.values, NAME_COLUMNS)
+    def _item(self, target: Path, row: CsvRow, notes: dict[str, str], known: set[str]) -> Item:
+        written = name = _first(row.values, NAME_COLUMNS)
         category = _first(row.values, CATEGORY_COLUMNS)
         category = self.aliases.get(category, category)
+        if name and not category:
+            name, category = _category_typed_into_name(name, known)
         if not name or not category:
             missing = "item name" if not name else "category (type/label)"
             return IngestProblem(str(target), row.line, f"no {missing}; row skipped")
@@ -74,7 +79,8 @@ class _Source:
         return self._document(
             key=name, alternative=f"{name}（{category}）", title=f"{self.municipality}: {name}", body="\n".join(lines),
             kind="garbage_item", file=target, line=row.line,
-            meta={"item": name, "category": category, "notice": notice or None},
+            meta={"item": name, "category": category, "notice": notice or None,
+                  **({"source_name": written} if written != name else {})},
         )
 
     def _category_notes(self) -> dict[str, str]:
@@ -168,6 +174,13 @@ class _Source:
             counter += 1
         self.seen_ids.add(doc_id)
         return doc_id
+
+
+def _category_typed_into_name(name: str, known: set[str]) -> tuple[str, str]:
+    """「櫛(木製・竹製・プラスチック製) 可燃ごみ」 with an empty category column: the category was typed after the name.
+    Only a category the file itself uses counts; otherwise the row stays without one (and is reported)."""
+    head, _, tail = re.sub(r"\s+", " ", name).strip().rpartition(" ")
+    return (head, tail) if head and tail in known else (name, "")
 
 
 def _first(values: dict[str, str], columns: tuple[str, ...]) -> str:

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LINE_SECRET = "surge-line-secret"
 LINE_TOKEN = "surge-line-token"
 TENANT = "tokyo"
+EMERGENCY = "家が火事です、煙で前が見えません"  # config/risk.yml's emergency tier: claimed before the backlog
 
 
 class TimedLineApi(FakeLineApi):
@@ -151,6 +152,7 @@ class Plan:
     seconds: float  # the surge's length: events are spread evenly over it
     duplicate_share: float = 0.05
     senders: int = 32  # concurrent HTTP clients (LINE's own connections)
+    emergency_every: int = 0  # every n-th event is an emergency's words instead of a question (0: none)
 
     @property
     def events(self) -> int:
@@ -239,7 +241,7 @@ class Surge:
             self._acked[i - self.plan.residents].wait(timeout=120)
         token = self.line_api.issue_reply_token()
         record = Sent(resident, n, str(uuid.uuid4()), token, time.time())
-        text = self.questions[i % len(self.questions)]
+        text = self.text_of(i)
         self._deliver(record, text, redelivery=False)
         record.acked_at = time.time()
         with self._lock:
@@ -247,6 +249,12 @@ class Surge:
         self._acked[i].set()
         if self.random.random() < self.plan.duplicate_share:
             self._deliver(record, text, redelivery=True)  # LINE redelivers: the same webhookEventId
+
+    def text_of(self, i: int) -> str:
+        every = self.plan.emergency_every
+        if every and i % every == every - 1:
+            return EMERGENCY
+        return self.questions[i % len(self.questions)]
 
     def _deliver(self, record: Sent, text: str, redelivery: bool) -> None:
         body = line_body(user_id(record.resident), text, record.event_id, record.reply_token, redelivery)
@@ -324,7 +332,8 @@ def stored_events(db: Any) -> dict[str, dict[str, Any]]:
 
     from storage.schema import inbound_events, turns
 
-    query = (select(inbound_events.c.external_id, inbound_events.c.status, turns.c.outcome, turns.c.reason,
+    query = (select(inbound_events.c.external_id, inbound_events.c.status, inbound_events.c.priority,
+                    turns.c.outcome, turns.c.reason,
                     turns.c.index_version, turns.c.created_at)
              .select_from(inbound_events.outerjoin(turns, turns.c.inbound_event_id == inbound_events.c.id))
              .where(inbound_events.c.channel == "line"))
@@ -332,11 +341,30 @@ def stored_events(db: Any) -> dict[str, dict[str, Any]]:
         return {row.external_id: dict(row._mapping) for row in conn.execute(query)}
 
 
+def turn_to_reply_ms(records: list[Sent], delivered: dict[str, list[float]]) -> list[float]:
+    """From the webhook's post to the first reply with the event's token (a busy notice, when one was sent)."""
+    return [(delivered[r.reply_token][0] - r.sent_at) * 1e3 for r in records if delivered.get(r.reply_token)]
+
+
+def outbox_counts(db: Any) -> dict[str, int]:
+    """Residents told the service is busy (backpressure: conversations/backpressure.py), and messages never sent."""
+    from sqlalchemy import func, select
+
+    from storage.schema import outbox
+
+    with db.read() as conn:
+        busy = conn.execute(select(func.count()).where(outbox.c.idempotency_key.like("busy:%"))).scalar_one()
+        unsent = conn.execute(select(func.count()).where(outbox.c.status != "sent")).scalar_one()
+    return {"busy_notices": busy, "unsent": unsent}
+
+
 def summarise(surge: Surge, db: Any, drained: bool, actions: dict[str, Action]) -> dict[str, Any]:
     sent, stored = surge.sent, stored_events(db)
     delivered = replies_by_token(surge.line_api)
     with_turn = [r for r in sent if stored.get(r.event_id, {}).get("outcome")]
-    to_reply = [(delivered[r.reply_token][0] - r.sent_at) * 1e3 for r in with_turn if delivered.get(r.reply_token)]
+    urgent = [r for r in with_turn if (stored[r.event_id]["priority"] or 0) > 0]
+    to_reply = turn_to_reply_ms([r for r in with_turn if r not in urgent], delivered)
+    urgent_to_reply = turn_to_reply_ms(urgent, delivered)
     acks = [ms for r in sent for ms in r.ack_ms]
     versions: dict[str, int] = defaultdict(int)
     for r in with_turn:
@@ -355,9 +383,12 @@ def summarise(surge: Surge, db: Any, drained: bool, actions: dict[str, Action]) 
         "lost": sum(1 for r in sent if stored.get(r.event_id, {}).get("status") != "done")
         + sum(1 for r in with_turn if not delivered.get(r.reply_token)),
         "duplicated": sum(len(times) - 1 for times in delivered.values()),
-        "order_violations": order_violations(sent, delivered),
+        "order_violations": order_violations(sent, delivered), **outbox_counts(db),
         "ack_ms": {"p50": round(percentile(acks, 0.5), 1), "p99": round(percentile(acks, 0.99), 1)},
         "turn_to_reply_ms": {"p50": round(percentile(to_reply, 0.5)), "p99": round(percentile(to_reply, 0.99))},
+        "emergencies": len(urgent),
+        "emergency_to_reply_ms": {"p50": round(percentile(urgent_to_reply, 0.5)) if urgent_to_reply else None,
+                                  "p99": round(percentile(urgent_to_reply, 0.99)) if urgent_to_reply else None},
         "drained": drained, "turns_by_index_version": dict(versions),
         "outcomes": dict(Counter(f"{stored[r.event_id]['outcome']}/{stored[r.event_id]['reason'] or '-'}"
                                  for r in with_turn)),
@@ -416,6 +447,21 @@ def two_versions(index_data_dir: Path, settings: Any) -> tuple[Any, Any]:
     return first, second
 
 
+def tenants_with_backpressure(work_dir: Path, limits: dict[str, float]) -> Path:
+    """A copy of the shipped tenants whose surge tenant has these backpressure limits (the cluster reads it through
+    MADOGUCHI_TENANTS_DIR), so a surge of a few hundred events passes them."""
+    import shutil
+
+    import yaml
+
+    tenants = work_dir / "tenants"
+    shutil.copytree(ROOT / "config" / "tenants", tenants)
+    path = tenants / f"{TENANT}.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**config, "backpressure": limits}, allow_unicode=True), encoding="utf-8")
+    return tenants
+
+
 def prepare_work_dir(index_data_dir: Path, work_dir: Path) -> None:
     """The cluster's own data directory; the intent examples' vectors and the embedding cache are borrowed."""
     import shutil
@@ -429,10 +475,12 @@ def prepare_work_dir(index_data_dir: Path, work_dir: Path) -> None:
 
 def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[str], *, residents: int,
                       messages: int, seconds: float, work_dir: Path, drain_timeout: float = 600,
-                      duplicate_share: float = 0.05, lease_s: tuple[float, float] | None = None) -> dict[str, Any]:
+                      duplicate_share: float = 0.05, lease_s: tuple[float, float] | None = None,
+                      backpressure: dict[str, float] | None = None, emergency_every: int = 0) -> dict[str, Any]:
     """2 web instances + 2 workers; at 30 % one of each is killed (-9) and restarted, at 50 % a new index version
     is published, at 75 % answering is switched off. `lease_s`: (inbox, outbox) leases, shorter than the service's
-    15 s / 60 s so a small test does not wait a minute for a killed worker's reply."""
+    15 s / 60 s so a small test does not wait a minute for a killed worker's reply. `backpressure`: the tenant's
+    limits for this run (default: the shipped ones). `emergency_every`: every n-th message is an emergency."""
     from config.settings import Settings
     from config.tenancy import get_tenant
     from conversations.switches import ANSWERING, change_switch
@@ -451,6 +499,8 @@ def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[s
 
         extra_env = ({"MADOGUCHI_INBOX_LEASE_S": str(lease_s[0]), "MADOGUCHI_OUTBOX_LEASE_S": str(lease_s[1])}
                      if lease_s else {})
+        if backpressure is not None:
+            extra_env["MADOGUCHI_TENANTS_DIR"] = str(tenants_with_backpressure(work_dir, backpressure))
         up_started = time.perf_counter()
         with TimedLineApi() as line_api, Cluster(url, work_dir, line_api.url, extra_env=extra_env) as cluster:
             seconds_to_start = time.perf_counter() - up_started
@@ -470,8 +520,8 @@ def surge_on_postgres(postgres_url: str, index_data_dir: Path, questions: list[s
 
             actions = [Action(0.3, "kill", kill_and_restart), Action(0.5, "hot_swap", hot_swap),
                        Action(0.75, "answering_off", answering_off)]
-            surge = Surge(cluster, line_api, Plan(residents, messages, seconds, duplicate_share), questions,
-                          actions)
+            plan = Plan(residents, messages, seconds, duplicate_share, emergency_every=emergency_every)
+            surge = Surge(cluster, line_api, plan, questions, actions)
             started = time.perf_counter()
             surge.run()
             drained = drain(db, drain_timeout)

@@ -1,6 +1,7 @@
 """A LINE surge on 2 web instances and 2 workers (processes of their own) on PostgreSQL, with one of each killed
-(-9) and restarted, a new index version published and answering switched off midway: nothing lost, nothing sent
-twice, every resident's replies in order, every turn on a published version, none answered after the switch.
+(-9) and restarted, a new index version published and answering switched off midway, emergencies among the
+questions and a backpressure limit the surge passes: nothing lost, nothing sent twice, every resident's replies in
+order (busy notices included), every turn on a published version, none answered after the switch.
 bench/scale.py runs the same at full size and reports the figures."""
 from __future__ import annotations
 
@@ -27,13 +28,16 @@ def test_a_surge_through_kills_a_hot_swap_and_a_kill_switch_loses_and_duplicates
         pytest.skip(reason)
     report = surge_on_postgres(POSTGRES_URL, knowledge_settings.data_dir, QUESTIONS, residents=6, messages=4,
                                seconds=10, work_dir=tmp_path / "cluster", drain_timeout=150, duplicate_share=0.3,
-                               lease_s=(3.0, 5.0))
+                               lease_s=(3.0, 5.0), backpressure={"max_backlog": 1, "max_wait_s": 0.05}, emergency_every=7)
     print(report)  # pytest -s shows the figures
     assert report["drained"], report
     assert report["events"] == report["stored"] == report["done"] == 24, report
     assert report["duplicates_sent"] >= 1 and report["failed"] == 0, report
     assert (report["lost"], report["duplicated"], report["order_violations"]) == (0, 0, 0), report
-    assert report["turns"] + report["silent"] == 24 and report["replies"] == report["turns"], report
+    assert report["turns"] + report["silent"] == 24, report
+    # Every turn's reply, plus a busy notice for each new resident who wrote while the inbox was past its limit.
+    assert report["replies"] == report["turns"] + report["busy_notices"] and report["unsent"] == 0, report
+    assert report["emergencies"] >= 1 and report["emergency_to_reply_ms"]["p50"] is not None, report
     published = set(report["index_versions"].values())
     assert set(report["turns_by_index_version"]) <= published, report  # none unrecorded ("none")
     switched = report["answering_off"]

@@ -177,6 +177,18 @@ class TestWhoIsTold:
         record_events(services, [line_message("三つ目", sender="U-new")])
         assert len(busy_notices(services)) == 1
 
+    def test_a_resident_whose_first_message_still_waits_is_not_told_on_the_second(self, services):
+        # The first message came in under the limits; the inbox passed them before its turn ran (so no conversation
+        # is open yet). A notice now would reach the resident before the answer to their first message.
+        backlog(services, 3)
+        record_events(services, [line_message("一つ目", sender="U-early")])
+        backlog(services, 1)
+        record_events(services, [line_message("二つ目", sender="U-early")])
+        assert busy_notices(services) == []
+        drain(services)
+        assert [text for _, text in transcript(services, "U-early")] == ["一つ目", "お答え: 一つ目", "二つ目",
+                                                                         "お答え: 二つ目"]
+
     def test_a_redelivered_event_is_not_told_twice(self, services):
         backlog(services, 4)
         event = line_message("粗大ごみの出し方を教えて", sender="U-new", external_id="line-event-1")

@@ -29,7 +29,7 @@ class TestGarbage:
         area = doc("garbage_days", {"municipality": "世田谷区", "area": "三軒茶屋2",
                                     "days_text": {"可燃ごみ": "毎週火曜・金曜", "不燃ごみ": "第1・第3水曜"},
                                     "closure": {"start": "2013-12-29", "end": "2014-01-03"}})
-        assert official_text(area, composer, Slots(category="不燃ごみ")) == "世田谷区三軒茶屋2丁目の不燃ごみの収集日は、第1・第3水曜です。"
+        assert official_text(area, composer, Slots(categories=["不燃ごみ"])) == "世田谷区三軒茶屋2丁目の不燃ごみの収集日は、第1・第3水曜です。"
         whole = official_text(area, composer)
         assert "・可燃ごみ: 毎週火曜・金曜" in whole and "・不燃ごみ: 第1・第3水曜" in whole
         assert "2014" not in whole  # the pause of 2013/12/29〜2014/01/03 has passed

@@ -269,3 +269,106 @@ def test_a_list_the_municipality_did_not_publish_is_handed_over(dialogue_engine)
 def test_questions_in_other_languages_find_the_record(dialogue_engine, text, doc_id):
     result = ask(dialogue_engine, text)
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id
+
+
+@pytest.mark.parametrize("text, doc_id", [
+    ("八王子市でペットボトルのキャップは何ごみ？", "hachioji-garbage:ペットボトルのキャップ（プラスチック製）"),
+    ("目黒区でペットボトルのふたは？", "meguro-garbage:ペットボトルのふた・ラベル"),
+])
+def test_the_particular_item_is_answered_not_the_general_one(dialogue_engine, text, doc_id):
+    result = ask(dialogue_engine, text)
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id
+
+
+def test_a_part_the_ward_does_not_list_is_never_answered_as_the_whole(dialogue_engine):
+    # 世田谷区 lists ペットボトル but no cap: its bottle rule is no answer about the cap.
+    result = ask(dialogue_engine, "世田谷区でペットボトルのキャップは何ごみ？")
+    assert not (result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "setagaya-garbage:ペットボトル")
+
+
+def test_things_named_together_are_each_answered_in_one_sentence(dialogue_engine):
+    result = ask(dialogue_engine, "八王子市でスプレー缶とライターは何ごみ？")
+    assert result.outcome is Outcome.ANSWERED
+    assert [s.doc_id for s in result.sources] == ["hachioji-garbage:スプレー缶", "hachioji-garbage:ライター"]
+    assert "八王子市では、スプレー缶は有害ごみです。" in result.answer and "八王子市では、ライターは有害ごみです。" in result.answer
+
+
+def test_things_named_together_without_a_ward_are_answered_after_the_ward(dialogue_engine):
+    first = ask(dialogue_engine, "スプレー缶とライターは？")
+    assert first.outcome is Outcome.CLARIFY and "目黒区" in first.answer
+    result = ask(dialogue_engine, "目黒区", after(first))
+    assert [s.doc_id for s in result.sources] == ["meguro-garbage:スプレー缶", "meguro-garbage:ライター"]
+
+
+def test_one_of_two_things_the_ward_does_not_list_is_not_answered_alone(dialogue_engine):
+    # 目黒区 lists 電池 but no 蛍光灯 (only 蛍光管): never a silent answer about 電池 alone.
+    result = ask(dialogue_engine, "目黒区で電池と蛍光灯は？")
+    assert result.outcome is not Outcome.ANSWERED
+
+
+@pytest.mark.parametrize("first, follow_up, answers", [
+    ("八王子市散田町1丁目のごみの日", "びんとかんは？", ["散田町１〜５丁目のびんの収集日は", "散田町１〜５丁目のかんの収集日は"]),
+    ("世田谷区 桜新町1丁目の燃えるごみの日", "じゃあ不燃ごみとペットボトルは？",
+     ["桜新町1・2丁目の不燃ごみの収集日は", "桜新町1・2丁目のペットボトルの収集日は"]),
+    # 世田谷区 has no びん or かん column (both are 資源): every column of the area, not a guess.
+    ("世田谷区三軒茶屋1丁目の燃えるごみの日は？", "びんとかんは？", ["・資源: 毎週金曜", "・不燃ごみ:"]),
+])
+def test_a_collection_day_follow_up_keeps_the_area_for_every_category_named(dialogue_engine, first, follow_up,
+                                                                             answers):
+    earlier = ask(dialogue_engine, first)
+    result = ask(dialogue_engine, follow_up, after(earlier))
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == earlier.sources[0].doc_id
+    assert all(part in result.answer for part in answers)
+
+
+def test_a_thing_after_a_collection_day_answer_is_a_sorting_question(dialogue_engine):
+    earlier = ask(dialogue_engine, "世田谷区三軒茶屋1丁目の燃えるごみの日は？")
+    result = ask(dialogue_engine, "スプレー缶は？", after(earlier))
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "setagaya-garbage:スプレー缶"
+
+
+@pytest.mark.parametrize("text", ["八王子市散田町のごみの日", "八王子市椚田町の燃えるごみの日"])
+def test_an_area_is_not_matched_inside_a_longer_place_name(dialogue_engine, text):
+    result = ask(dialogue_engine, text)
+    assert result.sources and result.sources[0].doc_id != "hachioji-garbage:area:田町"
+
+
+def test_a_pets_stockpile_uses_the_pets_record_and_no_peoples_figures(dialogue_engine):
+    result = ask(dialogue_engine, "猫の水はどれくらい備蓄すればいい？")
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "bichiku-navi:stockpile:64"
+    assert "3L" not in result.answer and "3日分" not in result.answer
+    missing = ask(dialogue_engine, "犬のマスクは何枚備蓄すればいい？")  # the pets' list has no masks
+    assert missing.outcome is Outcome.ESCALATED and "枚" not in missing.answer
+
+
+def test_a_household_size_after_a_stockpile_answer_multiplies_that_item(dialogue_engine):
+    first = ask(dialogue_engine, "災害用の水はどれくらい備蓄すればいい？")
+    result = ask(dialogue_engine, "４人家族だと？", after(first))
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == "bichiku-navi:stockpile:1"
+    assert "4人分では、1日12L、3日分で36L" in result.answer
+
+
+@pytest.mark.parametrize("text, ward", [
+    ("練馬区で電池は何ごみ？", "練馬区"), ("杉並区の燃えるごみの日はいつですか", "杉並区"),
+    ("What day is burnable trash collected in Nerima?", "練馬区"),
+])
+def test_garbage_of_a_municipality_without_data_is_handed_over_saying_what_is_covered(dialogue_engine, text, ward):
+    result = ask(dialogue_engine, text)
+    assert result.outcome is Outcome.ESCALATED and not result.sources
+    assert ward in result.answer and all(m in result.answer for m in ("世田谷区", "目黒区", "八王子市"))
+
+
+def test_another_question_about_such_a_municipality_is_not_taken_for_garbage(dialogue_engine):
+    result = ask(dialogue_engine, "練馬区のハザードマップを見たい")
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id.endswith("hazard-map:練馬区")
+
+
+@pytest.mark.parametrize("first, follow_up, doc_id, starts", [
+    ("世田谷区三軒茶屋1丁目の燃えるごみの日", "2丁目は？", "setagaya-garbage:area:三軒茶屋2", "世田谷区三軒茶屋2丁目の可燃ごみの収集日は"),
+    ("目黒区鷹番一丁目の資源の日", "3丁目は？", "meguro-garbage:area:鷹番三丁目", "目黒区鷹番三丁目の資源の収集日は"),
+])
+def test_another_chome_after_a_collection_day_answer_is_the_same_place(dialogue_engine, first, follow_up, doc_id,
+                                                                       starts):
+    result = ask(dialogue_engine, follow_up, after(ask(dialogue_engine, first)))
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id
+    assert result.answer.startswith(starts)  # the category asked before is kept

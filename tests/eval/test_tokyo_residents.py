@@ -12,12 +12,12 @@ import yaml
 
 from eval.tokyo_questions import (
     EXPECTS, GARBAGE_MUNICIPALITY, KINDS, LANGUAGES, QUESTIONS_PATH, SPLITS, STYLES, assign_splits, evidence_path,
-    evidence_text, household_quantity, load_questions,
+    evidence_text, household_quantity, load_questions, pinned,
 )
 
 TENANT_YAML = Path(__file__).resolve().parents[2] / "config" / "tenants" / "tokyo.yaml"
 REQUIRED = {"id", "split", "language", "kind", "style", "turns", "expect", "evidence", "answer_contains"}
-OPTIONAL = {"answer_any", "slot", "choices", "note", "group", "source_loaded"}
+OPTIONAL = {"answer_any", "slot", "choices", "note", "group", "source_loaded", "pinned_split"}
 
 
 @pytest.fixture(scope="module")
@@ -80,17 +80,43 @@ def test_the_split_is_the_documented_deterministic_rule(questions):
         "splits are stale: run python -m eval.tokyo_questions --resplit"
 
 
-def test_the_halves_are_equal_and_have_the_same_mix(questions):
-    halves = Counter(q["split"] for q in questions)
+def test_the_balanced_halves_are_equal_and_have_the_same_mix(questions):
+    balanced = [q for q in questions if not q.get("pinned_split")]
+    halves = Counter(q["split"] for q in balanced)
     assert halves["calibrate"] == halves["report"], halves
     for field in ("kind", "language", "expect"):
-        counts = Counter((q[field], q["split"]) for q in questions)
-        for value in {q[field] for q in questions}:
+        counts = Counter((q[field], q["split"]) for q in balanced)
+        for value in {q[field] for q in balanced}:
             assert abs(counts[(value, "calibrate")] - counts[(value, "report")]) <= 2, (field, value)
-    styles = Counter((s, q["split"]) for q in questions for s in q["style"])
-    for style in {s for q in questions for s in q["style"]}:
+    styles = Counter((s, q["split"]) for q in balanced for s in q["style"])
+    for style in {s for q in balanced for s in q["style"]}:
         a, b = styles[(style, "calibrate")], styles[(style, "report")]
         assert abs(a - b) <= max(2, (a + b) // 4), (style, a, b)
+
+
+def test_pinned_questions_are_calibrate_questions_that_say_why(questions):
+    written_after_failures = pinned(questions)
+    assert len(written_after_failures) >= 40
+    for q in written_after_failures:
+        assert q["pinned_split"] == q["split"] == "calibrate", q["id"]
+        assert "pinned to calibrate" in q.get("note", ""), q["id"]
+
+
+def test_pinning_new_questions_keeps_every_other_assignment(questions):
+    balanced = [q for q in questions if not q.get("pinned_split")]
+    before = assign_splits(balanced)
+    extra = {**balanced[0], "id": "tk-9999", "pinned_split": "calibrate", "group": None}
+    after = assign_splits([*questions, extra])
+    assert {qid: after[qid] for qid in before} == before
+    assert after["tk-9999"] == "calibrate"
+
+
+def test_a_group_is_pinned_whole_or_not_at_all(questions):
+    groups: dict[str, set[bool]] = {}
+    for q in questions:
+        if q.get("group"):
+            groups.setdefault(q["group"], set()).add(bool(q.get("pinned_split")))
+    assert all(len(kinds) == 1 for kinds in groups.values())
 
 
 def test_a_conversation_group_stays_in_one_half(questions):

@@ -52,6 +52,7 @@ class TestSynthetic:
         ]
         assert "備蓄量の目安: 最低3台" in lantern.body
         assert pet.title == "ペットの備蓄品: ペットフード" and pet.meta["pet"] is True
+        assert pet.meta["days"] == {} and water.meta["days"] == {"low": 3, "high": 7}  # the rates are people's
         assert water.citation == "bichiku/stockpile_items.json id=1" and water.url == "https://example.jp/bichiku/"
 
     def test_hazard_maps_one_per_municipality_with_link_as_url(self, write):
