@@ -219,6 +219,7 @@ class StructuredCatalogue:
         for doc in docs:
             self._add(doc)
         self._item_by_doc = {e.doc_id: e for e in self.items}
+        self._area_by_doc = {e.doc_id: e for e in self.areas}
         # 「せたがや区」, 「はちおうじ」: a municipality is also written in kana.
         self.municipality_keys = {m: self._municipality_keys(m) for m in self.municipalities}
 
@@ -395,11 +396,19 @@ class StructuredCatalogue:
         key = areas[0].keys[0]
         start = next(iter(question.place_spans(key)))
         match = re.match(_CHOME_AFTER, question.folded[start + len(key):] + " ")
-        chome = number(match.group("n")) if match else None
+        chome = number(match.group("n")) if match else chome_in(question.folded)
         if chome is not None:
             covering = [a for a in areas if chome in a.chome]
             areas = covering or areas
         return areas, chome
+
+    def same_area(self, doc_id: str, chome: int) -> list[Entry]:
+        """The records of the same place as an area record, for another 丁目 (「2丁目は？」 after 三軒茶屋1丁目)."""
+        entry = self._area_by_doc.get(doc_id)
+        if entry is None:
+            return []
+        return [a for a in self.areas
+                if a.keys[0] == entry.keys[0] and a.municipality == entry.municipality and chome in a.chome]
 
     def category_in(self, question: Question, municipality: str | None) -> str | None:
         """The collection category asked about (the first, when several are), as the municipality's data names it."""
@@ -530,6 +539,17 @@ def _coordinated(question: Question, mentions: list[Mention]) -> bool:
         return False
     gaps = [question.folded[a.end:b.start] for a, b in zip(mentions, mentions[1:])]
     return all(_JOINED_BY.fullmatch(gap) for gap in gaps)
+
+
+# A 丁目 given apart from the place's name: 「鷹番は2丁目」, "Takaban 2-chome" (the glossed name comes at the end),
+# 「다카반 2초메」.
+_CHOME_ANYWHERE = re.compile(r"(\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ)|(\d+)\s*-?\s*ch[oō]u?me|(\d+)\s*초메", re.I)
+
+
+def chome_in(text: str) -> int | None:
+    """The one 丁目 a question gives anywhere in it (None when it gives none, or several)."""
+    found = {number(next(g for g in m.groups() if g)) for m in _CHOME_ANYWHERE.finditer(text)}
+    return found.pop() if len(found) == 1 else None
 
 
 def area_base(area: str, chome: list[str]) -> tuple[str, tuple[int, ...]]:

@@ -19,8 +19,8 @@ from knowledge.documents import SourceDocument
 from knowledge.glossary import glossary_for
 from knowledge.knowledge_base import IndexMissing
 from knowledge.structured import (
-    EVACUATION_WORDS, HAZARD_MAP_WORDS, PET_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for, fold,
-    household_of,
+    EVACUATION_WORDS, HAZARD_MAP_WORDS, PET_WORDS, Entry, Question, StructuredCatalogue, area_label, catalogue_for,
+    chome_in, fold, household_of,
 )
 
 MAX_CHOICES = 6
@@ -32,6 +32,8 @@ _STOCKPILE_WORDS = re.compile(
 _DISPOSAL_WORDS = re.compile(
     r"ごみ|ゴミ|捨て|すて|出す|出し|出せ|だす|だし|処分|分別|回収|リサイクル|資源|粗大|どうやって|どうすれば|どこに|どう出|"
     r"trash|garbage|rubbish|dispos|throw|recycl|burnable|\bbin\b|垃圾|扔|丢|处理|回收|쓰레기|버려|버리|버릴|분리|배출", re.I)
+# A follow-up that only gives another 丁目: 「2丁目は？」, 「じゃあ３丁目だと？」.
+_ONLY_CHOME = re.compile(r"(?:じゃあ|では|なら)?\s*(?:\d+|[一二三四五六七八九十]+)\s*(?:丁目|ちょうめ)\s*(?:は|だと|なら|の場合は|では)?\s*[?？。]?\s*")
 # Words only a garbage question uses (「出す」 alone is also 「住民票を出す」).
 _GARBAGE_WORDS = re.compile(r"ごみ|ゴミ|粗大|分別|資源|リサイクル|捨て|すて方|trash|garbage|rubbish|recycl|垃圾|쓰레기|분리수거",
                             re.I)
@@ -212,6 +214,12 @@ def _collection_days(ctx, deps, index, catalogue: StructuredCatalogue, question:
     if not areas:
         if last is not None and last.kind == "garbage_days" and _asks_days_again(catalogue, question):
             return _answer(ctx, deps, last, _days_slots(catalogue, question, last))
+        if last is not None and last.kind == "garbage_days" and _ONLY_CHOME.fullmatch(question.folded):
+            # 「2丁目は？」 after 三軒茶屋1丁目's days: the same place, that 丁目 (and the categories asked before)
+            same = catalogue.same_area(last.doc_id, chome_in(question.folded) or 0)
+            previous = catalogue.question(ctx.memory.last_question or "")
+            if len(same) == 1:
+                return _answer(ctx, deps, index.document(same[0].doc_id), _days_slots(catalogue, previous, last))
         if categories and _DAYS_WORDS.search(question.text) and not catalogue.items_in(question):
             return _ask_for_area(ctx, deps, catalogue, named)
         return False

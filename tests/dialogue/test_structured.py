@@ -361,3 +361,14 @@ def test_garbage_of_a_municipality_without_data_is_handed_over_saying_what_is_co
 def test_another_question_about_such_a_municipality_is_not_taken_for_garbage(dialogue_engine):
     result = ask(dialogue_engine, "練馬区のハザードマップを見たい")
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id.endswith("hazard-map:練馬区")
+
+
+@pytest.mark.parametrize("first, follow_up, doc_id, starts", [
+    ("世田谷区三軒茶屋1丁目の燃えるごみの日", "2丁目は？", "setagaya-garbage:area:三軒茶屋2", "世田谷区三軒茶屋2丁目の可燃ごみの収集日は"),
+    ("目黒区鷹番一丁目の資源の日", "3丁目は？", "meguro-garbage:area:鷹番三丁目", "目黒区鷹番三丁目の資源の収集日は"),
+])
+def test_another_chome_after_a_collection_day_answer_is_the_same_place(dialogue_engine, first, follow_up, doc_id,
+                                                                       starts):
+    result = ask(dialogue_engine, follow_up, after(ask(dialogue_engine, first)))
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id
+    assert result.answer.startswith(starts)  # the category asked before is kept

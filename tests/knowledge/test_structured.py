@@ -94,3 +94,12 @@ def test_an_item_is_found_by_the_reading_its_compound_is_said_with(catalogue):
 def test_one_character_before_の_says_which_when_a_record_says_it_too(catalogue):
     # 「木のくし」: the 木製 comb or skewer (both read くし), not the metal ones.
     assert named_items(catalogue, "八王子市で木のくしは？") == [["櫛(木製・竹製・プラスチック製)", "串 (木製・竹製・プラスチック製)"]]
+
+
+@pytest.mark.parametrize("text, area", [
+    ("Meguro-ku, burnable garbage in Takaban 2-chome 鷹番", "鷹番二丁目"),  # a glossed name comes at the end
+    ("鷹番は2丁目です。燃えるごみの日は？", "鷹番二丁目"),
+])
+def test_a_chome_given_apart_from_the_place_name_counts(catalogue, text, area):
+    areas, chome = catalogue.areas_in(catalogue.question(text))
+    assert chome == 2 and [a.name for a in areas] == [area]
