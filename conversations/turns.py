@@ -30,7 +30,7 @@ from governance.audit import record_turn_with_audit
 from governance.intake import NOT_KEPT_META
 from storage import (
     Connection, Row, append_message, attach_inbound_to_conversation, assistant_message_of_turn, find_open_conversation, inbound_by_external_id,
-    inbound_event_from_row, lease_inbound_event, list_messages, mark_inbound_done, open_conversation,
+    inbound_event_from_row, latest_messages, lease_inbound_event, mark_inbound_done, open_conversation,
     record_feedback, resident_message_of_inbound, turn_for_inbound,
 )
 
@@ -154,8 +154,7 @@ def _memory_and_state(conn: Connection, event: InboundEvent) -> tuple[Conversati
                                       resident_address=event.sender)
     if existing is None:
         return ConversationMemory(), "assistant"
-    recent = list_messages(conn, existing.id, limit=100_000)[-MEMORY_MESSAGES:]
-    return memory_from_messages(recent), existing.state
+    return memory_from_messages(latest_messages(conn, existing.id, limit=MEMORY_MESSAGES)), existing.state
 
 
 def memory_from_messages(messages: list[Row]) -> ConversationMemory:

@@ -13,7 +13,7 @@ from .audit import append_audit, list_audit
 from .conversations import (
     append_message, assistant_message_of_turn, erase_conversation, erase_inactive_conversations, erase_unattached_inbound,
     find_open_conversation, first_message_after, first_resident_texts, get_conversation, latest_inbound_of,
-    list_conversations, list_messages, list_turns, new_id, open_conversation, previous_resident_message_id,
+    latest_messages, list_conversations, list_messages, list_turns, new_id, open_conversation, previous_resident_message_id,
     record_feedback, record_turn,
     resident_message_of_inbound, set_conversation_state, turn_for_inbound, turn_of_conversation, turn_of_tenant,
     turns_of_conversation,
@@ -49,7 +49,7 @@ __all__ = [
     "enqueue_outbox", "claim_outbox_batch", "mark_sent", "mark_send_failed", "outbound_message_from_row",
     "outbox_by_key", "queue_counts", "undelivered_replies", "conversations_with_failed_replies",
     "open_conversation", "find_open_conversation", "get_conversation", "list_conversations",
-    "set_conversation_state", "append_message", "list_messages", "first_resident_texts", "assistant_message_of_turn",
+    "set_conversation_state", "append_message", "list_messages", "latest_messages", "first_resident_texts", "assistant_message_of_turn",
     "resident_message_of_inbound", "latest_inbound_of", "previous_resident_message_id", "first_message_after",
     "record_turn", "turn_for_inbound", "turn_of_conversation",
     "turn_of_tenant", "turns_of_conversation", "list_turns", "record_feedback", "erase_conversation",

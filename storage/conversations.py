@@ -105,6 +105,14 @@ def list_messages(conn: Connection, conversation_id: str, *, after_id: int = 0, 
     return list(conn.execute(query))
 
 
+def latest_messages(conn: Connection, conversation_id: str, *, limit: int) -> list[Row]:
+    """The conversation's last `limit` messages, oldest first: what a turn remembers, read without the rest of a
+    long transcript (each message's metadata is JSON to decode)."""
+    query = (select(messages).where(messages.c.conversation_id == conversation_id)
+             .order_by(messages.c.id.desc()).limit(limit))
+    return list(conn.execute(query))[::-1]
+
+
 def first_resident_texts(conn: Connection, conversation_ids: Iterable[str]) -> dict[str, str]:
     """Each conversation's first resident message: the question a queue row previews."""
     first = (select(messages.c.conversation_id, func.min(messages.c.id).label("id"))

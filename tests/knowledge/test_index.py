@@ -69,6 +69,14 @@ class TestPersistence:
         assert np.allclose(loaded.title_vectors, index.title_vectors)
         assert search(loaded, embedder, "児童手当の申請")[0].doc.doc_id == "3"
 
+    def test_a_loaded_index_holds_each_term_once(self, index, tmp_path):
+        index.save(tmp_path / "t1")
+        loaded = TenantIndex.load(tmp_path / "t1")
+        terms = [term for terms in loaded.tokens_full + loaded.tokens_title for term in terms]
+        assert len(terms) > len(set(terms))  # the city's documents share words
+        assert len({id(term) for term in terms}) == len(set(terms))
+        assert loaded.tokens_full == index.tokens_full and loaded.tokens_title == index.tokens_title
+
     def test_manifest_summarises_sources_for_the_transparency_page(self, index):
         (source,) = index.manifest["sources"]
         assert source["source"] == "テスト資料" and source["documents"] == 5 and source["as_of"] == "2024"

@@ -12,7 +12,8 @@ from core.messages import InboundEvent, OutboundMessage
 from core.outcomes import EscalationReason, Outcome
 from storage import (
     Database, append_message, claim_inbound_batch, enqueue_outbox, erase_conversation,
-    erase_inactive_conversations, get_conversation, list_conversations, list_messages, list_turns, new_id,
+    erase_inactive_conversations, get_conversation, latest_messages, list_conversations, list_messages, list_turns,
+    new_id,
     open_conversation, record_feedback, record_inbound, record_turn, set_conversation_state, turn_for_inbound,
     utcnow,
 )
@@ -70,6 +71,18 @@ def test_the_transcript_comes_back_in_order_and_can_be_polled(db: Database) -> N
                                                                            "担当の佐藤です"]
         assert [m.id for m in list_messages(conn, conversation.id, after_id=ids[0])] == ids[1:]
         assert get_conversation(conn, conversation.id).last_activity_at >= conversation.last_activity_at
+
+
+def test_the_latest_messages_come_back_oldest_first_without_the_rest(db: Database) -> None:
+    conversation = start(db)
+    other = start(db, address="U2")
+    with db.transaction() as conn:
+        ids = [append_message(conn, conversation_id=conversation.id, tenant="tokyo", role="resident", text=f"質問{n}")
+               for n in range(5)]
+        append_message(conn, conversation_id=other.id, tenant="tokyo", role="resident", text="別の人")
+    with db.read() as conn:
+        assert [m.id for m in latest_messages(conn, conversation.id, limit=3)] == ids[-3:]
+        assert [m.id for m in latest_messages(conn, conversation.id, limit=50)] == ids
 
 
 def test_operators_only_see_their_tenants_conversations(db: Database) -> None:
