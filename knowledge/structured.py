@@ -438,7 +438,9 @@ class StructuredCatalogue:
         names = set()
         for entry in self.items:
             base = _BRACKETED.sub("", entry.name).strip() or entry.name
-            names.update(part for part in re.split(r"[・/／]", base) if len(part) >= 1)
+            parts = [part for part in re.split(r"[・/／]", base) if len(part) >= 1]
+            # 「ペットボトルのキャップ」's head is a thing of its own in another language ("cap of a PET bottle").
+            names.update(parts + [p.rsplit("の", 1)[1] for p in parts if len(p.rsplit("の", 1)[-1]) >= 2 and "の" in p])
         return sorted(names)
 
     def place_readings(self) -> dict[str, str]:
