@@ -489,7 +489,8 @@ _FOR_PETS = re.compile(r"\s*for pets?\s*$", re.I)
 SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map", "evacuation_sites")
 EVACUATION_WORDS = re.compile(r"避難所|避難場所|避難先|避難でき|避難して|避難する|ひなんじょ|逃げ|evacuat|shelter|refuge|"
                               r"避难|疏散|庇护所|대피|피난", re.I)
-HAZARD_MAP_WORDS = re.compile(r"ハザードマップ|はざーどまっぷ|防災マップ|浸水想定|hazard\s*map|灾害地图|风险地图|危险地图|"
+# 「ハザード」 alone too: 「ハザードマツプ」, 「ハザードmap」 are typed as often as the whole word.
+HAZARD_MAP_WORDS = re.compile(r"ハザード|はざーど|防災マップ|浸水想定|hazard\s*map|灾害地图|风险地图|危险地图|"
                               r"해저드\s*맵|재해\s*지도|위험\s*지도", re.I)
 
 
