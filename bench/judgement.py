@@ -2,15 +2,20 @@
 """Judgement of the whole assistant, per tenant, in one run: every labelled question goes through the dialogue
 engine as `madoguchi ask --jsonl` runs it (intents, risk, follow-up, curated answers, the answer policy), and the
 replies are scored: served (a right answer, or choices holding one), answered precision, wrong answers, handed
-over, and the no-answer questions handed over or clarified. Side by side: the same turns under the policy that
-was on main before issue 9 (answer 0.8403 / clarify 0.8396, three choices) applied to the same retrieval, and,
-with --baseline, a saved `ask --jsonl` output of an older build scored the same way.
+over, and the no-answer questions handed over or clarified. Side by side: an older build's replies to the same
+questions (`--baseline-dir DIR`, saved by that build's `--save-replies DIR`: today's policy next to the new one),
+the same turns under the thresholds that were on main before issue 9 (answer 0.8403 / clarify 0.8396, three
+choices) applied to this build's retrieval and confidence, and, with --baseline, a saved `ask --jsonl` output.
 
 Each tenant is run with its reviewed question variants (knowledge/variants.py: what a city gets once its
 reviewers have marked right sources) and without them (a new city's first day), when its YAML uses them.
 
     .venv/bin/python bench/judgement.py [--amagasaki-split test] [--tokyo-split report] [--variants both]
+                                        [--save-replies DIR] [--baseline-dir OLD_DIR]
                                         [--baseline amagasaki=old-test.jsonl]
+
+On the dev split, read the runs without variants: the dev questions are amagasaki's variants, so with them each
+question would find itself (calibration leaves a question's own variant out; a turn cannot).
 
 Sets: amagasaki = LocalgovFAQ (test split: reported, never tuned on); tokyo = eval/tokyo/residents.jsonl (its
 report half). A set that is absent is skipped with a message.
@@ -100,7 +105,25 @@ def previous_policy_reply(engine: Any, tenant: str, result: Any, reply: dict) ->
     return {"outcome": "escalated", "reason": "low_confidence", "sources": [], "choices": []}
 
 
-def run_tenant(engine: Any, tenant: str, path: Path, split: str | None, baseline: Path | None) -> dict:
+def replies_file(directory: Path, tenant: str, path: Path, split: str | None, with_variants: bool) -> Path:
+    """Where --save-replies writes a run's replies and --baseline-dir looks for an older build's."""
+    return directory / f"{tenant}-{split or path.stem}-{'with' if with_variants else 'without'}-variants.jsonl"
+
+
+def save_replies(replies: dict, path: Path) -> None:
+    """The replies as `madoguchi ask --jsonl` writes them (one JSON line each, with its question's id)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for query_id, reply in replies.items():
+            out.write(json.dumps({"id": query_id, **reply}, ensure_ascii=False) + "\n")
+
+
+def saved_figures(path: Path, queries: list) -> dict:
+    saved = {str(r["id"]): r for r in map(json.loads, path.open(encoding="utf-8")) if r}
+    return served_figures(saved, queries)
+
+
+def run_tenant(engine: Any, tenant: str, path: Path, split: str | None) -> dict:
     rows = rows_of(path, split)
     docs = engine.kb.index(tenant).docs
     queries = [labelled_row(r, docs) for r in rows]
@@ -111,22 +134,23 @@ def run_tenant(engine: Any, tenant: str, path: Path, split: str | None, baseline
         reply = result.to_dict()
         replies[query.id] = reply
         previous[query.id] = previous_policy_reply(engine, tenant, result, reply)
-    seconds = time.perf_counter() - started
-    out = {"set": path.name, "split": split, "questions": len(rows), "seconds": round(seconds, 1),
-           "now": served_figures(replies, queries), "previous_policy": served_figures(previous, queries)}
-    if baseline:
-        saved = {str(r["id"]): r for r in map(json.loads, baseline.open(encoding="utf-8")) if r}
-        out["baseline"] = served_figures(saved, queries)
-    return out
+    return {"set": path.name, "split": split, "questions": len(rows),
+            "seconds": round(time.perf_counter() - started, 1), "queries": queries, "replies": replies,
+            "now": served_figures(replies, queries), "previous_policy": served_figures(previous, queries)}
 
 
-COLUMNS = ("with_variants", "without_variants", "previous_policy", "baseline")
+# Column → its heading: this build with and without the variants, an older build's saved replies (today's main,
+# from --baseline-dir) next to each, the pre-issue-9 thresholds, and a single --baseline file.
+COLUMNS = {"with_variants": "with variants", "baseline_with_variants": "baseline, with",
+           "without_variants": "without variants", "baseline_without_variants": "baseline, without",
+           "previous_policy": "0.8403/0.8396", "baseline": "--baseline"}
 
 
-def run_both(engine: Any, tenant: str, path: Path, split: str | None, baseline: Path | None,
-             modes: tuple[bool, ...]) -> dict:
-    """The tenant's figures with and without its question variants; the previous policy is scored on the
-    retrieval without them (what main searched before variants existed)."""
+def run_both(engine: Any, tenant: str, path: Path, split: str | None, modes: tuple[bool, ...],
+             baseline: Path | None = None, baseline_dir: Path | None = None, save_dir: Path | None = None) -> dict:
+    """The tenant's figures with and without its question variants, each next to the same run of an older build
+    when `baseline_dir` holds one; the pre-issue-9 thresholds are scored on the retrieval without them (what main
+    searched before variants existed)."""
     out: dict[str, Any] = {}
     engine.kb.question_variants = True
     variants = len(engine.kb.index(tenant).variants or [])
@@ -134,10 +158,19 @@ def run_both(engine: Any, tenant: str, path: Path, split: str | None, baseline: 
         modes = (False,)  # the tenant has none: both runs would be the same
     for with_variants in modes:
         engine.kb.question_variants = with_variants
-        report = run_tenant(engine, tenant, path, split, baseline)
-        out.update({k: v for k, v in report.items() if k not in ("now", "previous_policy", "seconds")})
-        out["with_variants" if with_variants else "without_variants"] = report["now"]
-        out[f"seconds_{'with' if with_variants else 'without'}_variants"] = report["seconds"]
+        mode = f"{'with' if with_variants else 'without'}_variants"
+        report = run_tenant(engine, tenant, path, split)
+        queries = report.pop("queries")
+        if save_dir:
+            save_replies(report["replies"], replies_file(save_dir, tenant, path, split, with_variants))
+        older = replies_file(baseline_dir, tenant, path, split, with_variants) if baseline_dir else None
+        if older and older.exists():
+            out[f"baseline_{mode}"] = saved_figures(older, queries)
+        if baseline:
+            out["baseline"] = saved_figures(baseline, queries)
+        out.update({k: v for k, v in report.items() if k not in ("now", "previous_policy", "seconds", "replies")})
+        out[mode] = report["now"]
+        out[f"seconds_{mode}"] = report["seconds"]
         if not with_variants or len(modes) == 1:
             out["previous_policy"] = report["previous_policy"]
     engine.kb.question_variants = True
@@ -149,12 +182,13 @@ def print_table(tenant: str, report: dict) -> None:
     columns = [c for c in COLUMNS if c in report]
     print(f"\n{tenant} — {report['set']} {report['split'] or ''} ({report['questions']} questions, "
           f"{report['variants']} reviewed question variants)")
-    print(f"{'':38}" + "".join(f"{c:>18}" for c in columns))
+    print(f"{'':38}" + "".join(f"{COLUMNS[c]:>19}" for c in columns))
     for key in FIGURES:
         values = [report[c][key] for c in columns]
-        print(f"{key:38}" + "".join(f"{'—' if v is None else f'{v:.3f}':>18}" for v in values))
-    for column in columns[:2]:
-        print(f"{'counts (' + column + ')':38}{json.dumps(report[column]['counts'], ensure_ascii=False)}")
+        print(f"{key:38}" + "".join(f"{'—' if v is None else f'{v:.3f}':>19}" for v in values))
+    for column in columns:
+        if column != "previous_policy":
+            print(f"{'counts (' + COLUMNS[column] + ')':38}{json.dumps(report[column]['counts'], ensure_ascii=False)}")
 
 
 def main() -> int:
@@ -167,6 +201,11 @@ def main() -> int:
                         help="search with the tenants' reviewed question variants, without them, or both")
     parser.add_argument("--tenant", action="append", help="only these tenants (default: every labelled set)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--baseline-dir", type=Path, metavar="DIR",
+                        help="an older build's replies saved with --save-replies: scored next to each run")
+    parser.add_argument("--save-replies", type=Path, metavar="DIR",
+                        help="also write every reply to DIR/TENANT-SET-with|without-variants.jsonl (a later "
+                             "build's --baseline-dir)")
     args = parser.parse_args()
     from madoguchi.composition import build_services
 
@@ -177,7 +216,8 @@ def main() -> int:
         if args.tenant and tenant not in args.tenant:
             continue
         base = Path(baselines[tenant]) if tenant in baselines else None
-        reports[tenant] = run_both(engine, tenant, path, split, base, MODES[args.variants])
+        reports[tenant] = run_both(engine, tenant, path, split, MODES[args.variants], base, args.baseline_dir,
+                                   args.save_replies)
         print_table(tenant, reports[tenant])
     if args.json:
         Path(args.json).write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")

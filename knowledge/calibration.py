@@ -5,7 +5,7 @@ where it has enough of them) and the operating thresholds of the answer policy."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -104,8 +104,15 @@ def fit_confidence(x: np.ndarray, top1: np.ndarray, top3: np.ndarray, l2: float,
     return ConfidenceModel(top1=fit_logistic(x, top1, l2=l2), top3=fit_logistic(x, top3, l2=l2), meta=meta)
 
 
-def out_of_fold_confidence(x: np.ndarray, top1: np.ndarray, top3: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    folds = np.arange(len(x)) % FOLDS
+def fold_numbers(n: int, seed: int | None = None) -> np.ndarray:
+    """Each question's fold: in file order, or shuffled by `seed` (to repeat a cross-validation on other folds)."""
+    folds = np.arange(n) % FOLDS
+    return folds if seed is None else np.random.default_rng(seed).permutation(folds)
+
+
+def out_of_fold_confidence(x: np.ndarray, top1: np.ndarray, top3: np.ndarray, l2: float,
+                           seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    folds = fold_numbers(len(x), seed)
     p1, p3 = np.zeros(len(x)), np.zeros(len(x))
     for fold in range(FOLDS):
         train = folds != fold
@@ -168,6 +175,60 @@ def choose_answer_threshold(p1: np.ndarray, correct: np.ndarray, target_precisio
     # Require a minimum answered set (4% of the questions, at least 5) so a few lucky ones do not set it.
     ok = ok[ok >= max(4, int(0.04 * len(order)))]
     return float(p1[order][ok.max()]) if ok.size else 1.0
+
+
+def refitted_probabilities(x: np.ndarray, top1: np.ndarray, top3: np.ndarray,
+                           l2: float) -> Callable[[int], np.ndarray]:
+    """The shared top-1 head's out-of-fold probabilities, the head refitted on the folds of each seed (for a shared
+    model learned from the very labels it is scored on)."""
+    return lambda seed: out_of_fold_confidence(x, top1, top3, l2, seed)[0]
+
+
+def fixed_probabilities(p1: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The same probabilities for every seed (a shared model that never saw these labels)."""
+    return lambda seed: p1
+
+
+def nested_answering(probabilities: Callable[[int], np.ndarray], top1: np.ndarray, kinds: Sequence[str],
+                     target_precision: float, floors: Sequence[float], prior: float = 2.0,
+                     seeds: int = 30) -> list[dict]:
+    """How each answer floor does on questions its threshold never saw. `probabilities(seed)`: every question's
+    shared-model probability, out of fold (refitted on the folds of `seed` where the shared model is learned
+    from these labels). In every fold of every seed, the tenant's calibration and the set-level threshold are
+    learned on the other folds, the floor is applied on top, and the held-out questions are answered at that
+    threshold. Choosing the threshold where the cross-validated precision just reaches the target overstates
+    it (the edge rests on a handful of lucky questions): this measures the whole rule as a new question meets it."""
+    kinds = np.asarray(list(kinds))
+    counts = {floor: [0, 0] for floor in floors}
+    for seed in range(seeds):
+        p1, folds = probabilities(seed), fold_numbers(len(top1), seed)
+        for fold in range(FOLDS):
+            train, test = np.where(folds != fold)[0], np.where(folds == fold)[0]
+            q_train, _ = out_of_fold_calibrated(p1[train], p1[train], top1[train], top1[train], kinds[train], prior)
+            cal = fit_tenant_calibration(p1[train], p1[train], top1[train], top1[train], kinds[train], prior)
+            q_test = calibrated(cal, "top1", p1[test], kinds[test])
+            edge = choose_answer_threshold(q_train, top1[train], target_precision)
+            for floor in floors:
+                answered = q_test >= max(edge, floor)
+                counts[floor][0] += int(answered.sum())
+                counts[floor][1] += int(top1[test][answered].sum())
+    total = len(top1) * seeds
+    return [{"floor": floor, "coverage": round(n / total, 4), "precision": round(right / n, 4) if n else None}
+            for floor, (n, right) in counts.items()]
+
+
+def choose_answer_floor(nested: Sequence[dict], target_precision: float) -> float:
+    """The lowest floor at which it, and every floor above it, keeps the target precision in nested
+    cross-validation; where none does, the target itself (every answered question's calibrated probability must
+    reach it)."""
+    floor = target_precision
+    for row in sorted(nested, key=lambda r: -r["floor"]):
+        if row["floor"] >= target_precision:
+            continue
+        if not row["coverage"] or row["precision"] < target_precision:
+            break
+        floor = row["floor"]
+    return floor
 
 
 def choose_clarify_threshold(p3: np.ndarray, has_top3: np.ndarray, answered: np.ndarray, target: float) -> float:

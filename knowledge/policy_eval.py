@@ -44,3 +44,20 @@ def risk_coverage(p1: Sequence[float], top1_correct: Sequence[bool], steps: int 
                       "min_confidence": round(float(np.asarray(p1)[order][upto - 1]), 4)})
     aurc = float(np.mean(1.0 - cumulative)) if len(cumulative) else 0.0
     return {"table": table, "aurc": round(aurc, 4)}
+
+
+RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def reliability(p: Sequence[float], outcome: Sequence[float], bins: Sequence[float] = RELIABILITY_BINS) -> list[dict]:
+    """The reliability curve: per confidence band, how many questions, their mean confidence and how often they
+    were right. A calibrated model's two columns agree; an under-confident one is right more often than it says."""
+    p, outcome = np.asarray(p, dtype=float), np.asarray(outcome, dtype=float)
+    rows = []
+    for low, high in zip(bins[:-1], bins[1:]):
+        inside = (p >= low) & ((p < high) if high < bins[-1] else (p <= high))
+        if inside.any():
+            rows.append({"band": f"{low:.1f}–{high:.1f}", "questions": int(inside.sum()),
+                         "mean_confidence": round(float(p[inside].mean()), 4),
+                         "rate_right": round(float(outcome[inside].mean()), 4)})
+    return rows

@@ -224,6 +224,18 @@ def _print_table(result: dict) -> None:
         for row in result["risk_coverage"]["table"]:
             print(f"{row['coverage']:<9} {row['precision']:<10} {row['min_confidence']}", file=sys.stderr)
         print(f"AURC (lower is better): {result['risk_coverage']['aurc']}", file=sys.stderr)
+    if result.get("reliability"):
+        _print_reliability(result["reliability"]["top1"], "the top hit answers")
+        _print_reliability(result["reliability"]["choices"], "the choices hold an answer")
+
+
+def _print_reliability(rows: list[dict], what: str) -> None:
+    """Confidence against how often it was right, per band (calibrated: the two columns agree)."""
+    print(f"reliability: P({what})", file=sys.stderr)
+    print("band      questions  mean_confidence  rate_right", file=sys.stderr)
+    for row in rows:
+        print(f"{row['band']:<9} {row['questions']:<10} {row['mean_confidence']:<16} {row['rate_right']}",
+              file=sys.stderr)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -237,7 +249,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(_settings(), question_variants=not args.without_variants)
     labels = _calibration_labels(args, tenant, kb)
     result = run_calibration(tenant, labels, shared=args.shared, target_precision=args.target_precision,
-                             clarify_target=args.clarify_target, write=not args.dry_run, kb=kb)
+                             clarify_target=args.clarify_target, clarify_floor=args.clarify_floor,
+                             write=not args.dry_run, kb=kb)
+    _print_reliability(result["cross_validated_reliability"]["top1"], "the top hit answers, cross-validated")
+    _print_reliability(result["cross_validated_reliability"]["choices"], "the choices hold an answer, cross-validated")
     if args.score_on:
         real = read_labelled(Path(args.score_on), kb.index(tenant.id).docs, args.score_split)
         thresholds = Thresholds(result["thresholds"]["answer"], result["thresholds"]["clarify"])
@@ -391,9 +406,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(the LocalgovFAQ dev split); other tenants must then be re-calibrated")
     calibrate.add_argument("--target-precision", type=float, default=0.92,
                            help="answered precision the answer threshold keeps (cross-validated; every answered "
-                                "question's calibrated probability clears it too)")
+                                "question's calibrated probability clears it too, or a lower floor that nested "
+                                "cross-validation shows still keeps it)")
     calibrate.add_argument("--clarify-target", type=float, default=0.7,
                            help="share of clarifications whose choices hold an answer (cross-validated)")
+    calibrate.add_argument("--clarify-floor", type=float, default=None,
+                           help="never offer choices whose calibrated chance of holding the answer is below this "
+                                "(default 0.5: below it the question is handed over, the choices as the draft)")
     calibrate.add_argument("--decided-only", action="store_true",
                            help="calibrate the thresholds only on the labelled questions the answer policy decides "
                                 "in a turn (the dialogue runs each one first)")

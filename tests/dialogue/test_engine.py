@@ -81,6 +81,38 @@ def test_only_turns_the_answer_policy_decides_say_so(dialogue_engine, knowledge_
     assert structured.outcome is Outcome.ANSWERED and "policy" not in structured.notes
 
 
+def test_the_shipped_calibration_answers_asks_or_hands_over_as_its_probabilities_say(
+        dialogue_engine, knowledge_base, localgovfaq_dir):
+    """Residents' questions (the LocalgovFAQ dev split) under amagasaki's shipped calibration and thresholds: an
+    answer only when the top hit is likely enough right, choices only when they likely hold the answer, and
+    otherwise a person, with the top candidate's official text as the operator's draft."""
+    import json
+
+    from core.policy import Thresholds
+
+    thresholds = Thresholds.for_tenant(get_tenant("amagasaki"))
+    seen = set()
+    for line in (localgovfaq_dir / "queries-dev.jsonl").open(encoding="utf-8"):
+        result = ask(dialogue_engine, json.loads(line)["query"])
+        decision = result.notes.get("policy")
+        if decision is None:
+            continue
+        seen.add(decision)
+        retrieval = knowledge_base.retrieve("amagasaki", result.query, top_k=10)
+        if decision == "answer":
+            assert result.outcome is Outcome.ANSWERED and retrieval.confidence >= thresholds.answer
+        elif decision == "clarify":
+            assert result.outcome is Outcome.CLARIFY and result.choices
+            assert retrieval.confidence < thresholds.answer <= 1 and retrieval.confidence_top3 >= thresholds.clarify
+        else:
+            assert result.outcome is Outcome.ESCALATED and result.reason is EscalationReason.LOW_CONFIDENCE
+            assert retrieval.confidence_top3 < thresholds.clarify
+            assert retrieval.hits[0].doc.title in result.notes["draft"]
+        if seen == {"answer", "clarify", "escalate"}:
+            break
+    assert seen == {"answer", "clarify", "escalate"}
+
+
 def test_picking_a_clarification_choice_answers_with_that_document(dialogue_engine, knowledge_base):
     hits = knowledge_base.retrieve("amagasaki", "犬を飼い始めました", top_k=3).hits
     choices = [{"n": i + 1, "doc_id": h.doc.doc_id, "title": h.doc.title} for i, h in enumerate(hits)]

@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from core.policy import Thresholds, decide
-from knowledge.calibration import choose_answer_threshold, choose_clarify_threshold
-from knowledge.policy_eval import policy_metrics, risk_coverage
+from knowledge.calibration import (
+    choose_answer_floor, choose_answer_threshold, choose_clarify_threshold, nested_answering,
+)
+from knowledge.policy_eval import policy_metrics, reliability, risk_coverage
 
 
 def test_answer_threshold_keeps_the_target_precision():
@@ -26,6 +28,70 @@ def test_every_answered_question_must_itself_be_likely_enough_right():
     thresholds = choose_thresholds(p1, p3, correct, correct, target_precision=0.8, clarify_target=0.5)
     assert choose_answer_threshold(p1, correct, target_precision=0.8) == 0.6
     assert thresholds.answer == 0.8 and thresholds.clarify <= thresholds.answer
+
+
+def _calibrated_labels(n=3000, seed=0):
+    """Probabilities that mean what they say: each question is right with its own probability."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.0, 1.0, size=n)
+    return p, (rng.uniform(size=n) < p).astype(float)
+
+
+def test_nested_cross_validation_lowers_the_answer_floor_only_as_far_as_the_target_holds():
+    """With calibrated probabilities an answer floor f answers questions right (1 + f) / 2 of the time on average:
+    0.92 is kept down to a floor of about 0.84, and no further."""
+    p, right = _calibrated_labels()
+    floors = [0.8, 0.82, 0.84, 0.86, 0.88, 0.9, 0.92]
+    nested = nested_answering(lambda seed: p, right, ["faq"] * len(p), 0.92, floors, seeds=2)
+    floor = choose_answer_floor(nested, 0.92)
+    by_floor = {row["floor"]: row for row in nested}
+    assert 0.82 <= floor <= 0.88
+    assert all(by_floor[f]["precision"] >= 0.92 for f in floors if f >= floor)
+    assert by_floor[0.8]["precision"] < 0.92 and by_floor[0.8]["coverage"] > by_floor[floor]["coverage"]
+
+
+def test_without_a_lower_floor_that_keeps_the_target_every_answer_must_clear_the_target_itself():
+    nested = [{"floor": 0.88, "coverage": 0.1, "precision": 0.9}, {"floor": 0.9, "coverage": 0.08, "precision": 0.95},
+              {"floor": 0.92, "coverage": 0.05, "precision": 0.97}]
+    assert choose_answer_floor(nested, 0.92) == 0.9
+    # A lower floor that happens to pass below one that fails is not taken: the rule must hold all the way down.
+    nested[0]["precision"], nested[1]["precision"] = 0.95, 0.9
+    assert choose_answer_floor(nested, 0.92) == 0.92
+    assert choose_answer_floor([{"floor": 0.9, "coverage": 0.0, "precision": None}], 0.92) == 0.92
+
+
+def test_generated_questions_never_lower_the_answer_floor():
+    from knowledge.calibration_run import Labels, validated_answer_floor
+    from knowledge.evaluation import EvalQuery
+
+    nested = [{"floor": 0.8, "coverage": 0.3, "precision": 0.97}, {"floor": 0.92, "coverage": 0.2, "precision": 0.99}]
+    asked = EvalQuery("1", "住民票はどこで取れますか", {"1": 2})
+    generated = EvalQuery("g1", "住民票の写しの交付について", {"1": 2})
+    assert validated_answer_floor(Labels(labelled=[asked]), nested, 0.92) == 0.8
+    assert validated_answer_floor(Labels(labelled=[asked], generated=[generated]), nested, 0.92) == 0.92
+
+
+def test_choices_are_never_offered_below_the_clarify_floor():
+    """The choices' cross-validated share of holding an answer reaches 70% already at 0.2, but a question whose
+    choices are less likely than not to hold its answer is handed over."""
+    from knowledge.calibration_run import choose_thresholds
+
+    p1 = np.full(10, 0.1)
+    p3 = np.array([0.9, 0.8, 0.7, 0.6, 0.55, 0.45, 0.4, 0.3, 0.25, 0.2])
+    has = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], dtype=float)
+    assert choose_clarify_threshold(p3, has, p1 >= 0.92, target=0.7) == 0.2
+    thresholds = choose_thresholds(p1, p3, np.zeros(10), has, 0.92, 0.7, clarify_floor=0.5)
+    assert thresholds.clarify == 0.5
+    assert [decide(a, b, thresholds) for a, b in zip(p1, p3)].count("clarify") == 5
+
+
+def test_the_reliability_table_puts_confidence_next_to_how_often_it_was_right():
+    p, right = _calibrated_labels(n=4000, seed=1)
+    rows = reliability(p, right)
+    assert sum(row["questions"] for row in rows) == 4000
+    assert all(abs(row["mean_confidence"] - row["rate_right"]) < 0.05 for row in rows)  # calibrated
+    under = reliability(p * 0.5, right)  # the same outcomes, half the confidence: under-confident
+    assert all(row["rate_right"] > row["mean_confidence"] + 0.05 for row in under if row["questions"] > 100)
 
 
 def test_no_threshold_reaches_the_target_so_nothing_is_answered():

@@ -33,16 +33,24 @@ def _hit(doc_id, score, ranks, scores, title_terms=("住民",)):
 
 
 def test_features_describe_the_top_hit_its_margin_and_the_runs_agreement():
-    hits = [_hit("1", 0.9, {"bm25_full": 1, "dense_title": 1, "dense_body": 2, "dense_title_sym": 1},
+    hits = [_hit("1", 0.9, {"bm25_full": 1, "bm25_title": 1, "dense_title": 1, "dense_body": 2, "dense_title_sym": 1},
                  {"dense_title_sym": 0.95}),
             _hit("2", 0.4, {"bm25_full": 2}, {"dense_title_sym": 0.90}),
             _hit("3", 0.1, {"bm25_full": 3}, {"dense_title_sym": 0.85})]
     features = extract_features(hits, ["住民", "票", "コンビニ"], {"住民": 1.0, "票": 1.0, "コンビニ": 2.0})
     assert set(features) == set(FEATURES)
     assert features["rerank_margin"] == pytest.approx(0.5)
-    assert features["runs_agree"] == pytest.approx(3 / 4)  # first in bm25, dense_title and sym; second in body
+    assert features["doc_runs_agree"] == pytest.approx(4 / 5)  # first in both BM25s, dense_title, sym; not body
+    assert features["variant_vote"] == 0.0  # no reviewed question ranks it first (this index has none)
     assert features["idf_title_coverage"] == pytest.approx(1 / 4)  # 住民 (weight 1) of 4
     assert features["sym_margin_z"] == pytest.approx(0.05 / np.std([0.95, 0.90, 0.85]))
+
+
+def test_the_reviewed_questions_vote_for_the_top_hit_only_when_their_run_ranks_it_first():
+    voted = _hit("1", 0.9, {"bm25_full": 1, "dense_variant": 1}, {"dense_variant": 0.97})
+    outvoted = _hit("1", 0.9, {"bm25_full": 1, "dense_variant": 2}, {"dense_variant": 0.9})
+    assert extract_features([voted], ["住民"])["variant_vote"] == 1.0
+    assert extract_features([outvoted], ["住民"])["variant_vote"] == 0.0
 
 
 def test_margins_mean_the_same_whatever_the_score_band():
