@@ -178,6 +178,18 @@ def choose_answer_threshold(p1: np.ndarray, correct: np.ndarray, target_precisio
     return float(p1[order][ok.max()]) if ok.size else 1.0
 
 
+def refitted_probabilities(x: np.ndarray, top1: np.ndarray, top3: np.ndarray,
+                           l2: float) -> Callable[[int], np.ndarray]:
+    """The shared top-1 head's out-of-fold probabilities, the head refitted on the folds of each seed (for a shared
+    model learned from the very labels it is scored on)."""
+    return lambda seed: out_of_fold_confidence(x, top1, top3, l2, seed)[0]
+
+
+def fixed_probabilities(p1: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The same probabilities for every seed (a shared model that never saw these labels)."""
+    return lambda seed: p1
+
+
 def nested_answering(probabilities: Callable[[int], np.ndarray], top1: np.ndarray, kinds: Sequence[str],
                      target_precision: float, floors: Sequence[float], prior: float = 2.0,
                      seeds: int = 30) -> list[dict]:

@@ -27,6 +27,15 @@ _STOP = {"a", "an", "the", "of", "to", "for", "in", "on", "at", "and", "or", "wi
          "where", "which", "who", "when", "i", "you", "it", "this", "that", "there", "please", "up", "out", "off",
          "put", "get", "have", "ha", "should", "would", "could", "need", "want", "about", "from", "by", "as", "if"}
 _MAX_PHRASE_WORDS = 4
+_ARTICLES = {"a", "an", "the", "my", "your", "this", "that", "old", "used", "empty"}
+# Words before "of" that count or ask, so the thing after "of" is still the one asked about.
+_OF_ONLY_COUNTS = {"way", "kind", "type", "sort", "day", "rule", "date", "schedule", "collection", "disposal",
+                   "category", "method", "fee", "cost", "price", "lot", "couple", "pair", "piece", "pack", "set",
+                   "bunch", "pile", "number", "amount", "bag", "box", "plenty", "some", "any", "all", "each", "one",
+                   "two", "three", "few", "many", "bottle"}
+# Words before "of" that are no thing at all: "dispose of a refrigerator", "get rid of", "instead of".
+_NOT_A_THING = {"dispose", "rid", "care", "think", "instead", "because", "out", "full", "inside", "outside",
+                "front", "top", "consist", "ahead", "regardless"}
 _MIN_ROMAJI = 4
 # Romaji of a place that is also an everyday English word a question uses ("name", "have"): not a place.
 _ENGLISH_WORDS = {"name", "have", "home", "mine", "same", "tame", "kane", "done", "ohio", "here", "more", "sore"}
@@ -61,6 +70,19 @@ _SUFFIXES = {"区": ("ku", "ward", "city", "구"), "市": ("shi", "city", "시")
 def words(text: str) -> list[str]:
     """Lower-case English words, plural endings off (batteries → battery, knives → knife), so both sides meet."""
     return [_singular(w) for w in _WORD.findall(unicodedata.normalize("NFKC", text).lower())]
+
+
+def _said_of_another_thing(tokens: list[str], start: int, covered: set[int]) -> bool:
+    """The phrase at `start` follows "X of (the)": it says which X is meant, and X is not glossed itself."""
+    j = start - 1
+    while j >= 0 and tokens[j] in _ARTICLES:
+        j -= 1
+    if j < 1 or tokens[j] != "of":
+        return False
+    head = tokens[j - 1]
+    if j - 1 in covered or head in _STOP or head in _OF_ONLY_COUNTS or head in _NOT_A_THING:
+        return False
+    return not head.endswith(("ing", "ed"))  # "recycling of", "made of": a verb, not a thing
 
 
 def _singular(word: str) -> str:
@@ -186,17 +208,27 @@ class Glossary:
         return " ".join([text, *extra]) if extra else text
 
     def _items_in_words(self, tokens: list[str]) -> list[str]:
-        """Japanese names of the longest glosses found as whole phrases among the words."""
-        found, i = [], 0
+        """Japanese names of the longest glosses found as whole phrases among the words. "the cap of a PET bottle"
+        also gives 「ペットボトルのキャップ」: Japanese puts the thing asked about last, and the catalogue reads it so."""
+        spans, i = [], 0  # (first word, word after, names)
         while i < len(tokens):
             for size in range(min(_MAX_PHRASE_WORDS, len(tokens) - i), 0, -1):
                 phrase = tuple(t for t in tokens[i:i + size])
                 if phrase in self.phrases:
-                    found += self._one_name(phrase)
+                    spans.append((i, i + size, self._one_name(phrase)))
                     i += size
                     break
             else:
                 i += 1
+        covered = {k for start, end, _ in spans for k in range(start, end)}
+        # "the core of a toilet paper roll" asks about a core: the roll only says which (unless the word before
+        # "of" only counts or asks: "a pack of batteries", "the way of disposing").
+        found = [name for start, _, names in spans if not _said_of_another_thing(tokens, start, covered)
+                 for name in names]
+        for (_, end, heads), (start, _, owners) in zip(spans, spans[1:]):
+            between = tokens[end:start]
+            if heads and owners and between[:1] == ["of"] and all(w in _ARTICLES for w in between[1:]):
+                found.append(f"{owners[0]}の{heads[0]}")
         return found
 
     def _one_name(self, phrase: tuple[str, ...]) -> list[str]:

@@ -67,7 +67,7 @@ _GENERIC_WORDS = {fold(w) for w in ("ごみ", "ゴミ", "資源", "もの", "以
 # What a disposal question says about an item after 「〇〇の」: the item is still the thing asked about.
 _ASKED_ABOUT = _GENERIC_WORDS | {fold(w) for w in (
     "日", "曜日", "収集日", "回収日", "日程", "予定", "時間", "分け方", "仕方", "区分", "分類", "種類", "扱い", "こと", "件",
-    "方", "ほう", "ルール", "場所", "料金", "費用", "値段", "手数料", "出す日", "対応", "正解", "答え", "件について")}
+    "方", "ほう", "ルール", "場所", "料金", "費用", "値段", "手数料", "出す日", "対応")}
 
 
 def number(text: str) -> int | None:
@@ -220,6 +220,8 @@ class StructuredCatalogue:
             self._add(doc)
         self._item_by_doc = {e.doc_id: e for e in self.items}
         self._area_by_doc = {e.doc_id: e for e in self.areas}
+        self._category_words = {fold(w) for words in CATEGORY_WORDS.values() for w in words} | {
+            fold(part) for own in self.categories.values() for c in own for part in [c, *c.split("・")]}
         # 「せたがや区」, 「はちおうじ」: a municipality is also written in kana.
         self.municipality_keys = {m: self._municipality_keys(m) for m in self.municipalities}
 
@@ -339,9 +341,7 @@ class StructuredCatalogue:
     def names_only_categories(self, question: Question) -> bool:
         """Every item the question names is also a collection category's word (「びんとかんは？」, 「資源は？」): after a
         collection-day answer it asks for those days, not how to sort a thing."""
-        keys = {fold(w) for words in CATEGORY_WORDS.values() for w in words}
-        keys |= {fold(p) for own in self.categories.values() for c in own for p in [c, *c.split("・")]}
-        return all(question.folded[m.start:m.end] in keys for m in self.item_spans(question))
+        return all(question.folded[m.start:m.end] in self._category_words for m in self.item_spans(question))
 
     def _particular(self, question: Question, mention: "Mention", items: list[Entry]) -> list[Entry]:
         """A name that the question makes more particular (「ティッシュの空き箱」, 「アルミ缶」) gives way to the items
@@ -424,12 +424,10 @@ class StructuredCatalogue:
                  for category in own}
         spans = {}
         for category, keys in words.items():
-            found = [(m.start(), -len(key)) for key in keys for m in re.finditer(re.escape(key), question.folded)]
+            found = [(m.start(), m.end()) for key in keys for m in re.finditer(re.escape(key), question.folded)]
             if found:
-                start, negative = min(found)
-                spans[category] = (start, start - negative)
-        inside = {c for c, (s, e) in spans.items()
-                  if any(o != c and os <= s and e <= oe and (os, oe) != (s, e) for o, (os, oe) in spans.items())}
+                spans[category] = min(found, key=lambda span: (span[0], -span[1]))  # the first, the longest there
+        inside = {c for c, span in spans.items() if any(_within(span, other) for other in spans.values())}
         return sorted((c for c in spans if c not in inside), key=lambda c: spans[c])
 
     # --- what the glossary (knowledge/glossary.py) translates into ---------------------------------------------
@@ -438,7 +436,10 @@ class StructuredCatalogue:
         names = set()
         for entry in self.items:
             base = _BRACKETED.sub("", entry.name).strip() or entry.name
-            names.update(part for part in re.split(r"[・/／]", base) if len(part) >= 1)
+            parts = [part for part in re.split(r"[・/／]", base) if len(part) >= 1]
+            # 「ペットボトルのキャップ」's head is a thing of its own in another language ("cap of a PET bottle").
+            heads = [part.rsplit("の", 1)[1] for part in parts if "の" in part]
+            names.update(parts + [head for head in heads if len(head) >= 2])
         return sorted(names)
 
     def place_readings(self) -> dict[str, str]:
@@ -487,7 +488,8 @@ _FOR_PETS = re.compile(r"\s*for pets?\s*$", re.I)
 SLOT_KINDS = ("garbage_item", "garbage_days", "stockpile", "hazard_map", "evacuation_sites")
 EVACUATION_WORDS = re.compile(r"避難所|避難場所|避難先|避難でき|避難して|避難する|ひなんじょ|逃げ|evacuat|shelter|refuge|"
                               r"避难|疏散|庇护所|대피|피난", re.I)
-HAZARD_MAP_WORDS = re.compile(r"ハザードマップ|はざーどまっぷ|防災マップ|浸水想定|hazard\s*map|灾害地图|风险地图|危险地图|"
+# 「ハザード」 alone too: 「ハザードマツプ」, 「ハザードmap」 are typed as often as the whole word.
+HAZARD_MAP_WORDS = re.compile(r"ハザード|はざーど|防災マップ|浸水想定|hazard\s*map|灾害地图|风险地图|危险地图|"
                               r"해저드\s*맵|재해\s*지도|위험\s*지도", re.I)
 
 
@@ -531,6 +533,11 @@ def _mentions(question: Question, entries: list[Entry], spans) -> list[Mention]:
 
 # What may stand between two things named together: 「電池と蛍光灯」, 「びん、かん」, 「傘や自転車」, "cans and bottles".
 _JOINED_BY = re.compile(r"(?:\s*(?:と|や|とか|か|も|、|,|・|/|&|and|or|および|及び|または|又は|もしくは|和|或|와|과|랑|이랑|하고)\s*)+")
+
+
+def _within(span: tuple[int, int], other: tuple[int, int]) -> bool:
+    """`span` lies inside `other` and is shorter."""
+    return span != other and other[0] <= span[0] and span[1] <= other[1]
 
 
 def _coordinated(question: Question, mentions: list[Mention]) -> bool:

@@ -52,13 +52,13 @@ FIELD_QUESTIONS = (
 )
 _FOLLOW_UP_MAX_CHARS = 20
 # The hazards 東京備蓄ナビ links maps for, as its labels name them, and how residents name them.
-HAZARDS = (
-    ("洪水", re.compile(r"洪水|大雨|川の氾濫|河川|flood|洪水|홍수", re.I)),
-    ("津波", re.compile(r"津波|tsunami|海啸|쓰나미|해일", re.I)),
-    ("土砂", re.compile(r"土砂|がけ崩れ|崖崩れ|landslide|泥石流|滑坡|산사태|토사", re.I)),
-    ("内水", re.compile(r"内水|浸水|下水|inland|内涝|내수|침수", re.I)),
-    ("高潮", re.compile(r"高潮|storm surge|风暴潮|해일|고조", re.I)),
-    ("火山", re.compile(r"火山|噴火|volcan|화산", re.I)),
+HAZARDS = (  # with their readings: 「こうずい ハザードマップ」
+    ("洪水", re.compile(r"洪水|こうずい|大雨|川の氾濫|河川|flood|洪水|홍수", re.I)),
+    ("津波", re.compile(r"津波|つなみ|tsunami|海啸|쓰나미|해일", re.I)),
+    ("土砂", re.compile(r"土砂|どしゃ|がけ崩れ|崖崩れ|landslide|泥石流|滑坡|산사태|토사", re.I)),
+    ("内水", re.compile(r"内水|ないすい|浸水|しんすい|下水|inland|内涝|내수|침수", re.I)),
+    ("高潮", re.compile(r"高潮|たかしお|storm surge|风暴潮|해일|고조", re.I)),
+    ("火山", re.compile(r"火山|かざん|噴火|ふんか|volcan|화산", re.I)),
 )
 # The hazards of the GSI emergency list, as its flags name them (knowledge/ingest/gsi_evacuation.py).
 EVACUATION_HAZARDS = (

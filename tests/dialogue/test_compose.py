@@ -120,6 +120,13 @@ class TestOtherReplies:
         assert lines[1:4] == ["1. 転入届", "2. 転出届", "3. 転居届"]
 
     @pytest.mark.parametrize("language", INTERFACE_LANGUAGES)
+    def test_one_choice_is_asked_as_a_confirmation_not_as_several_candidates(self, composer, language):
+        one = composer.render("clarify", language, choices=[{"n": 1, "title": "転入届"}])
+        several = composer.render("clarify", language, choices=[{"n": 1, "title": "転入届"}, {"n": 2, "title": "転出届"}])
+        assert one.splitlines()[0] != several.splitlines()[0] and "1" in one.splitlines()[0]
+        assert "1. 転入届" in one
+
+    @pytest.mark.parametrize("language", INTERFACE_LANGUAGES)
     def test_each_escalation_reason_says_what_happens_with_wait_and_phone(self, composer, language):
         replies = {r: composer.render("escalated", language, reason=r) for r in EscalationReason}
         assert len(set(replies.values())) == len(EscalationReason)

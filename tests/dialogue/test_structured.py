@@ -372,3 +372,13 @@ def test_another_chome_after_a_collection_day_answer_is_the_same_place(dialogue_
     result = ask(dialogue_engine, follow_up, after(ask(dialogue_engine, first)))
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id == doc_id
     assert result.answer.startswith(starts)  # the category asked before is kept
+
+
+@pytest.mark.parametrize("text, municipality, hazard", [
+    ("品川区 こうずい ハザードマツプ", "品川区", "洪水"),  # the hazard in kana, the map's name mistyped
+    ("江東区のはざーどまっぷ（こうずい）", "江東区", "洪水"),
+])
+def test_a_hazard_map_asked_in_kana_or_with_a_typo(dialogue_engine, text, municipality, hazard):
+    result = ask(dialogue_engine, text)
+    assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id.endswith(f"hazard-map:{municipality}")
+    assert result.answer.startswith(f"{municipality}の{hazard}のハザードマップは")

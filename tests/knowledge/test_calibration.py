@@ -60,6 +60,17 @@ def test_without_a_lower_floor_that_keeps_the_target_every_answer_must_clear_the
     assert choose_answer_floor([{"floor": 0.9, "coverage": 0.0, "precision": None}], 0.92) == 0.92
 
 
+def test_generated_questions_never_lower_the_answer_floor():
+    from knowledge.calibration_run import Labels, validated_answer_floor
+    from knowledge.evaluation import EvalQuery
+
+    nested = [{"floor": 0.8, "coverage": 0.3, "precision": 0.97}, {"floor": 0.92, "coverage": 0.2, "precision": 0.99}]
+    asked = EvalQuery("1", "住民票はどこで取れますか", {"1": 2})
+    generated = EvalQuery("g1", "住民票の写しの交付について", {"1": 2})
+    assert validated_answer_floor(Labels(labelled=[asked]), nested, 0.92) == 0.8
+    assert validated_answer_floor(Labels(labelled=[asked], generated=[generated]), nested, 0.92) == 0.92
+
+
 def test_choices_are_never_offered_below_the_clarify_floor():
     """The choices' cross-validated share of holding an answer reaches 70% already at 0.2, but a question whose
     choices are less likely than not to hold its answer is handed over."""

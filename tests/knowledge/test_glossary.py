@@ -43,3 +43,23 @@ def test_chinese_through_opencc_and_cedict(glossary):
 
 def test_korean_places(glossary):
     assert "世田谷区" in glossary.gloss("세타가야구에서 우산은 어떻게 버려요?", "ko")
+
+
+def test_x_of_y_is_glossed_with_the_thing_asked_last():
+    glossary = Glossary({"items": ["ペットボトル", "キャップ", "トイレットペーパー", "傘"]}, {})
+    # "the cap of a PET bottle" is a cap: 「ペットボトルのキャップ」, as Japanese says it (head last).
+    assert "ペットボトルのキャップ" in glossary.gloss("how do I throw away the cap of a PET bottle?", "en")
+    # "the core of a toilet paper roll" is about a core the glossary has no name for: not the roll itself.
+    assert "トイレットペーパー" not in glossary.gloss("the core of a toilet paper roll?", "en")
+    # a word that only counts or asks before "of" leaves the thing after it the one asked about
+    assert "傘" in glossary.gloss("what is the way of disposal of an umbrella?", "en")
+    assert "傘" in glossary.gloss("how do I dispose of an old umbrella", "en")  # a verb before "of"
+    assert "傘" in glossary.gloss("recycling of umbrellas", "en")
+
+
+@pytest.mark.shared
+def test_the_head_of_an_item_name_after_の_is_a_name_of_its_own(knowledge_base):
+    from knowledge.structured import catalogue_for
+
+    names = catalogue_for(knowledge_base.index("tokyo")).item_names()
+    assert {"キャップ", "ペットボトル", "ペットボトルのキャップ"} <= set(names)
