@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
@@ -30,6 +31,7 @@ import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from contextlib import ExitStack  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -135,32 +137,36 @@ def haystack_bm25(index: Any) -> Any:
 
 
 def bench_query(kb: Any, tenant: str, questions: list[str]) -> dict[str, Any]:
-    """Ours with the caches off (every query embedded and searched), ours repeated (cached), and Haystack's."""
+    """Ours with the caches off (every query embedded and searched), ours repeated (cached), and Haystack's. Each
+    also in CPU ms a query (this process's CPU time over the run / queries): what the work costs whatever the load,
+    where wall time also counts the other processes that had the cores."""
     kb.retrieve(tenant, "ウォームアップ")
-    ours, repeated, theirs = [], [], []
     saved = kb.embedder.vectors.max_entries, kb.retrievals.max_entries
     kb.embedder.vectors.max_entries = kb.retrievals.max_entries = 0
-    for q in questions:
-        started = time.perf_counter()
-        kb.retrieve(tenant, q)
-        ours.append((time.perf_counter() - started) * 1e3)
+    ours, ours_cpu = timed_each(lambda q: kb.retrieve(tenant, q), questions)
     kb.embedder.vectors.max_entries, kb.retrievals.max_entries = saved
     for q in questions:
         kb.retrieve(tenant, q)
-    for q in questions:
-        started = time.perf_counter()
-        kb.retrieve(tenant, q)
-        repeated.append((time.perf_counter() - started) * 1e3)
+    repeated, _ = timed_each(lambda q: kb.retrieve(tenant, q), questions)
     retriever = haystack_bm25(kb.index(tenant))
-    for q in questions:
-        started = time.perf_counter()
-        retriever.run(query=q)
-        theirs.append((time.perf_counter() - started) * 1e3)
+    theirs, theirs_cpu = timed_each(lambda q: retriever.run(query=q), questions)
     row = {"documents": len(kb.index(tenant)), "ours_ms": ms(ours), "ours_repeated_ms": ms(repeated),
-           "haystack_bm25_ms": ms(theirs)}
+           "haystack_bm25_ms": ms(theirs), "ours_cpu_ms": ours_cpu, "haystack_cpu_ms": theirs_cpu}
     row["speedup_p50"] = round(row["haystack_bm25_ms"]["p50"] / row["ours_ms"]["p50"], 2)
     row["speedup_p50_repeated"] = round(row["haystack_bm25_ms"]["p50"] / row["ours_repeated_ms"]["p50"], 2)
+    row["speedup_cpu"] = round(theirs_cpu / ours_cpu, 2)
     return row
+
+
+def timed_each(run: Callable[[str], Any], questions: list[str]) -> tuple[list[float], float]:
+    """Wall ms of each call, and the mean CPU ms a call."""
+    wall = []
+    cpu_started = time.process_time()
+    for q in questions:
+        started = time.perf_counter()
+        run(q)
+        wall.append((time.perf_counter() - started) * 1e3)
+    return wall, round((time.process_time() - cpu_started) * 1e3 / len(questions), 2)
 
 
 def run_retrieval(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
@@ -174,34 +180,52 @@ def run_retrieval(args: argparse.Namespace, questions: list[str]) -> dict[str, A
     rows = {tenant: bench_query(kb, tenant, questions) for tenant in ("amagasaki", BIG_TENANT)}
     print(f"\none query ({machine()}; {len(questions)} questions)")
     print(f"{'tenant':>10} {'docs':>6} {'ours p50/p99':>14} {'repeated':>12} {'haystack p50/p99':>18} "
-          f"{'ratio':>6} {'ratio rep.':>10}")
+          f"{'ratio':>6} {'ratio rep.':>10} {'CPU ms ours/hay.':>17} {'CPU ratio':>9}")
     for tenant, row in rows.items():
         print(f"{tenant:>10} {row['documents']:>6} {row['ours_ms']['p50']:>6}/{row['ours_ms']['p99']:<7} "
               f"{row['ours_repeated_ms']['p50']:>5}/{row['ours_repeated_ms']['p99']:<6} "
               f"{row['haystack_bm25_ms']['p50']:>8}/{row['haystack_bm25_ms']['p99']:<9} "
-              f"{row['speedup_p50']:>6} {row['speedup_p50_repeated']:>10}")
-    print("ratio = haystack p50 / ours p50 (targets: ≥ 1 at 1.8k, ≥ 5 at 20k)")
+              f"{row['speedup_p50']:>6} {row['speedup_p50_repeated']:>10} "
+              f"{row['ours_cpu_ms']:>8}/{row['haystack_cpu_ms']:<8} {row['speedup_cpu']:>9}")
+    print("ratio = haystack p50 / ours p50 (targets: ≥ 1 at 1.8k, ≥ 5 at 20k); CPU ratio = the same in mean CPU ms "
+          "a query")
     return {"big_tenant": built, **rows}
 
 
 # --- turns per second ------------------------------------------------------------------------------------------
 def run_engine(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
-    """Unique questions (every cache cold) at concurrency 1 and 16, then the same questions again (repeated)."""
+    """Unique questions (every cache cold) at concurrency 1 and 16, then the same questions again (repeated), each
+    with its CPU ms a turn; then where a unique turn's time goes at concurrency 1 (mean ms per step)."""
     bench = _bench_dialogue()
+    step_ms: dict[str, list[float]] = {}
     with ExitStack() as stack:
         services = bench.engine_services(_dialogue_args(args), stack)
         kb = services.knowledge
-        turn = bench.engine_turns(args.tenant, services, {})
+        turn = bench.engine_turns(args.tenant, services, step_ms)
         for question in ["ウォームアップ", "住民票", "ごみ"]:
             turn(question)
-        rows = {}
+        rows, steps_at_1 = {}, {}
         for concurrency in (1, 16):
             kb.embedder.vectors.clear()
             kb.retrievals.clear()
-            rows[f"unique_c{concurrency}"] = bench.measure(turn, questions, concurrency)
-        rows["repeated_c16"] = bench.measure(turn, questions, 16)
+            step_ms.clear()
+            rows[f"unique_c{concurrency}"] = with_cpu(lambda: bench.measure(turn, questions, concurrency),
+                                                      time.process_time)
+            if concurrency == 1:
+                steps_at_1 = {step: list(values) for step, values in step_ms.items()}
+        rows["repeated_c16"] = with_cpu(lambda: bench.measure(turn, questions, 16), time.process_time)
     _print_rates(f"engine.run_turn in process ({args.tenant}; {machine()})", rows)
+    bench.report_steps(steps_at_1)
+    rows["steps_ms_c1"] = {step: round(statistics.fmean(values), 2) for step, values in steps_at_1.items()}
     return rows
+
+
+def with_cpu(measure: Callable[[], dict[str, Any]], cpu_seconds: Callable[[], float]) -> dict[str, Any]:
+    """A measured run and its CPU ms a turn (`cpu_seconds`: the CPU time of the process doing the work)."""
+    started = cpu_seconds()
+    row = measure()
+    row["cpu_ms_per_turn"] = round((cpu_seconds() - started) * 1e3 / row["turns"], 1)
+    return row
 
 
 def run_http(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
@@ -220,11 +244,11 @@ def run_http(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
             turn = bench.http_turns(base_url, args.tenant)
             for question in ["ウォームアップ", "住民票", "ごみ"]:
                 turn(question)
-            rows = {"unique_c1": bench.measure(turn, questions[:half], 1),
-                    "unique_c16": bench.measure(turn, questions[half:], 16),
-                    "repeated_c16": bench.measure(turn, questions, 16)}
-            repeated_c1 = bench.measure(turn, questions[:half], 1)
-            rows["repeated_c1"] = repeated_c1
+            server_cpu = functools.partial(_cpu_seconds, process.pid)  # the server's, not this client's
+            runs = {"unique_c1": (questions[:half], 1), "unique_c16": (questions[half:], 16),
+                    "repeated_c16": (questions, 16), "repeated_c1": (questions[:half], 1)}
+            rows = {name: with_cpu(lambda part=part, c=c: bench.measure(turn, part, c), server_cpu)
+                    for name, (part, c) in runs.items()}
             other = bench.http_turns(base_url, "tokyo")
             for question in ["粗大ごみの出し方", "避難所はどこ", "児童手当"]:
                 other(question)
@@ -235,6 +259,12 @@ def run_http(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:
     _print_rates(f"HTTP API (uvicorn, SQLite; {machine()})", rows)
     print(f"RSS of the server with both tenants loaded: {rows['rss_mb_both_tenants']} MB (target ≤ 600)")
     return rows
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -250,10 +280,13 @@ def _dialogue_args(args: argparse.Namespace) -> argparse.Namespace:
 
 def _print_rates(label: str, rows: dict[str, Any]) -> None:
     print(f"\n{label}")
-    print(f"{'run':>14} {'turns':>6} {'p50 ms':>8} {'p99 ms':>8} {'turns/s':>8}")
+    print(f"{'run':>14} {'turns':>6} {'p50 ms':>8} {'p99 ms':>8} {'turns/s':>8} {'CPU ms/turn':>12}")
     for name, row in rows.items():
         if isinstance(row, dict):
-            print(f"{name:>14} {row['turns']:>6} {row['p50_ms']:>8} {row['p99_ms']:>8} {row['turns_per_s']:>8}")
+            print(f"{name:>14} {row['turns']:>6} {row['p50_ms']:>8} {row['p99_ms']:>8} {row['turns_per_s']:>8} "
+                  f"{row['cpu_ms_per_turn']:>12}")
+    print("CPU ms/turn: the answering process's CPU time over the run / turns (the load generator's not counted); "
+          "what a turn costs whatever else the cores run")
 
 
 # --- the surge -------------------------------------------------------------------------------------------------

@@ -119,6 +119,42 @@ def to_haystack_document(hit: Hit) -> Document:
     return Document(id=f"{doc.tenant}:{doc.doc_id}", content=doc.body, meta=meta, score=hit.score)
 
 
+def run_in_order(pipeline: Pipeline, inputs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every component's outputs, the components run in the graph's order, each fed the outputs connected to it and
+    its entry of `inputs`. What `pipeline.run` computes for a pipeline without loops or type conversions, without
+    its deep copy of every input of every component: that checks each term and hit against Haystack's Component
+    protocol, ~40% of a query's time once its vector is known. The components here never change their inputs."""
+    graph = pipeline.graph
+    if any(data.get("conversion_strategy") for _, _, data in graph.edges(data=True)):
+        raise ValueError("run_in_order runs pipelines without type conversions: use pipeline.run")
+    outputs: dict[str, dict[str, Any]] = {}
+    for name in _senders_first(graph):
+        arguments = dict(inputs.get(name, {}))
+        for sender, _, data in graph.in_edges(name, data=True):
+            arguments[data["to_socket"].name] = outputs[sender][data["from_socket"].name]
+        outputs[name] = pipeline.get_component(name).run(**arguments)
+    return outputs
+
+
+def _senders_first(graph: Any) -> list[str]:
+    """The components in an order where each comes after every component connected to its inputs."""
+    order: list[str] = []
+    placed: set[str] = set()
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise ValueError(f"run_in_order runs pipelines without loops ({' → '.join((*path, name))}): use pipeline.run")
+        if name not in placed:
+            for sender in graph.predecessors(name):
+                place(sender, (*path, name))
+            placed.add(name)
+            order.append(name)
+
+    for name in graph.nodes:
+        place(name, ())
+    return order
+
+
 def build_retrieval_pipeline(
     tokenizer: JapaneseTokenizer,
     embedder: Embedder,

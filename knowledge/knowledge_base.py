@@ -24,7 +24,7 @@ from typing import Any
 
 from config.settings import Settings, get_settings
 from config.tenancy import UnknownTenant, get_tenant
-from knowledge.components import build_retrieval_pipeline
+from knowledge.components import build_retrieval_pipeline, run_in_order
 from knowledge.confidence import ConfidenceModel
 from knowledge.embedder import get_embedder, limit_blas_threads
 from knowledge.index import Hit, IndexFormatError, TenantIndex
@@ -248,11 +248,10 @@ class KnowledgeBase:
         return _copy_of(retrieval, started, cached=False)
 
     def _run_pipeline(self, tenant: str, query: str, top_k: int, vector: Any, started: float) -> Retrieval:
-        out = self.pipeline.run(
-            {"analyze": {"query": query, "vector": vector}, "retrieve": {"tenant": tenant, "depth": max(self.rerank_depth, top_k)},
-             "rerank": {"top_k": top_k}, "confidence": {"tenant": tenant}},
-            include_outputs_from={"analyze", "retrieve", "confidence"},
-        )
+        out = run_in_order(self.pipeline, {
+            "analyze": {"query": query, "vector": vector},
+            "retrieve": {"tenant": tenant, "depth": max(self.rerank_depth, top_k)},
+            "rerank": {"top_k": top_k}, "confidence": {"tenant": tenant}})
         timings = {**out["analyze"]["timings"], **out["retrieve"]["timings"],
                    "total": (time.perf_counter() - started) * 1e3}
         return Retrieval(
