@@ -29,6 +29,7 @@ from typing import Any
 from prometheus_client import Counter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.settings import from_environment
 from storage import Connection, utcnow
 from storage.rate_limits import count_hit, prune_rate_limits, uncount_hit
 
@@ -104,7 +105,7 @@ def _fits_at(allowed: int, previous: int, per_minute: int) -> float:
 
 def limits_for(tenant_raw: dict, settings: RateLimitSettings | None = None) -> RateLimitSettings:
     """The tenant YAML's `rate_limits: {resident_per_minute: 10}` over the environment's."""
-    settings = settings or RateLimitSettings()
+    settings = settings or from_environment(RateLimitSettings)
     overrides = tenant_raw.get("rate_limits") or {}
     return settings.model_copy(update={k: int(v) for k, v in overrides.items() if k in RateLimitSettings.model_fields})
 

@@ -329,12 +329,14 @@ class StructuredCatalogue:
         named = [self._particular(question, m, items) for m in self.item_spans(question, municipality)]
         return [entries for entries in named if entries]
 
-    def item_spans(self, question: Question, municipality: str | None = None) -> list["Mention"]:
-        """Where the question names garbage items (see item_mentions), before a modifier makes one more particular."""
+    def item_spans(self, question: Question, municipality: str | None = None, *,
+                   together_only: bool = True) -> list["Mention"]:
+        """Where the question names garbage items (see item_mentions), before a modifier makes one more particular;
+        with together_only=False also things named apart (「電池と一緒に傘を」)."""
         question = question.without(self.municipalities, self.municipality_keys)
         items = [e for e in self.items if municipality in (None, e.municipality)]
         mentions = _mentions(question, items, question.head_spans)
-        if len(mentions) > 1 and not _coordinated(question, mentions):
+        if together_only and len(mentions) > 1 and not _coordinated(question, mentions):
             mentions = [max(mentions, key=lambda m: (m.end - m.start, -m.start))]
         return mentions
 
@@ -528,7 +530,9 @@ def _mentions(question: Question, entries: list[Entry], spans) -> list[Mention]:
     for (start, end), group in sorted(found.items(), key=lambda kv: (kv[0][0] - kv[0][1], kv[0][0])):
         if all(end <= m.start or start >= m.end for m in kept):
             kept.append(Mention(start, end, tuple(group)))
-    return sorted(kept, key=lambda m: m.start)
+    # A thing named twice (a glossed question holds its name in the question and again after it) is one thing.
+    once = {m.entries: m for m in sorted(kept, key=lambda m: -m.start)}
+    return sorted(once.values(), key=lambda m: m.start)
 
 
 # What may stand between two things named together: 「電池と蛍光灯」, 「びん、かん」, 「傘や自転車」, "cans and bottles".

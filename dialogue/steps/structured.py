@@ -324,13 +324,17 @@ def _garbage_item(ctx, deps, index, catalogue: StructuredCatalogue, question: Qu
     own = [[e for e in mention if e.municipality == municipality] for mention in mentions]
     own = [entries for entries in own if entries]
     picked = [_one_record(entries, question) for entries in own]
-    # 「電池と蛍光灯」 where the ward lists only 電池 is not answered as if 電池 were all that was asked.
-    every_thing_listed = len(own) == len(catalogue.item_spans(question))
-    if all(picked) and every_thing_listed:
+    # 「電池と蛍光灯」 where the ward lists only 電池, or 「電池と一緒に傘を」 (two things, not a list), is not
+    # answered as if one of them were all that was asked. (A glossed question lists the names it found after the
+    # question, parts of a name among them: there the longest name is the thing asked.)
+    glossed = "glossed" in ctx.notes
+    apart = [] if glossed else catalogue.item_spans(question, municipality, together_only=False)
+    if all(picked) and len(own) == len(catalogue.item_spans(question)) and len(apart) <= len(own):
         docs = [index.document(entry.doc_id) for entry in picked]
         return _answer(ctx, deps, docs[0], Slots(municipality=municipality), also=docs[1:])
     # Which record of a name is meant (or a name this municipality does not list): ask, never answer only one.
-    return _ask(ctx, deps, None, [_choice(index, e, e.name) for entries in own for e in entries])
+    candidates = _unique([e for entries in own for e in entries] + [e for m in apart for e in m.entries])
+    return _ask(ctx, deps, None, [_choice(index, e, e.name) for e in candidates])
 
 
 def _one_record(entries: list[Entry], question: Question) -> Entry | None:

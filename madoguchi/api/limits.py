@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.settings import from_environment
 from config.tenancy import Tenant
 from conversations.rate_limits import ADDRESS, RESIDENT, Decision, counted, hit, limits_for
 from dialogue.compose import Composer
@@ -59,7 +60,7 @@ class RateLimited(HTTPException):
 
 
 def client_address(request: Request, proxies: ProxySettings | None = None) -> str:
-    proxies = proxies or ProxySettings()
+    proxies = proxies or from_environment(ProxySettings)
     peer = request.client.host if request.client else "unknown"
     if not proxies.trusts(peer):
         return peer

@@ -382,3 +382,10 @@ def test_a_hazard_map_asked_in_kana_or_with_a_typo(dialogue_engine, text, munici
     result = ask(dialogue_engine, text)
     assert result.outcome is Outcome.ANSWERED and result.sources[0].doc_id.endswith(f"hazard-map:{municipality}")
     assert result.answer.startswith(f"{municipality}の{hazard}のハザードマップは")
+
+
+def test_two_things_named_apart_are_asked_about_not_one_answered(dialogue_engine):
+    # 「電池と一緒に傘を」 names two things (not as a list): the longer name is not silently the answer.
+    result = ask(dialogue_engine, "目黒区で電池と一緒に傘を捨てていい？")
+    assert result.outcome is Outcome.CLARIFY
+    assert {c["doc_id"] for c in result.choices} == {"meguro-garbage:電池（マンガン・アルカリ）", "meguro-garbage:傘"}
