@@ -43,7 +43,8 @@ def collect_candidates(kb: KnowledgeBase, tenant: str, queries: Sequence[EvalQue
             terms = kb.tokenizer.search_terms(query.text)
             # A labelled question that is also a reviewed variant is measured without itself (as a resident's
             # new question would be), so a calibration never learns from an answer it was given.
-            runs = index.run_scores(terms, vector, leave_out={question_key(query.text)})
+            runs = index.search_runs(terms, vector, search.fusion, search.candidates_per_run, search.feedback,
+                                     leave_out={question_key(query.text)})
             hits = index.fuse(runs, search.fusion, search.candidates_per_run, depth)
             best, weights = index.best_scores(runs), index.term_weights(terms)
             labels = np.array([query.relevant.get(h.doc.doc_id, 0) for h in hits])

@@ -15,7 +15,7 @@ from haystack import Document, Pipeline, component
 from knowledge.confidence import ANY_KIND, ConfidenceModel
 from knowledge.embedder import Embedder
 from knowledge.fusion import FusionConfig
-from knowledge.index import Hit, TenantIndex
+from knowledge.index import FeedbackConfig, Hit, TenantIndex
 from knowledge.rerank import Reranker
 from knowledge.text import JapaneseTokenizer
 
@@ -46,20 +46,25 @@ class QueryAnalyzer:
 
 @component
 class HybridIndexRetriever:
-    """Lexical and dense runs over one tenant's index, fused by weighted reciprocal rank (`depth` candidates)."""
+    """Lexical and dense runs over one tenant's index, fused by weighted reciprocal rank (`depth` candidates), with
+    the feedback run recorded for the re-ranker when `feedback` is set."""
 
-    def __init__(self, index_provider: IndexProvider, fusion: FusionConfig, candidates_per_run: int = 100) -> None:
+    def __init__(self, index_provider: IndexProvider, fusion: FusionConfig, candidates_per_run: int = 100,
+                 feedback: FeedbackConfig | None = None) -> None:
         if candidates_per_run < 10:
             raise ValueError("candidates_per_run must be at least 10")
+        if feedback is not None and min(feedback.documents, feedback.terms, feedback.query_weight) < 1:
+            raise ValueError("feedback documents, terms and query_weight must be at least 1")
         self.index_provider = index_provider
         self.fusion = fusion
         self.candidates_per_run = candidates_per_run
+        self.feedback = feedback
 
     @component.output_types(hits=list, best=dict, term_weights=dict, index_version=str, timings=dict)
     def run(self, tenant: str, terms: list, vector: np.ndarray, depth: int = 30) -> dict[str, Any]:
         started = time.perf_counter()
         index = self.index_provider(tenant)
-        runs = index.run_scores(terms, vector)
+        runs = index.search_runs(terms, vector, self.fusion, self.candidates_per_run, self.feedback)
         hits = index.fuse(runs, self.fusion, self.candidates_per_run, depth)
         return {"hits": hits, "best": index.best_scores(runs), "term_weights": index.term_weights(terms),
                 "index_version": index.version,
@@ -163,10 +168,11 @@ def build_retrieval_pipeline(
     reranker: Reranker,
     confidence: ConfidenceModel,
     candidates_per_run: int = 100,
+    feedback: FeedbackConfig | None = None,
 ) -> Pipeline:
     pipeline = Pipeline()
     pipeline.add_component("analyze", QueryAnalyzer(tokenizer, embedder))
-    pipeline.add_component("retrieve", HybridIndexRetriever(index_provider, fusion, candidates_per_run))
+    pipeline.add_component("retrieve", HybridIndexRetriever(index_provider, fusion, candidates_per_run, feedback))
     pipeline.add_component("rerank", LearnedReranker(reranker))
     pipeline.add_component("confidence", ConfidenceScorer(confidence))
     pipeline.add_component("documents", HaystackDocumentConverter())

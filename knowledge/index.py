@@ -25,13 +25,35 @@ from knowledge.documents import SourceDocument
 from knowledge.embedcache import EmbeddingCache
 from knowledge.embedder import Embedder
 from knowledge.fusion import FusionConfig, top_indices, weighted_rrf
-from knowledge.text import JapaneseTokenizer
+from knowledge.text import SYNONYM_PREFIX, JapaneseTokenizer
 from knowledge.variants import NO_VARIANT, VariantIndex
 
 INDEX_FORMAT = 3  # 3: Sudachi normalized forms and synonym groups as lexical terms
 
 # bm25s logs every index build at DEBUG through its own handler: keep service logs readable.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+# The lexical run of the question expanded by pseudo-relevance feedback (`with_feedback`): recorded for the re-ranker,
+# not fused.
+FEEDBACK_RUN = "bm25_feedback"
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Pseudo-relevance feedback: the question's words (counted `query_weight` times) plus the `terms` words most
+    shared by its first `documents` fused candidates."""
+
+    documents: int = 5
+    terms: int = 10
+    query_weight: int = 2
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "FeedbackConfig | None":
+        """None (no feedback run) when the section is absent or switched off."""
+        if not data or data.get("enabled") is False:
+            return None
+        return cls(int(data.get("documents", 5)), int(data.get("terms", 10)), int(data.get("query_weight", 2)))
 
 
 class IndexFormatError(RuntimeError):
@@ -119,8 +141,7 @@ class TenantIndex:
 
     def term_weights(self, terms: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency of each term in this index (rare words say more about what is asked)."""
-        n = len(self.docs)
-        return {t: math.log1p(n / (1 + self._document_frequency.get(t, 0))) for t in set(terms)}
+        return {t: self._idf(t) for t in set(terms)}
 
     # --- search -----------------------------------------------------------------------------------------------
     def run_scores(self, query_terms: list[str], query_vector: np.ndarray,
@@ -142,6 +163,38 @@ class TenantIndex:
             runs["dense_title_sym"] = np.maximum(runs["dense_title_sym"], variant)
         return runs
 
+    def search_runs(self, query_terms: list[str], query_vector: np.ndarray, fusion: FusionConfig, candidates: int,
+                    feedback: FeedbackConfig | None, leave_out: Collection[str] = ()) -> dict[str, np.ndarray]:
+        """Every run a search records: `run_scores`, then the feedback run read from their fused candidates."""
+        runs = self.run_scores(query_terms, query_vector, leave_out)
+        return self.with_feedback(runs, query_terms, fusion, candidates, feedback)
+
+    def with_feedback(self, run_scores: dict[str, np.ndarray], query_terms: list[str], fusion: FusionConfig,
+                      candidates: int, feedback: FeedbackConfig | None) -> dict[str, np.ndarray]:
+        """The runs plus FEEDBACK_RUN: BM25 of the question with the rare words its first fused candidates share.
+        A candidate that shares the vocabulary of the candidates the runs agree on is more likely on topic (on the
+        LocalgovFAQ dev split, as a re-ranker signal: MRR@10 +0.02 with and without question variants)."""
+        if feedback is None or not query_terms:
+            return run_scores
+        _, ordered = self._fused(run_scores, fusion, candidates)
+        top_rows = [idx for idx, _ in ordered[:feedback.documents]]
+        expanded = list(query_terms) * feedback.query_weight + self._shared_terms(top_rows, query_terms, feedback.terms)
+        return {**run_scores, FEEDBACK_RUN: self._lexical(self._bm25_full, expanded)}
+
+    def _shared_terms(self, rows: Sequence[int], query_terms: Collection[str], n: int) -> list[str]:
+        """The n words the rows' documents share most, each counted once per document and weighted by its rarity;
+        the question's own words and synonym-group terms left out."""
+        asked = set(query_terms)
+        weight: Counter[str] = Counter()
+        for row in rows:
+            for term in set(self.tokens_full[row]) - asked:
+                if not term.startswith(SYNONYM_PREFIX):
+                    weight[term] += self._idf(term)
+        return [term for term, _ in weight.most_common(n)]
+
+    def _idf(self, term: str) -> float:
+        return math.log1p(len(self.docs) / (1 + self._document_frequency.get(term, 0)))
+
     def _lexical(self, model: bm25s.BM25 | None, terms: list[str]) -> np.ndarray:
         if model is None or not terms:
             return np.zeros(len(self.docs), dtype=np.float32)
@@ -154,9 +207,8 @@ class TenantIndex:
     def fuse(
         self, run_scores: dict[str, np.ndarray], fusion: FusionConfig, candidates: int, top_k: int
     ) -> list[Hit]:
-        rankings = {run: self._run_order(run, scores, candidates) for run, scores in run_scores.items()}
-        fused = weighted_rrf(rankings, fusion)
-        best = sorted(fused.items(), key=lambda kv: -kv[1])[:top_k]
+        rankings, ordered = self._fused(run_scores, fusion, candidates)
+        best = ordered[:top_k]
         rank_of = {run: {int(i): r for r, i in enumerate(order.tolist(), start=1)} for run, order in rankings.items()}
         return [
             Hit(
@@ -168,6 +220,13 @@ class TenantIndex:
             )
             for pos, (idx, score) in enumerate(best, start=1)
         ]
+
+    def _fused(self, run_scores: dict[str, np.ndarray], fusion: FusionConfig,
+               candidates: int) -> tuple[dict[str, np.ndarray], list[tuple[int, float]]]:
+        """Each run's candidate order, and every candidate (row, fused score), best first."""
+        rankings = {run: self._run_order(run, scores, candidates) for run, scores in run_scores.items()}
+        fused = weighted_rrf(rankings, fusion)
+        return rankings, sorted(fused.items(), key=lambda kv: -kv[1])
 
     @staticmethod
     def _run_order(run: str, scores: np.ndarray, candidates: int) -> np.ndarray:

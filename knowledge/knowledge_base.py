@@ -95,7 +95,7 @@ class KnowledgeBase:
         self._first_load = threading.Lock()
         self.pipeline = build_retrieval_pipeline(
             self.tokenizer, self.embedder, self.index, search.fusion, self.reranker, self.confidence_model,
-            search.candidates_per_run,
+            search.candidates_per_run, search.feedback,
         )
         self.rerank_depth = int(search.raw.get("rerank_depth", 30))
 

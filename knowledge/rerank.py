@@ -1,6 +1,6 @@
 """Learned re-ranking of the fused candidates: a logistic model over each candidate's signals (its rank in every
-run, its scores relative to the best of each run, how much of the question its title and text cover, plainly and
-weighted by how rare each word is), trained on
+run, the feedback run included, its scores relative to the best of each run, how much of the question its title and
+text cover, plainly and weighted by how rare each word is), trained on
 the LocalgovFAQ dev split by `madoguchi calibrate`. Without a trained model the fused order is kept.
 """
 from __future__ import annotations
@@ -14,16 +14,16 @@ import numpy as np
 import yaml
 
 from knowledge.logistic import LogisticHead
-from knowledge.index import Hit
+from knowledge.index import FEEDBACK_RUN, Hit
 from knowledge.text import SYNONYM_PREFIX
 
 RANKER_YML = Path(__file__).resolve().parent.parent / "config" / "ranker.yml"
-RUNS = ("bm25_full", "bm25_title", "dense_title", "dense_body", "dense_title_sym")
+RUNS = ("bm25_full", "bm25_title", "dense_title", "dense_body", "dense_title_sym", FEEDBACK_RUN)
 FEATURES = (
-    "rr_bm25_full", "rr_bm25_title", "rr_dense_title", "rr_dense_body", "rr_dense_title_sym",
+    "rr_bm25_full", "rr_bm25_title", "rr_dense_title", "rr_dense_body", "rr_dense_title_sym", "rr_bm25_feedback",
     "dense_title_gap", "dense_body_gap", "dense_title_sym_gap", "bm25_full_rel", "bm25_title_rel",
     "word_title_coverage", "word_text_coverage", "idf_title_coverage", "idf_text_coverage", "fused_rel",
-    "title_terms_log",
+    "title_terms_log", "bm25_feedback_rel",
 )
 
 
@@ -60,6 +60,7 @@ def candidate_features(hit: Hit, best: dict[str, float], fused_top: float, words
         coverage(words, text_terms, weights or {}),
         hit.fused / fused_top if fused_top else 0.0,
         math.log1p(len(query_words(hit.title_terms or []))),
+        hit.scores.get(FEEDBACK_RUN, 0.0) / (best.get(FEEDBACK_RUN, 0.0) + 1e-9),
     ]
 
 

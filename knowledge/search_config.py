@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from knowledge.fusion import FusionConfig
+from knowledge.index import FeedbackConfig
 
 SEARCH_YML = Path(__file__).resolve().parent.parent / "config" / "search.yml"
 
@@ -18,6 +19,7 @@ class SearchConfig:
     candidates_per_run: int
     fusion: FusionConfig
     body_chars_embedded: int
+    feedback: FeedbackConfig | None
     raw: dict[str, Any]
 
 
@@ -28,5 +30,6 @@ def load_search_config(path: Path = SEARCH_YML) -> SearchConfig:
         candidates_per_run=int(raw.get("candidates_per_run", 100)),
         fusion=FusionConfig.from_dict(raw.get("fusion", {})),
         body_chars_embedded=int(raw.get("body_chars_embedded", 128)),
+        feedback=FeedbackConfig.from_dict(raw.get("feedback")),
         raw=raw,
     )

@@ -4,7 +4,7 @@ import pytest
 
 from knowledge.embedcache import EmbeddingCache
 from knowledge.fusion import FusionConfig
-from knowledge.index import TenantIndex, build_index
+from knowledge.index import FEEDBACK_RUN, FeedbackConfig, TenantIndex, build_index
 from knowledge.text import get_tokenizer
 from tests.knowledge.helpers import CITY_DOCS, CharGramEmbedder, doc
 
@@ -109,3 +109,53 @@ def test_a_rebuild_reuses_the_terms_of_unchanged_passages(tmp_path):
     assert second.tokens_full[1] == tokenizer.inner.search_terms(f"{changed.title}\n{changed.body}")
     assert second.tokens_full[0] == first.tokens_full[0]
     cache.close()
+
+
+# Two certificates issued at the same counter: the second shares the first's words but not the word 住民票.
+COUNTER_DOCS = [
+    doc("r", "住民票の写しを取りたい", "住民票の写しは市民課の窓口とコンビニ交付で請求できます。"),
+    doc("s", "印鑑登録証明書を取りたい", "印鑑登録証明書は市民課の窓口とコンビニ交付で請求できます。"),
+    doc("d", "犬の登録について", "生後91日以上の犬は保健所で登録してください。"),
+]
+ONE_DOCUMENT = FeedbackConfig(documents=1, terms=5, query_weight=2)
+
+
+class TestFeedback:
+    @pytest.fixture
+    def counter_index(self, embedder, cache):
+        built, _ = build_index("t1", COUNTER_DOCS, get_tokenizer(), embedder, cache)
+        return built
+
+    def runs(self, index, embedder, query, feedback):
+        terms = get_tokenizer().search_terms(query)
+        return index.search_runs(terms, embedder.embed_queries([query])[0], FUSION, 50, feedback)
+
+    def test_the_feedback_run_reaches_a_document_sharing_the_first_candidates_words(self, counter_index, embedder):
+        runs = self.runs(counter_index, embedder, "住民票", ONE_DOCUMENT)
+        row = {d.doc_id: i for i, d in enumerate(counter_index.docs)}
+        assert runs["bm25_full"][row["s"]] == 0  # the question's own word is not in it
+        assert runs[FEEDBACK_RUN][row["s"]] > runs[FEEDBACK_RUN][row["d"]] == 0
+        assert runs[FEEDBACK_RUN].argmax() == row["r"]  # the question's words still count most
+
+    def test_the_expansion_is_the_first_candidates_words_not_the_questions(self, counter_index):
+        terms = get_tokenizer().search_terms("住民票")
+        shared = counter_index._shared_terms([0], terms, 20)
+        assert {"コンビニ", "窓口"} <= set(shared) and not set(shared) & set(terms)
+        assert not any(t.startswith("syn:") for t in shared)
+
+    def test_without_feedback_or_words_there_is_no_feedback_run(self, counter_index, embedder):
+        assert FEEDBACK_RUN not in self.runs(counter_index, embedder, "住民票", None)
+        assert FEEDBACK_RUN not in self.runs(counter_index, embedder, "教えてください", ONE_DOCUMENT)
+
+    def test_the_feedback_run_is_recorded_for_the_hits_but_not_fused(self, counter_index, embedder):
+        runs = self.runs(counter_index, embedder, "住民票", ONE_DOCUMENT)
+        plain = {run: scores for run, scores in runs.items() if run != FEEDBACK_RUN}
+        with_feedback, without = (counter_index.fuse(r, FUSION, 50, 3) for r in (runs, plain))
+        assert [h.doc.doc_id for h in with_feedback] == [h.doc.doc_id for h in without]
+        assert [h.fused for h in with_feedback] == [h.fused for h in without]
+        assert all(FEEDBACK_RUN in h.scores for h in with_feedback)
+
+    def test_the_configuration_switches_it_off_when_absent_or_disabled(self):
+        assert FeedbackConfig.from_dict(None) is None
+        assert FeedbackConfig.from_dict({"enabled": False, "documents": 3}) is None
+        assert FeedbackConfig.from_dict({"documents": 3}) == FeedbackConfig(documents=3, terms=10, query_weight=2)
