@@ -21,27 +21,33 @@ def public_fields(result: dict[str, Any]) -> dict[str, Any]:
     return {key: result[key] for key in PUBLIC_FIELDS if key in result}
 
 
-def stored_reply(conn: Connection, inbound_id: int, conversation_id: str) -> ReplyOut:
+def stored_reply(conn: Connection, inbound_id: int, conversation_id: str,
+                 resident_message_id: int | None = None) -> ReplyOut:
     """The reply to one inbound event. `conversation_id` is where to look when there was no turn (an operator
-    holds the conversation, so the assistant stayed silent)."""
+    holds the conversation, so the assistant stayed silent). `resident_message_id`: the event's message, when the
+    caller has just stored it (else it is looked for among the conversation's latest)."""
     turn = turn_for_inbound(conn, inbound_id)
     if turn is None:
-        resident = resident_message_of_inbound(conn, conversation_id, inbound_id, recent=RECENT_RESIDENT_MESSAGES)
         return ReplyOut(conversation_id=conversation_id, outcome=WITH_OPERATOR, ui=reply_strings("ja"),
-                        resident_message_id=resident.id if resident is not None else None)
+                        resident_message_id=resident_message_id or _resident_message_id(conn, conversation_id,
+                                                                                        inbound_id))
     message = assistant_message_of_turn(conn, turn.id)
     meta = (message.meta if message is not None else None) or {}
-    resident = resident_message_of_inbound(conn, turn.conversation_id, inbound_id,
-                                           recent=RECENT_RESIDENT_MESSAGES)
     language = turn.language or meta.get("language") or "ja"
     return ReplyOut(
         conversation_id=turn.conversation_id, turn_id=turn.id, outcome=turn.outcome, reason=turn.reason,
         answer=message.text if message is not None else "", confidence=turn.confidence,
         sources=meta.get("sources") or turn.sources or [], risk=turn.risk, language=language,
-        choices=meta.get("choices") or [], resident_message_id=resident.id if resident is not None else None,
+        choices=meta.get("choices") or [],
+        resident_message_id=resident_message_id or _resident_message_id(conn, turn.conversation_id, inbound_id),
         reply_message_id=message.id if message is not None else None, escalated=turn.outcome == ESCALATED,
         ui=reply_strings(language),
     )
+
+
+def _resident_message_id(conn: Connection, conversation_id: str, inbound_id: int) -> int | None:
+    resident = resident_message_of_inbound(conn, conversation_id, inbound_id, recent=RECENT_RESIDENT_MESSAGES)
+    return resident.id if resident is not None else None
 
 
 def message_out(row: Row, default_language: str) -> MessageOut:

@@ -129,7 +129,7 @@ def post_message(tenant_id: str, conversation_id: str, body: MessageIn, request:
     processed = _process(services, tenant.id, external_id)
     with services.db.read() as conn:
         reply = transcripts.stored_reply(conn, processed.inbound_event_id,
-                                     processed.conversation_id or conversation_id)
+                                         processed.conversation_id or conversation_id, processed.resident_message_id)
     reply.client_message_id = body.client_message_id
     # Whichever request ran the turn reports it; every other copy (resubmitted or concurrent) is a replay.
     reply.replayed = processed.replayed
