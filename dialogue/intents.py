@@ -11,6 +11,10 @@ An intent other than `none` must also share a word with its own examples. Short 
 e5's narrow similarity band, so a bare noun (「電池」, "an old umbrella in Setagaya") would otherwise fall to
 whichever intent happens to be nearest (a greeting, an emergency): a word in common is what a real greeting,
 thanks or request for a person always has with its examples.
+
+Smalltalk (greeting, thanks, goodbye) must also ask nothing. 「じゃあ３丁目だと？」 and 「ありがとう、あと電池は？」 sit
+next to 「じゃあね」 and 「ありがとう」, and share their first word, but they ask about a thing the smalltalk examples never
+name: such a message is a question (often a follow-up), whatever it opens with.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ INTENTS = (
     "greeting", "thanks", "goodbye", "request_human", "complaint",
     "emergency", "crisis", "out_of_scope", "prompt_injection", NONE,
 )
+SMALLTALK = frozenset({"greeting", "thanks", "goodbye"})
 DEFAULT_NLU_PATH = PROJECT_ROOT / "config" / "nlu.yml"
 # Chosen by leave-one-out over config/nlu.yml (see tests/dialogue/test_intents.py for the measured figures).
 DEFAULT_K = 3
@@ -51,6 +56,13 @@ _FUNCTION_WORDS = frozenset(
     "a an the in on at of to for from with by and or is are was be been my me i you your it this that do does "
     "can could would will please what how where when which who there here".split()
 )
+_QUESTION_MARK = re.compile(r"[?？]")
+# A Japanese question that ends on its topic (「電池は」「３丁目だと」「八王子市なら」) or on か / の.
+_ASKING_END = re.compile(r"(は|って|なら|だと|とか|も|の|か)[\s。.…]*$")
+_ASKING_REQUEST = re.compile(r"教えて|おしえて|知りたい|聞きたい|どう(すれば|したら)")
+_QUESTION_WORDS = frozenset({"what", "how", "where", "when", "which", "who", "why"})
+# Nouns that say when or how much rather than name a thing (今日はありがとう, お忙しいところ, あと).
+_ADVERBIAL_NOUN = "副詞可能"
 
 # High-precision backups for the safety intents, in priority order. Each names a situation, not a topic:
 # 「火事です」 is an emergency, 「火災報知器の設置は義務ですか」 is a question.
@@ -167,6 +179,7 @@ class IntentClassifier:
         self.cache_dir = cache_dir or get_settings().data_dir / "cache" / "intents"
         self._vectors = self._example_vectors(self.cache_dir)
         self._words = self._intent_words()
+        self._smalltalk_words = set().union(*(self._words.get(i, set()) for i in SMALLTALK))
 
     def _check_examples(self) -> None:
         unknown = {e.intent for e in self.examples} - set(INTENTS)
@@ -194,6 +207,11 @@ class IntentClassifier:
     def grounded(self, text: str, intent: str) -> bool:
         """Whether `text` shares a content word with the examples of `intent` (`none` needs no grounding)."""
         return intent == NONE or bool(content_words(text) & self._words.get(intent, set()))
+
+    def asks_about_something(self, text: str) -> bool:
+        """Whether `text` asks about a thing that no smalltalk example names (「じゃあ粗大ごみは？」, "thanks, what
+        about batteries?"); 「じゃあね」, 「もしもし？」 and 「本当にありがとう」 ask nothing."""
+        return bool(thing_words(text) - self._smalltalk_words) and asks(text)
 
     def intent_scores(self, similarities: np.ndarray) -> dict[str, float]:
         """Mean similarity of each intent's k nearest examples."""
@@ -230,7 +248,8 @@ class IntentClassifier:
             # Digits and symbols only (「2」 picking a clarification choice) carry no intent of their own.
             return IntentPrediction(NONE, 0.0, None)
         predicted = self.decide(self._vectors @ vector)
-        if not self.grounded(text, predicted.intent):
+        if not self.grounded(text, predicted.intent) or (
+                predicted.intent in SMALLTALK and self.asks_about_something(text)):
             predicted = IntentPrediction(NONE, predicted.confidence, None)
         rule = match_safety_pattern(text) if self.use_patterns else None
         if rule and rule[0] != predicted.intent:
@@ -250,6 +269,26 @@ def content_words(text: str) -> set[str]:
     if language in ("en", "other"):
         return {w for w in re.findall(r"[a-z0-9']+", normalise(text)) if w not in _FUNCTION_WORDS}
     return set(get_tokenizer().tokenize(text))
+
+
+def thing_words(text: str) -> set[str]:
+    """The content words of `text` that could name what it asks about: in Japanese the nouns, pronouns and numbers
+    but those that say when or how much (今日, あと); in other languages every content word."""
+    if detect_language(text) != "ja":
+        return content_words(text)
+    return {term for term, pos in get_tokenizer().tagged(text)
+            if pos[0] in ("名詞", "代名詞") and _ADVERBIAL_NOUN not in pos}
+
+
+def asks(text: str) -> bool:
+    """A question mark, a Japanese question ending (「…は」「…だと」) or request (教えて, 知りたい), an English question
+    word."""
+    if _QUESTION_MARK.search(text):
+        return True
+    language = detect_language(text)
+    if language == "ja":
+        return bool(_ASKING_END.search(text) or _ASKING_REQUEST.search(text))
+    return language == "en" and bool(set(re.findall(r"[a-z]+", normalise(text))) & _QUESTION_WORDS)
 
 
 def _confidence(scores: dict[str, float], intent: str, temperature: float = 0.01) -> float:

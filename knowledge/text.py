@@ -52,26 +52,30 @@ class JapaneseTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """The content words of `text`, in order."""
-        return [term for term, _ in self._analyse(text)]
+        return [term for term, _, _ in self._analyse(text)]
+
+    def tagged(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The content words of `text` with their parts of speech (名詞, 普通名詞, 副詞可能 …), in order."""
+        return [(term, pos) for term, pos, _ in self._analyse(text)]
 
     def search_terms(self, text: str) -> list[str]:
         """What the lexical index matches on: each content word followed by its synonym groups."""
         out: list[str] = []
-        for term, groups in self._analyse(text):
+        for term, _, groups in self._analyse(text):
             out.append(term)
             out.extend(f"{SYNONYM_PREFIX}{group}" for group in groups)
         return out
 
-    def _analyse(self, text: str) -> list[tuple[str, tuple[int, ...]]]:
+    def _analyse(self, text: str) -> list[tuple[str, tuple[str, ...], tuple[int, ...]]]:
         text = normalise(text)
         words = []
         with self._lock:
             for start in range(0, len(text), _CHUNK_CHARS):
                 for m in self._tokenizer.tokenize(text[start:start + _CHUNK_CHARS], self._mode):
-                    words.append((m.surface(), m.normalized_form(), m.part_of_speech()[0],
+                    words.append((m.surface(), m.normalized_form(), tuple(m.part_of_speech()[:3]),
                                   tuple(m.synonym_group_ids())))
-        return [(term, groups) for surface, form, pos, groups in words
-                if (term := self._term(surface, form, pos)) is not None]
+        return [(term, pos, groups) for surface, form, pos, groups in words
+                if (term := self._term(surface, form, pos[0])) is not None]
 
     @staticmethod
     def _term(surface: str, form: str, pos: str) -> str | None:

@@ -9,8 +9,8 @@ from dialogue.steps.deps import StepDeps
 from dialogue.steps.stop import escalate, reply
 from core.outcomes import EscalationReason, Outcome
 from dialogue.context import TurnContext
+from dialogue.intents import SMALLTALK
 
-SMALLTALK = {"greeting", "thanks", "goodbye"}
 _CHOICE_NUMBER = re.compile(r"^\s*(?:no\.?\s*)?([1-9])\s*(?:番|番目|つ目|です|で|を|\.|)?\s*(?:お願いします)?\s*$", re.I)
 # Words that point back at what was said before (「それはどこで申請できますか」).
 _ANAPHORA = re.compile(

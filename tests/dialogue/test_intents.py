@@ -153,6 +153,22 @@ class TestClassify:
         assert classifier.classify(text).intent == intent
         assert classifier.grounded(text, intent) and not classifier.grounded("電池", intent)
 
+    @pytest.mark.parametrize("text", [
+        # Follow-ups and afterthoughts that open like smalltalk (じゃあ, では, ありがとう) but ask about a thing.
+        "じゃあ３丁目だと？", "じゃあ粗大ごみは？", "では2丁目だと？", "ありがとう、あと電池は？", "じゃあそれは？",
+        "わかりました。では八王子市は？", "ありがとう、電池の出し方も教えて", "thanks, and what about batteries?", "谢谢，那电池呢？", "감사합니다, 건전지는요?",
+    ])
+    def test_a_message_that_asks_about_a_thing_is_a_question_whatever_it_opens_with(self, classifier, text):
+        assert classifier.classify(text).intent == NONE
+
+    @pytest.mark.parametrize("text, intent", [
+        ("じゃあね", "goodbye"), ("では、また", "goodbye"), ("もしもし？", "greeting"), ("本当にありがとう", "thanks"),
+        ("今日はありがとうございました", "thanks"), ("お忙しいところありがとうございました", "thanks"),
+        ("thank you so much", "thanks"),
+    ])
+    def test_smalltalk_that_asks_nothing_stays_smalltalk(self, classifier, text, intent):
+        assert classifier.classify(text).intent == intent
+
     def test_prediction_carries_confidence_and_nearest_example(self, classifier):
         prediction = classifier.classify("こんにちは!")
         assert 0.5 < prediction.confidence <= 1.0

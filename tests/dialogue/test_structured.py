@@ -366,6 +366,10 @@ def test_another_question_about_such_a_municipality_is_not_taken_for_garbage(dia
 @pytest.mark.parametrize("first, follow_up, doc_id, starts", [
     ("世田谷区三軒茶屋1丁目の燃えるごみの日", "2丁目は？", "setagaya-garbage:area:三軒茶屋2", "世田谷区三軒茶屋2丁目の可燃ごみの収集日は"),
     ("目黒区鷹番一丁目の資源の日", "3丁目は？", "meguro-garbage:area:鷹番三丁目", "目黒区鷹番三丁目の資源の収集日は"),
+    # Opening like a goodbye (じゃあね, では失礼します) does not make a follow-up smalltalk.
+    ("世田谷区三軒茶屋1丁目の燃えるごみの日", "じゃあ2丁目だと？", "setagaya-garbage:area:三軒茶屋2",
+     "世田谷区三軒茶屋2丁目の可燃ごみの収集日は"),
+    ("目黒区鷹番一丁目の資源の日", "では３丁目だと？", "meguro-garbage:area:鷹番三丁目", "目黒区鷹番三丁目の資源の収集日は"),
 ])
 def test_another_chome_after_a_collection_day_answer_is_the_same_place(dialogue_engine, first, follow_up, doc_id,
                                                                        starts):

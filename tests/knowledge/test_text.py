@@ -18,6 +18,12 @@ class TestJapaneseTokenizer:
         assert "住民" in terms and "票" in terms
         assert not {"を", "が", "です", "、", "？"} & set(terms)
 
+    def test_tagged_words_carry_their_part_of_speech(self):
+        tagged = dict(self.tokenizer.tagged("今日は3丁目の電池を出す"))
+        assert tagged["電池"][:2] == ("名詞", "普通名詞") and tagged["3"][1] == "数詞"
+        assert "副詞可能" in tagged["今日"] and tagged["出す"][0] == "動詞"
+        assert [term for term, _ in self.tokenizer.tagged("ごみを出したい")] == self.tokenizer.tokenize("ごみを出したい")
+
     def test_question_boilerplate_is_dropped(self):
         assert "教える" not in self.tokenizer.tokenize("児童手当について教えてください")
 
