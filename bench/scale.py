@@ -10,7 +10,8 @@ DIR holds index/amagasaki and index/tokyo (`madoguchi ingest`, or the test cache
 LocalgovFAQ answers split into sentence passages (each titled by its FAQ question, with its own lexical terms and
 its FAQ entry's dense vectors: see build_big_tenant). Questions are LocalgovFAQ
 dev-split queries (speed only; nothing is tuned on them). Figures depend on the machine's load: each section
-prints the core count and load average it ran under.
+prints the core count and load average it ran under, and next to each wall-clock figure the CPU ms a query or a
+turn cost the process that answered (its CPU time over the run), which the load changes least.
 """
 from __future__ import annotations
 

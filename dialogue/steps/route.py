@@ -35,14 +35,22 @@ def route(ctx: TurnContext, deps: StepDeps) -> None:
     elif decision == "clarify":
         _clarify(ctx, deps, hits, sources)
     else:
+        # The choices were unlikely to hold the answer, so the resident is not asked to pick: the operator gets
+        # them, first among the hand-over's sources, and the first one's official text as the draft.
         result = escalate(ctx, deps, EscalationReason.LOW_CONFIDENCE)
-        _attach(result, retrieval.confidence, sources)
+        _attach(result, retrieval.confidence, sources_of(_choices_first(hits)))
         ctx.notes["draft"] = official_answer(ctx, deps, hits[0].doc)
 
 
 def _attach(result: TurnResult, confidence: float, sources: list[Source]) -> None:
     result.confidence = confidence
     result.sources = sources
+
+
+def _choices_first(hits: list[Hit]) -> list[Hit]:
+    """The choices a clarification would have offered (one per distinct title), then the other candidates."""
+    choices = clarify_choices(hits)
+    return choices + [h for h in hits if h not in choices]
 
 
 def _answer(ctx: TurnContext, deps: StepDeps, hit: Hit, confidence: float, sources: list[Source]) -> None:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +243,15 @@ def test_end_to_end_webhook_to_reply_and_choice_round_trip(adapter, line_api):
     adapter.verify(tap, {"X-Line-Signature": line_signature(SECRET, tap)})
     [choice] = adapter.parse(tap, {})
     assert (choice.kind, choice.text, choice.external_id) == ("postback", "資源ごみ", "01HEVENT0003")
+
+
+def test_the_sdk_is_loaded_only_where_a_message_is_sent_or_composed():
+    """An instance whose tenants do not use LINE never loads line-bot-sdk (~40 MB): verifying and parsing a
+    webhook need none of it. A fresh interpreter, so other tests' imports do not count."""
+    script = ("import sys\nimport madoguchi.app\nfrom channels.line import LineAdapter\n"
+              "assert 'linebot' not in sys.modules, 'loaded with the app'\n"
+              "LineAdapter('tokyo', 'secret', 'token')\n"
+              "assert 'linebot.v3.messaging' in sys.modules, 'not loaded for an adapter'\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -88,7 +88,7 @@ def test_the_shipped_calibration_answers_asks_or_hands_over_as_its_probabilities
     otherwise a person, with the top candidate's official text as the operator's draft."""
     import json
 
-    from core.policy import Thresholds
+    from core.policy import Thresholds, clarify_choices
 
     thresholds = Thresholds.for_tenant(get_tenant("amagasaki"))
     seen = set()
@@ -108,6 +108,9 @@ def test_the_shipped_calibration_answers_asks_or_hands_over_as_its_probabilities
             assert result.outcome is Outcome.ESCALATED and result.reason is EscalationReason.LOW_CONFIDENCE
             assert retrieval.confidence_top3 < thresholds.clarify
             assert retrieval.hits[0].doc.title in result.notes["draft"]
+            # The choices it did not offer come first among the sources the operator sees (top five).
+            offered = [h.doc.doc_id for h in clarify_choices(retrieval.hits)]
+            assert [s.doc_id for s in result.sources[:len(offered)]] == offered
         if seen == {"answer", "clarify", "escalate"}:
             break
     assert seen == {"answer", "clarify", "escalate"}
