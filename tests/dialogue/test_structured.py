@@ -265,6 +265,8 @@ def test_a_list_the_municipality_did_not_publish_is_handed_over(dialogue_engine)
     ("三轩茶屋2丁目 可燃垃圾是星期几收？", "setagaya-garbage:area:三軒茶屋2"),
     ("Where can I find the flood hazard map for Koto City?", "bichiku-navi:hazard-map:江東区"),
     ("오타구 쓰나미 해저드맵은 어디서 볼 수 있어요?", "bichiku-navi:hazard-map:大田区"),
+    ("Which bin does a plastic bottle go in, in Meguro?", "meguro-garbage:ペットボトル"),
+    ("八王子市 塑料瓶的瓶盖是什么垃圾", "hachioji-garbage:ペットボトルのキャップ（プラスチック製）"),
 ])
 def test_questions_in_other_languages_find_the_record(dialogue_engine, text, doc_id):
     result = ask(dialogue_engine, text)

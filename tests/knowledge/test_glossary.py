@@ -63,3 +63,44 @@ def test_the_head_of_an_item_name_after_の_is_a_name_of_its_own(knowledge_base)
 
     names = catalogue_for(knowledge_base.index("tokyo")).item_names()
     assert {"キャップ", "ペットボトル", "ペットボトルのキャップ"} <= set(names)
+
+
+@pytest.fixture(scope="module")
+def said_another_way():
+    return Glossary({"items": ["ペットボトル", "キャップ", "王冠", "ペットボトルのキャップ", "携帯電話", "傘"]},
+                    {"八王子市": "はちおうじ", "目黒区": "めぐろ"})
+
+
+def test_a_head_word_said_as_jmdict_also_says_it(said_another_way):
+    # JMdict glosses 携帯電話 "mobile telephone"; its 電話 is "telephone (device); phone".
+    assert "携帯電話" in said_another_way.gloss("how do I throw out an old mobile phone?", "en")
+    assert "携帯電話" in said_another_way.gloss("想扔掉旧手机", "zh")  # CC-CEDICT: 手机 "mobile phone"
+
+
+def test_a_gloss_s_brackets_paraphrase_the_thing_or_name_its_owner(said_another_way):
+    # "PET bottle (clear plastic beverage bottle)": a plastic bottle; "cap (of a bottle, pen, etc.)": a bottle cap,
+    # which 王冠 ("bottle cap") also is, so a bottle cap alone is no guess between them.
+    assert "ペットボトル" in said_another_way.gloss("a plastic bottle", "en")
+    assert said_another_way.gloss("a bottle cap", "en") == "a bottle cap"
+    assert "ペットボトル" not in said_another_way.gloss("a glass bottle", "en")
+
+
+def test_a_chinese_noun_read_from_its_parts_and_x_的_y(said_another_way):
+    assert "ペットボトル" in said_another_way.gloss("在目黑区，塑料瓶怎么扔？", "zh")  # 塑料 plastics + 瓶 bottle
+    glossed = said_another_way.gloss("在八王子市，塑料瓶的瓶盖怎么扔？", "zh")
+    assert "ペットボトルのキャップ" in glossed and "王冠" not in glossed
+
+
+def test_a_chinese_noun_ending_in_a_thing_is_not_its_first_word():
+    glossary = Glossary({"items": ["プラスチック", "スプレー缶", "ライター"]}, {})
+    assert "プラスチック" not in glossary.gloss("塑料袋", "zh")  # a plastic bag is no plastic, even at the end
+    # 喷雾 "mist spray" + 罐 "can" is a spray can; 和 ("and") names no thing, so 打火机 before it is a lighter.
+    glossed = glossary.gloss("打火机和喷雾罐怎么扔？", "zh")
+    assert "ライター" in glossed and "スプレー缶" in glossed
+
+
+def test_things_listed_together_are_glossed_as_one_japanese_list():
+    glossary = Glossary({"items": ["スプレー缶", "ライター", "フライパン", "鍋"]}, {})
+    assert "フライパンと鍋" in glossary.gloss("how do I throw out a frying pan and a pot?", "en")
+    assert "ライターとスプレー缶" in glossary.gloss("打火机和喷雾罐怎么扔？", "zh")
+    assert "と" not in glossary.gloss("a lighter? then a pot", "en")  # said apart, not listed
