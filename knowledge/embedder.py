@@ -4,6 +4,7 @@ Nothing is ever downloaded from a model hub at run time.
 """
 from __future__ import annotations
 
+import math
 import os
 import queue
 import threading
@@ -51,6 +52,7 @@ class BatchingRunner:
         if not models or max_texts < 1:
             raise ValueError("need at least one model and max_texts ≥ 1")
         self.max_texts = max_texts
+        self.instances = len(models)
         self._free: queue.Queue = queue.Queue()
         for model in models:
             self._free.put(model)
@@ -78,11 +80,13 @@ class BatchingRunner:
         return request.vectors
 
     def _take(self, method: str) -> list[_Request]:
-        """The oldest queued requests of `method`, up to max_texts (always at least one)."""
+        """The oldest queued requests of `method`: at least one, at most max_texts, and no more than an even share
+        per instance, so the other instances take the rest at once instead of idling next to one long call."""
         with self._lock:
             pending = self._pending.get(method, [])
+            most = min(self.max_texts, math.ceil(sum(len(r.texts) for r in pending) / self.instances))
             size, count = 0, 0
-            while count < len(pending) and (count == 0 or size + len(pending[count].texts) <= self.max_texts):
+            while count < len(pending) and (count == 0 or size + len(pending[count].texts) <= most):
                 size += len(pending[count].texts)
                 count += 1
             batch, self._pending[method] = pending[:count], pending[count:]

@@ -71,13 +71,14 @@ def test_a_batch_never_exceeds_max_texts_and_a_larger_request_goes_whole():
     assert len(runner.run("query", QUESTIONS[:6])) == 6 and model.batches[-1] == QUESTIONS[:6]
 
 
-def test_every_instance_embeds_in_parallel():
+def test_every_instance_takes_its_share_of_the_waiting_questions():
     models = [SlowModel(), SlowModel()]
-    runner = BatchingRunner(models, max_texts=1)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda q: runner.run("query", [q]), QUESTIONS[:8]))
-    assert all(model.batches for model in models)  # both instances took work
-    assert sum(len(model.batches) for model in models) == 8
+    runner = BatchingRunner(models)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda q: runner.run("query", [q]), QUESTIONS[:12]))
+    assert all(model.batches for model in models)  # both instances took work, none idled next to one long call
+    assert sum(len(batch) for model in models for batch in model.batches) == 12
+    assert max(len(batch) for model in models for batch in model.batches) <= 6
 
 
 def test_a_failed_call_fails_every_caller_of_its_batch_and_the_runner_goes_on():
