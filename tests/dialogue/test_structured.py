@@ -354,6 +354,7 @@ def test_a_household_size_after_a_stockpile_answer_multiplies_that_item(dialogue
 @pytest.mark.parametrize("text, ward", [
     ("練馬区で電池は何ごみ？", "練馬区"), ("杉並区の燃えるごみの日はいつですか", "杉並区"),
     ("What day is burnable trash collected in Nerima?", "練馬区"),
+    ("杉並区 ペットボトル", "杉並区"), ("练马区的雨伞怎么扔？", "練馬区"),  # an item the data sorts, named or put out
 ])
 def test_garbage_of_a_municipality_without_data_is_handed_over_saying_what_is_covered(dialogue_engine, text, ward):
     result = ask(dialogue_engine, text)
