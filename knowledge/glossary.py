@@ -293,6 +293,12 @@ class Glossary:
         for synonym in self._head_synonyms(head):
             if (*modifiers, synonym) in self.phrases:
                 return self.phrases[(*modifiers, synonym)]
+        for other in self._phrase_synonyms(phrase):  # "cell phone": JMdict's 携帯 is "mobile phone; cell phone"
+            found = self.phrases.get(other) or next(
+                (self.phrases[(*other[:-1], s)] for s in self._head_synonyms(other[-1])
+                 if (*other[:-1], s) in self.phrases), None)
+            if found:
+                return found
         return {name for others, name in self.paraphrases.get(head, []) if set(modifiers) <= others}
 
     def _head_synonyms(self, word: str) -> list[str]:
@@ -300,12 +306,19 @@ class Glossary:
         synonyms = {p[0] for _, phrases in self._senses_glossed(word) for p in phrases if len(p) == 1}
         return sorted(synonyms - {word})
 
+    def _phrase_synonyms(self, phrase: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The other glosses on the same head word of the JMdict senses glossed as the whole phrase ("cell phone":
+        "mobile phone"; "so much" is no thing, whatever else its senses say)."""
+        return sorted({p for _, phrases in self._senses_glossed(" ".join(phrase)) for p in phrases
+                       if p and p != phrase and p[-1] == phrase[-1] and len(p) <= _MAX_PHRASE_WORDS})
+
     def _names_a_thing(self, word: str) -> bool:
         """Whether JMdict has a noun glossed `word` ("can": 缶; "is" is a copula, "and" a conjunction)."""
         return any(any(p.startswith("noun") for p in pos) for pos, _ in self._senses_glossed(word))
 
     def _senses_glossed(self, word: str) -> list[tuple[list[str], list[tuple[str, ...]]]]:
-        """(parts of speech, glosses as phrases) of every JMdict sense that has `word` as a whole gloss."""
+        """(parts of speech, glosses as phrases) of every JMdict sense that has `word` (or words) as a whole
+        gloss."""
         if word not in self._senses:
             with self._jam_lock:
                 result = self._jam.lookup(word, strict_lookup=True, lookup_chars=False, lookup_ne=False)
@@ -314,7 +327,7 @@ class Glossary:
                 pos: list[str] = []
                 for sense in entry.senses:
                     pos = list(sense.pos) or pos  # JMdict writes a part of speech once for the senses after it
-                    if any(words(_PARENTHESES.sub(" ", g.text)) == [word] for g in sense.gloss):
+                    if any(words(_PARENTHESES.sub(" ", g.text)) == words(word) for g in sense.gloss):
                         found.append((pos, [phrase_of(g.text) for g in sense.gloss]))
             self._senses[word] = found
         return self._senses[word]

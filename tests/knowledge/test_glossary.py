@@ -123,3 +123,8 @@ def test_a_korean_reading_that_other_words_share_names_no_item(korean):
     # 가구 is 家具 (furniture), but also 家口 (a household) and 街區 (a block): no guess.
     assert korean.gloss("2인 가구인데 물은 얼마나 필요해요?", "ko") == "2인 가구인데 물은 얼마나 필요해요?"
     assert "電池" not in korean.gloss("전지", "ko")  # 電池, 全知, 前肢 …
+
+
+def test_a_phrase_jmdict_glosses_is_read_as_that_sense_s_other_glosses(said_another_way):
+    # JMdict's 携帯 is "mobile phone; cell phone", and 携帯電話 "mobile telephone": a cell phone is no cell (電池).
+    assert "携帯電話" in said_another_way.gloss("my old cell phone", "en")
