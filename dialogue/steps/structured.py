@@ -197,7 +197,10 @@ def _garbage_elsewhere(ctx, deps, index, catalogue: StructuredCatalogue, questio
     if not catalogue.categories or named is None or named in catalogue.categories:
         return False
     asks_days = bool(catalogue.categories_in(question, None)) and bool(_DAYS_WORDS.search(question.text))
-    if not (_GARBAGE_WORDS.search(question.text) or asks_days):
+    # 「練馬区 ペットボトル」, 「练马区 塑料瓶 怎么扔」: a thing the data sorts, named or put out there, is garbage too.
+    puts_out_an_item = bool(catalogue.item_mentions(question)) and bool(
+        _DISPOSAL_WORDS.search(question.text) or _is_noun_phrase(question))
+    if not (_GARBAGE_WORDS.search(question.text) or asks_days or puts_out_an_item):
         return False
     said = deps.composer(ctx.tenant).render("no_garbage_data", ctx.language, municipality=named,
                                             known=sorted(catalogue.categories))

@@ -267,6 +267,7 @@ def test_a_list_the_municipality_did_not_publish_is_handed_over(dialogue_engine)
     ("오타구 쓰나미 해저드맵은 어디서 볼 수 있어요?", "bichiku-navi:hazard-map:大田区"),
     ("Which bin does a plastic bottle go in, in Meguro?", "meguro-garbage:ペットボトル"),
     ("八王子市 塑料瓶的瓶盖是什么垃圾", "hachioji-garbage:ペットボトルのキャップ（プラスチック製）"),
+    ("세타가야구에서 냉장고는 어떻게 버리나요?", "setagaya-garbage:冷蔵庫"),
 ])
 def test_questions_in_other_languages_find_the_record(dialogue_engine, text, doc_id):
     result = ask(dialogue_engine, text)
@@ -353,6 +354,7 @@ def test_a_household_size_after_a_stockpile_answer_multiplies_that_item(dialogue
 @pytest.mark.parametrize("text, ward", [
     ("練馬区で電池は何ごみ？", "練馬区"), ("杉並区の燃えるごみの日はいつですか", "杉並区"),
     ("What day is burnable trash collected in Nerima?", "練馬区"),
+    ("杉並区 ペットボトル", "杉並区"), ("练马区的雨伞怎么扔？", "練馬区"),  # an item the data sorts, named or put out
 ])
 def test_garbage_of_a_municipality_without_data_is_handed_over_saying_what_is_covered(dialogue_engine, text, ward):
     result = ask(dialogue_engine, text)

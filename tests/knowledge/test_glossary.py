@@ -104,3 +104,22 @@ def test_things_listed_together_are_glossed_as_one_japanese_list():
     assert "フライパンと鍋" in glossary.gloss("how do I throw out a frying pan and a pot?", "en")
     assert "ライターとスプレー缶" in glossary.gloss("打火机和喷雾罐怎么扔？", "zh")
     assert "と" not in glossary.gloss("a lighter? then a pot", "en")  # said apart, not listed
+
+
+@pytest.fixture(scope="module")
+def korean():
+    return Glossary({"items": ["傘", "乾電池", "電池", "冷蔵庫", "携帯電話", "蛍光灯", "家具"]}, {"目黒区": "めぐろ"})
+
+
+def test_korean_items_by_their_sino_korean_reading(korean):
+    assert "乾電池" in korean.gloss("건전지는 어떻게 버려요?", "ko")  # 乾電池: 건전지, the longest reading there
+    assert "冷蔵庫" in korean.gloss("메구로구 냉장고", "ko")  # 冷藏庫 랭장고, said 냉장고 (두음법칙)
+    assert "携帯電話" in korean.gloss("오래된 휴대전화", "ko")
+    assert "傘" in korean.gloss("우산은 무슨 쓰레기예요?", "ko")  # 傘 through JMdict's 雨傘 (umbrella)
+    assert "乾電池と蛍光灯" in korean.gloss("건전지와 형광등", "ko")
+
+
+def test_a_korean_reading_that_other_words_share_names_no_item(korean):
+    # 가구 is 家具 (furniture), but also 家口 (a household) and 街區 (a block): no guess.
+    assert korean.gloss("2인 가구인데 물은 얼마나 필요해요?", "ko") == "2인 가구인데 물은 얼마나 필요해요?"
+    assert "電池" not in korean.gloss("전지", "ko")  # 電池, 全知, 前肢 …
