@@ -103,3 +103,28 @@ def test_one_character_before_の_says_which_when_a_record_says_it_too(catalogue
 def test_a_chome_given_apart_from_the_place_name_counts(catalogue, text, area):
     areas, chome = catalogue.areas_in(catalogue.question(text))
     assert chome == 2 and [a.name for a in areas] == [area]
+
+
+def _comparable(state):
+    """A catalogue's state with each entry's keys as a set: their order follows str hashing, which differs between
+    interpreters."""
+    def entry(e):
+        return (e.doc_id, e.name, e.municipality, frozenset(e.keys), e.chome)
+
+    return {name: [entry(e) for e in value] if name in ("items", "areas", "stockpile", "pet_stockpile", "sites")
+            else {k: entry(e) for k, e in value.items()} if name in ("_item_by_doc", "_area_by_doc") else value
+            for name, value in state.items()}
+
+
+def test_the_catalogue_built_in_a_child_process_holds_what_one_built_here_holds(knowledge_base):
+    # catalogue_for builds it in a child, so the server never keeps the dictionary pages the build reads.
+    import fugashi
+
+    from knowledge.structured import _CATALOGUED_KINDS, StructuredCatalogue, _state_from_child
+
+    docs = knowledge_base.index("tokyo").docs
+    records = [doc for doc in docs if doc.kind in _CATALOGUED_KINDS]
+    from_child = StructuredCatalogue.from_state(_state_from_child(records), fugashi.Tagger())
+    here = StructuredCatalogue(docs, fugashi.Tagger())
+    assert _comparable(from_child.state()) == _comparable(here.state())
+    assert from_child.question("世田谷区でペットボトルのキャップは何ごみ") == here.question("世田谷区でペットボトルのキャップは何ごみ")
