@@ -22,12 +22,11 @@ from config.tenancy import get_tenant
 from channels.voice import CallScript, VoiceAdapter
 from madoguchi.app import create_app
 from storage.testing import temporary_database
-from tests.channels.fakes import FakeLineApi, FakeTwilioApi, line_signature
+from tests.channels.fakes import line_signature
 from tests.localgovfaq import faq_questions
-from tests.channels.test_email import SmtpSink
 from tests.channels.wiring import (
     LINE_SECRET, LINE_TOKEN, PUBLIC_BASE, TWILIO_AUTH, TWILIO_SID, escalation_rows, loop_settings, make_services,
-    running_loops, tenant_channels, wait_until,
+    provider_fakes, running_loops, tenant_channels, wait_until,
 )
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
@@ -48,9 +47,8 @@ def question(dialogue_engine, localgovfaq_dir) -> str:
 
 @pytest.fixture
 def fakes():
-    with FakeLineApi(LINE_TOKEN) as line_api, FakeTwilioApi(TWILIO_SID, TWILIO_AUTH) as twilio_api, \
-            SmtpSink() as sink:
-        yield line_api, twilio_api, sink
+    with provider_fakes() as apis:
+        yield apis
 
 
 @pytest.fixture

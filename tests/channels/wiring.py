@@ -23,7 +23,9 @@ from madoguchi.background import start_channel_loops
 from config.settings import Settings
 from madoguchi.composition import Services, build_services
 from storage.schema import escalations, inbound_events, outbox, turns
+from tests.channels.fakes import FakeLineApi, FakeTwilioApi
 from tests.channels.standins import ScriptedEngine
+from tests.channels.test_email import SmtpSink
 
 LINE_SECRET = "line-channel-secret"
 LINE_TOKEN = "line-token"
@@ -31,6 +33,14 @@ TWILIO_SID = "AC" + "0" * 32
 TWILIO_AUTH = "twilio-token"
 PUBLIC_BASE = "https://madoguchi.city.example.jp"
 SECRET_KEY = "channel-tests-secret-key-of-enough-length-0123456789"
+
+
+@contextmanager
+def provider_fakes() -> Iterator[tuple[FakeLineApi, FakeTwilioApi, SmtpSink]]:
+    """The fake LINE and Twilio APIs (this module's credentials) and a real SMTP sink, on loopback."""
+    with FakeLineApi(LINE_TOKEN) as line_api, FakeTwilioApi(TWILIO_SID, TWILIO_AUTH) as twilio_api, \
+            SmtpSink() as sink:
+        yield line_api, twilio_api, sink
 
 
 def loop_settings(**overrides: Any) -> ChannelSettings:

@@ -32,11 +32,10 @@ from channels.voice import CallScript, VoiceAdapter
 from governance.logging import configure_logging
 from madoguchi.app import create_app
 from storage.schema import escalations, messages
-from tests.channels.fakes import FakeLineApi, FakeTwilioApi, line_signature
-from tests.channels.test_email import SmtpSink
+from tests.channels.fakes import FakeLineApi, line_signature
 from tests.channels.wiring import (
-    LINE_SECRET, LINE_TOKEN, PUBLIC_BASE, TWILIO_AUTH, TWILIO_SID, make_services, running_loops, tenant_channels,
-    wait_until,
+    LINE_SECRET, LINE_TOKEN, PUBLIC_BASE, TWILIO_AUTH, TWILIO_SID, make_services, provider_fakes, running_loops,
+    tenant_channels, wait_until,
 )
 from tests.escalation.console_support import make_operator, sign_in
 from tests.storage.every_column import where_found
@@ -72,9 +71,8 @@ def captured_logs():
 
 @pytest.fixture
 def fakes():
-    with FakeLineApi(LINE_TOKEN) as line_api, FakeTwilioApi(TWILIO_SID, TWILIO_AUTH) as twilio_api, \
-            SmtpSink() as sink:
-        yield line_api, twilio_api, sink
+    with provider_fakes() as apis:
+        yield apis
 
 
 @pytest.fixture
