@@ -18,7 +18,7 @@ from storage import list_messages
 from storage.schema import outbox
 from storage.testing import temporary_database
 from tests.escalation.console_support import (
-    CHROMIUM, CHROMIUM_ARGS, PASSWORD, LiveServer, browser_unavailable, make_operator,
+    PASSWORD, LiveServer, browser_unavailable, launched_chromium, make_operator,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unavailable() or "")]
@@ -47,12 +47,8 @@ def services(tmp_path, engine):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 def new_page(browser):

@@ -20,16 +20,13 @@ from madoguchi.app import create_app
 from madoguchi.composition import build_services
 from storage.schema import feedback
 from storage.testing import temporary_database
+from tests.escalation.console_support import browser_unavailable, launched_chromium
 from tests.localgovfaq import dev_queries, faq_questions
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 SCREENSHOTS = {"desktop": Path("/tmp/madoguchi-chat-desktop.png"), "phone": Path("/tmp/madoguchi-chat-phone.png")}
 TENANT = "amagasaki"
-# Real questions whose outcome depends on the calibrated engine: the test takes the first that gives what it needs.
 # Real questions whose outcome depends on the calibrated engine: the test takes the first that gives what it needs.
 # They are read from ../shared by id (LocalgovFAQ is evaluation-only and never copied into the repository).
 ANSWERED_FAQ_IDS = ("10", "9", "19", "1")  # corpus entries asked with their own question
@@ -58,13 +55,10 @@ def _question_with_outcome(engine: Any, outcome: str, candidates: tuple[str, ...
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium is absent ({CHROMIUM}): `make chromium` installs it")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    if reason := browser_unavailable():
+        pytest.skip(f"{reason}: `make chromium` installs it")
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def _serve(services: Any) -> Iterator[LiveServer]:

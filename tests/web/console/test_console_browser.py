@@ -10,7 +10,7 @@ from madoguchi.app import create_app
 from storage import append_message, list_messages
 from storage.schema import escalations
 from tests.escalation.console_support import (
-    CHROMIUM, CHROMIUM_ARGS, DRAFT, PASSWORD, LiveServer, browser_unavailable, make_escalation, make_operator,
+    DRAFT, PASSWORD, LiveServer, browser_unavailable, launched_chromium, make_escalation, make_operator,
     make_services,
 )
 
@@ -27,14 +27,10 @@ def services(tmp_path):
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         page = browser.new_page()
         page.set_default_timeout(15_000)
         yield page
-        browser.close()
 
 
 def test_operator_claims_sees_live_messages_and_replies(services, page):

@@ -17,7 +17,7 @@ from storage import list_messages
 from storage.schema import escalations
 from storage.testing import temporary_database
 from tests.escalation.console_support import (
-    CHROMIUM, CHROMIUM_ARGS, DRAFT, PASSWORD, LiveServer, browser_unavailable, make_escalation, make_operator,
+    DRAFT, PASSWORD, LiveServer, browser_unavailable, launched_chromium, make_escalation, make_operator,
     make_services,
 )
 
@@ -54,16 +54,12 @@ def site(tmp_path) -> Iterator[tuple[Any, str]]:
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
         context.add_init_script(COUNTER)
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
-        browser.close()
 
 
 def signed_in_queue(page: Any, url: str) -> None:
